@@ -1,0 +1,129 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** One Kubernetes resource kind, enough to build its REST paths. */
+export interface ResourceType {
+  /** API group; `''` for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Lower-case plural, e.g. `pods`, `volumesnapshots`. */
+  readonly plural: string;
+  /** Whether objects of this kind live in a namespace. */
+  readonly namespaced: boolean;
+}
+
+/** Addresses one object or a collection of a resource type. */
+export interface ResourceRef {
+  readonly type: ResourceType;
+  /** Required for namespaced types. */
+  readonly namespace?: string;
+  /** Omit to address the collection. */
+  readonly name?: string;
+  /** e.g. `status`, `log`, `exec`. */
+  readonly subresource?: string;
+}
+
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly resourceVersion?: string;
+}
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+export interface KubeList<T> {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: { readonly resourceVersion?: string; readonly continue?: string };
+  readonly items: T[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent<T> {
+  readonly type: WatchEventType;
+  readonly object: T;
+}
+
+export interface WatchOptions extends ListOptions {
+  /** Stop the watch (the promise of `watch` then resolves). */
+  readonly signal?: AbortSignal;
+  /** Server-side timeout for the watch request, seconds. */
+  readonly timeoutSeconds?: number;
+  readonly allowWatchBookmarks?: boolean;
+}
+
+/**
+ * Callback for each watch event; return `true` to stop watching (the `watch` promise then
+ * resolves with that event's object).
+ */
+export type WatchHandler<T> = (event: WatchEvent<T>) => boolean | void | Promise<boolean | void>;
+
+export interface ExecOptions {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly command: readonly string[];
+  /** Data sent on the stdin channel, then stdin is closed. Omit for no stdin. */
+  readonly stdin?: Readable | Buffer | string;
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+  /** Aborting closes the stream; the exec promise then rejects with an ExecAbortedError. */
+  readonly signal?: AbortSignal;
+  /** Websocket ping interval to keep long silent commands alive; default 30 s, 0 disables. */
+  readonly keepaliveMs?: number;
+}
+
+export interface ExecResult {
+  /** The remote process's exit code, read from the status channel. */
+  readonly exitCode: number;
+}
+
+export interface LogOptions {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container?: string;
+  readonly follow?: boolean;
+  readonly tailLines?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Counters that benchmarks read. */
+export interface RequestStats {
+  /** Requests by `VERB resource` (e.g. `POST pods`, `WATCH pods`, `EXEC pods/exec`). */
+  readonly byKind: ReadonlyMap<string, number>;
+  readonly total: number;
+}
+
+/**
+ * The Kubernetes operations this project uses. Every method converts API failures into
+ * `KubeApiError` (HTTP status, reason, message, verb and resource).
+ */
+export interface KubeClient {
+  /** The namespace from the kubeconfig context or the in-cluster service account. */
+  readonly defaultNamespace: string;
+  get<T>(ref: ResourceRef, query?: Query): Promise<T>;
+  /** Like `get`, but resolves `undefined` on 404. */
+  find<T>(ref: ResourceRef, query?: Query): Promise<T | undefined>;
+  list<T>(ref: ResourceRef, options?: ListOptions): Promise<KubeList<T>>;
+  create<T>(ref: ResourceRef, body: T, query?: Query): Promise<T>;
+  /** Replace (PUT); use `metadata.resourceVersion` in `body` for compare-and-swap. */
+  replace<T>(ref: ResourceRef, body: T, query?: Query): Promise<T>;
+  patch<T>(ref: ResourceRef, body: unknown, type?: PatchType, query?: Query): Promise<T>;
+  /** Resolves `false` when the object was already gone (404). */
+  delete(ref: ResourceRef, query?: Query, body?: unknown): Promise<boolean>;
+  /**
+   * Watches `ref` (a collection; use `fieldSelector: metadata.name=<n>` for one object) and calls
+   * `handler` per event until it returns true, the signal aborts, or the server ends the watch.
+   * Resolves with the object of the event that stopped it, or `undefined`.
+   */
+  watch<T>(ref: ResourceRef, handler: WatchHandler<T>, options?: WatchOptions): Promise<T | undefined>;
+  exec(options: ExecOptions): Promise<ExecResult>;
+  /** Returns the pod's log as text, or streams it to `out` when given. */
+  logs(options: LogOptions, out?: Writable): Promise<string>;
+  readonly stats: RequestStats;
+  /** Releases sockets so the process can exit. */
+  close(): void;
+}
