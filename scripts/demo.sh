@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-exec node --conditions=source --experimental-strip-types test/simulator/demo.ts "$@"
+exec pnpm exec tsx --conditions=source test/simulator/demo.ts "$@"
