@@ -1,2 +1,26 @@
 export type * from './types.js';
 export { R } from './resources.js';
+export { createKubeClient, type KubeClientOptions } from './client.js';
+export type { KubeConnectionConfig } from './config/connection.js';
+export { loadKubeConfig, loadKubeConfigFile, loadInClusterConfig, SERVICE_ACCOUNT_DIR, type LoadKubeConfigOptions } from './config/load.js';
+export {
+  KubeError,
+  KubeConfigError,
+  KubeApiError,
+  KubeConnectionError,
+  ExecError,
+  ExecStreamError,
+  ExecAbortedError,
+  isKubeError,
+  isKubeApiError,
+  isNotFound,
+  isAlreadyExists,
+  isConflict,
+  isGone,
+  isForbidden,
+  isInvalid,
+  type KubeErrorCode,
+  type KubeApiErrorDetails,
+  type StatusCause,
+} from './errors.js';
+export { resourcePath, encodeQuery } from './paths.js';

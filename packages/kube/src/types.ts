@@ -74,11 +74,22 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Websocket ping interval to keep long silent commands alive; default 30 s, 0 disables. */
   readonly keepaliveMs?: number;
+  /**
+   * Whether the command needs end-of-file on stdin (e.g. `tar x`, `cat`). Only the
+   * `v5.channel.k8s.io` protocol can close stdin while keeping the output open; when the server
+   * only speaks `v4.channel.k8s.io`, `exec` then rejects with code `EXEC_STDIN_EOF_UNSUPPORTED`
+   * instead of hanging. Set `false` for commands that read a known amount of input
+   * (e.g. `head -c <n> | tar x`); stdin then stays open until the command exits.
+   * @default true
+   */
+  readonly requireStdinEof?: boolean;
 }
 
 export interface ExecResult {
   /** The remote process's exit code, read from the status channel. */
   readonly exitCode: number;
+  /** The negotiated stream protocol, `v5.channel.k8s.io` or `v4.channel.k8s.io`. */
+  readonly protocol?: string;
 }
 
 export interface LogOptions {

@@ -1,0 +1,204 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type WebSocket from 'ws';
+import { parseStatus, toApiError, type RequestContext } from '../api-error.js';
+import { ExecAbortedError, ExecError, ExecStreamError, KubeError } from '../errors.js';
+import { resourcePath } from '../paths.js';
+import { R } from '../resources.js';
+import { connectionError, readBody, type Transport } from '../transport.js';
+import type { ExecOptions, ExecResult } from '../types.js';
+import { describeTarget, parseExecStatus } from './status.js';
+
+/** Subprotocols offered, best first. Only v5 can half-close stdin. */
+export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const STATUS = 3;
+const CLOSE = 255;
+/** Stdin frame payload size and the send-buffer level above which the pump waits. */
+const STDIN_CHUNK = 64 * 1024;
+const HIGH_WATER = 1024 * 1024;
+/** Keepalive: a stream is dropped after this many intervals without any frame from the server. */
+const MISSED_PONGS = 3;
+/** After the status frame, how long to wait for the server's close before finishing anyway. */
+const CLOSE_GRACE_MS = 2000;
+
+/** The exec URL query: `command` repeated per argument. */
+export function execQuery(o: Pick<ExecOptions, 'container' | 'command' | 'stdin'>): string {
+  const q = new URLSearchParams();
+  q.append('container', o.container);
+  for (const arg of o.command) q.append('command', arg);
+  q.append('stdin', String(o.stdin !== undefined));
+  q.append('stdout', 'true');
+  q.append('stderr', 'true');
+  return q.toString();
+}
+
+async function* chunksOf(stdin: Readable | Buffer | string): AsyncGenerator<Buffer> {
+  if (typeof stdin === 'string') yield Buffer.from(stdin);
+  else if (Buffer.isBuffer(stdin)) yield stdin;
+  else for await (const chunk of stdin) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+}
+
+/**
+ * Runs a command in a container over a websocket and resolves with its exit code from the
+ * status channel. Rejects with `ExecStreamError` when the stream ends or goes silent without a
+ * status (the result is then unknown), `ExecAbortedError` on abort, `ExecError` when the command
+ * could not run, `KubeApiError` when the upgrade is refused.
+ */
+export async function execInPod(transport: Transport, options: ExecOptions): Promise<ExecResult> {
+  const { namespace, pod, container } = options;
+  const target = { namespace, pod, container, command: options.command };
+  const where = describeTarget(target);
+  const ref = { type: R.pods, namespace, name: pod, subresource: 'exec' };
+  const ctx: RequestContext = { verb: 'create', group: '', resource: 'pods/exec', namespace, name: pod };
+  if (options.signal?.aborted) throw new ExecAbortedError(`exec in ${where} was aborted before it started`);
+
+  const { WebSocket: WS } = await import('ws');
+  const base = new URL(transport.config.server);
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  const url = `${base.origin}${base.pathname.replace(/\/$/, '')}${resourcePath(ref)}?${execQuery(options)}`;
+  const auth = await transport.authorization();
+  transport.stats.count('EXEC pods/exec');
+  const ws: WebSocket = new WS(url, [...EXEC_PROTOCOLS], {
+    ...transport.tlsOptions(),
+    headers: auth ? { Authorization: auth } : {},
+    perMessageDeflate: false,
+    handshakeTimeout: 30_000,
+    followRedirects: false,
+  });
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    let settled = false;
+    let opened = false;
+    let exitCode: number | undefined;
+    let statusError: unknown;
+    let lastSeen = Date.now();
+    let keepalive: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const keepaliveMs = options.keepaliveMs ?? 30_000;
+
+    const settle = (err: unknown, result?: ExecResult) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(keepalive);
+      clearTimeout(grace);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (ws.readyState === ws.OPEN) ws.close(1000);
+      else if (ws.readyState !== ws.CLOSED) ws.terminate();
+      if (err) reject(err);
+      else resolve(result as ExecResult);
+    };
+    const finishWithStatus = () => {
+      if (statusError) settle(statusError);
+      else settle(undefined, { exitCode: exitCode as number, protocol: ws.protocol });
+    };
+    const onAbort = () => settle(new ExecAbortedError(`exec of ${JSON.stringify(options.command[0] ?? '')} in ${where} was aborted`, { cause: options.signal?.reason }));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    ws.on('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
+      readBody(res, 1 << 20)
+        .then((body) => settle(toApiError(res.statusCode ?? 0, parseStatus(body), ctx)))
+        .catch((err: unknown) => settle(connectionError(transport.config.server, err)))
+        .finally(() => req.destroy());
+    });
+
+    ws.on('open', () => {
+      opened = true;
+      lastSeen = Date.now();
+      if (keepaliveMs > 0) {
+        keepalive = setInterval(() => {
+          if (!ws.isPaused && Date.now() - lastSeen > MISSED_PONGS * keepaliveMs) {
+            settle(new ExecStreamError(`the exec stream to ${where} stopped answering keepalive pings for ${Math.round((Date.now() - lastSeen) / 1000)} s; the step's result is unknown`, {
+              hint: 'The connection to the API server or the node was lost',
+            }));
+            return;
+          }
+          ws.ping();
+        }, keepaliveMs);
+        keepalive.unref?.();
+      }
+      if (options.stdin !== undefined) {
+        pumpStdin(options.stdin).catch((err: unknown) => settle(err instanceof KubeError ? err : new ExecStreamError(`sending stdin to ${where} failed: ${(err as Error).message}`, { cause: err })));
+      }
+    });
+
+    const pumpStdin = async (stdin: Readable | Buffer | string) => {
+      const v5 = ws.protocol === EXEC_PROTOCOLS[0];
+      if (!v5 && options.requireStdinEof !== false) {
+        throw new ExecError('EXEC_STDIN_EOF_UNSUPPORTED', `the API server for ${where} speaks only ${ws.protocol || 'an old exec protocol'}, which cannot signal end of input on stdin`, {
+          hint: 'Use a Kubernetes API server that supports v5.channel.k8s.io (1.30 or later), or a command that reads a known number of bytes and pass requireStdinEof: false',
+        });
+      }
+      let last: Promise<void> = Promise.resolve();
+      const send = (frame: Buffer) => {
+        last = new Promise<void>((res, rej) => ws.send(frame, (err) => (err ? rej(err) : res())));
+        last.catch(() => undefined);
+        return last;
+      };
+      for await (const chunk of chunksOf(stdin)) {
+        for (let off = 0; off < chunk.length; off += STDIN_CHUNK) {
+          if (settled) return;
+          const piece = chunk.subarray(off, off + STDIN_CHUNK);
+          const frame = Buffer.allocUnsafe(piece.length + 1);
+          frame[0] = STDIN;
+          piece.copy(frame, 1);
+          void send(frame);
+          if (ws.bufferedAmount > HIGH_WATER) await last;
+        }
+      }
+      if (settled) return;
+      if (v5) await send(Buffer.from([CLOSE, STDIN]));
+      else await last;
+    };
+
+    const write = (out: NodeJS.WritableStream | undefined, payload: Buffer) => {
+      if (!out || payload.length === 0) return;
+      if (!out.write(payload)) {
+        ws.pause();
+        out.once('drain', () => ws.resume());
+      }
+    };
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      lastSeen = Date.now();
+      const buf = isBinary ? data : Buffer.from(data);
+      if (buf.length === 0) return;
+      const payload = buf.subarray(1);
+      switch (buf[0]) {
+        case STDOUT:
+          write(options.stdout, payload);
+          break;
+        case STDERR:
+          write(options.stderr, payload);
+          break;
+        case STATUS:
+          try {
+            exitCode = parseExecStatus(payload, target);
+          } catch (err) {
+            statusError = err;
+          }
+          // Output frames come before the status; give the server a moment to close cleanly.
+          grace = setTimeout(finishWithStatus, CLOSE_GRACE_MS);
+          break;
+        default:
+          break;
+      }
+    });
+    ws.on('pong', () => {
+      lastSeen = Date.now();
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (exitCode !== undefined || statusError !== undefined) return finishWithStatus();
+      const why = code === 1006 ? 'the connection dropped' : `close code ${code}${reason.length ? ` "${reason.toString()}"` : ''}`;
+      settle(new ExecStreamError(`the exec stream to ${where} closed without an exit status (${why}); the step's result is unknown`, {
+        hint: 'The API server, the node or the network ended the stream; re-run the step',
+      }));
+    });
+    ws.on('error', (err: Error) => {
+      if (!opened) settle(connectionError(transport.config.server, err));
+      else settle(new ExecStreamError(`the exec stream to ${where} failed (${err.message}); the step's result is unknown`, { cause: err }));
+    });
+  });
+}

@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { parseStatus, toApiError, type RequestContext } from './api-error.js';
+import type { KubeConnectionConfig } from './config/connection.js';
+import { KubeConnectionError, KubeError } from './errors.js';
+import type { RequestStats } from './types.js';
+
+/** How long a token read from a file is used before the file is read again (client-go: 1 min). */
+const TOKEN_REREAD_MS = 60_000;
+/** Error bodies are read up to this size; only their Status fields are used. */
+const MAX_ERROR_BODY = 1 << 20;
+
+/** Counts requests by `VERB resource`. */
+export class StatsCounter implements RequestStats {
+  readonly byKind = new Map<string, number>();
+  total = 0;
+  count(key: string): void {
+    this.byKind.set(key, (this.byKind.get(key) ?? 0) + 1);
+    this.total++;
+  }
+}
+
+/** One HTTP request to the API server. */
+export interface TransportRequest {
+  readonly method: string;
+  /** Path with query string. */
+  readonly path: string;
+  readonly ctx: RequestContext;
+  /** Key for the stats (`GET pods`, `WATCH pods`). */
+  readonly statsKey: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Buffer;
+  readonly signal?: AbortSignal | undefined;
+  /** Idle timeout of the socket; 0 for long streams (watch, follow). */
+  readonly timeoutMs?: number;
+}
+
+const CONNECTION_HINT = 'Check that the API server is running and that the kubeconfig server address is right';
+
+/** Maps a socket/TLS failure to a `KubeConnectionError` naming the server. */
+export function connectionError(server: string, err: unknown): KubeError {
+  if (err instanceof KubeError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code ?? '';
+  if (code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/.test(code)) {
+    return new KubeConnectionError(server, `TLS handshake with the Kubernetes API at ${server} failed (${code}): ${e.message}`, {
+      cause: err,
+      hint: 'Check the certificate-authority of the kubeconfig cluster (or the in-cluster ca.crt)',
+    });
+  }
+  return new KubeConnectionError(server, `cannot reach the Kubernetes API at ${server}${code ? ` (${code})` : ''}: ${e.message}`, {
+    cause: err,
+    hint: CONNECTION_HINT,
+  });
+}
+
+/** Reads a (possibly large) body to a Buffer, keeping at most `limit` bytes. */
+export function readBody(res: http.IncomingMessage, limit = Infinity): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      if (size < limit) chunks.push(chunk);
+      size += chunk.length;
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('response aborted')));
+  });
+}
+
+/** HTTP(S) to one API server over a keep-alive agent, with auth and stats. */
+export class Transport {
+  readonly url: URL;
+  readonly stats = new StatsCounter();
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+  private token: { value: string; readAt: number } | undefined;
+
+  constructor(readonly config: KubeConnectionConfig) {
+    this.url = new URL(config.server);
+    const secure = this.url.protocol === 'https:';
+    this.mod = secure ? https : http;
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...this.tlsOptions() })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  /** TLS options for this server (also used by the exec websocket). */
+  tlsOptions(): https.AgentOptions {
+    const c = this.config;
+    const opts: https.AgentOptions = { rejectUnauthorized: !c.insecureSkipTlsVerify };
+    if (c.ca) opts.ca = c.ca;
+    if (c.clientCert) opts.cert = c.clientCert;
+    if (c.clientKey) opts.key = c.clientKey;
+    if (c.tlsServerName) opts.servername = c.tlsServerName;
+    return opts;
+  }
+
+  /** The `Authorization` header value, re-reading a token file once it is older than a minute. */
+  async authorization(): Promise<string | undefined> {
+    const { token, tokenFile } = this.config;
+    if (token) return `Bearer ${token}`;
+    if (!tokenFile) return undefined;
+    const now = Date.now();
+    if (!this.token || now - this.token.readAt > TOKEN_REREAD_MS) {
+      try {
+        this.token = { value: (await readFile(tokenFile, 'utf8')).trim(), readAt: now };
+      } catch (err) {
+        // Keep using the last token if the file is briefly missing during a rotation.
+        if (!this.token) throw new KubeConnectionError(this.config.server, `cannot read the token file ${tokenFile}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return this.token ? `Bearer ${this.token.value}` : undefined;
+  }
+
+  /** Sends a request and resolves with the response once its headers arrive and its status is 2xx. */
+  async open(req: TransportRequest): Promise<http.IncomingMessage> {
+    this.stats.count(req.statsKey);
+    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+    const auth = await this.authorization();
+    if (auth) headers.Authorization = auth;
+    if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
+    const server = this.config.server;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const r = this.mod.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port,
+          path: `${this.url.pathname.replace(/\/$/, '')}${req.path}`,
+          method: req.method,
+          headers,
+          agent: this.agent,
+          signal: req.signal,
+        },
+        resolve,
+      );
+      r.on('error', (err) => reject(err.name === 'AbortError' ? err : connectionError(server, err)));
+      const timeoutMs = req.timeoutMs;
+      if (timeoutMs) {
+        r.setTimeout(timeoutMs, () =>
+          r.destroy(new KubeConnectionError(server, `the Kubernetes API at ${server} did not answer ${req.method} ${req.path} within ${timeoutMs / 1000} s`, { hint: CONNECTION_HINT })),
+        );
+      }
+      r.end(req.body);
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    const body = await readBody(res, MAX_ERROR_BODY).catch(() => undefined);
+    throw toApiError(status, parseStatus(body), req.ctx);
+  }
+
+  /** Sends a request and reads the whole 2xx response body. */
+  async send(req: TransportRequest): Promise<Buffer> {
+    const res = await this.open(req);
+    try {
+      return await readBody(res);
+    } catch (err) {
+      throw connectionError(this.config.server, err);
+    }
+  }
+
+  /** Closes idle keep-alive sockets so the process can exit. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
