@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { runnerSettingsSchema } from './runner-settings.js';
+import { workflowSettingsSchema } from './workflow-settings.js';
+
+interface FieldDoc {
+  readonly name: string;
+  readonly syntax: string;
+  readonly defaultText: string;
+  readonly description: string;
+}
+
+function fieldsOf(schema: z.ZodObject): FieldDoc[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, { default?: unknown; description?: string; syntax?: string }>;
+  };
+  return Object.entries(json.properties ?? {}).map(([name, p]) => ({
+    name,
+    syntax: p.syntax ?? 'string',
+    defaultText: defaultText(p.default),
+    description: p.description ?? '',
+  }));
+}
+
+function defaultText(value: unknown): string {
+  if (value === undefined) return '—';
+  if (Array.isArray(value)) return `\`${value.join(',')}\``;
+  return `\`${String(value)}\``;
+}
+
+function table(fields: readonly FieldDoc[]): string {
+  const rows = fields.map(
+    (f) => `| \`${f.name}\` | ${f.syntax.replace(/\|/g, '\\|')} | ${f.defaultText.replace(/\|/g, '\\|')} | ${f.description.replace(/\|/g, '\\|')} |`,
+  );
+  return ['| Variable | Value | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/**
+ * The configuration reference (markdown) generated from the settings schemas. Committed as
+ * `docs/configuration.md` by `packages/zfs-clone/scripts/gen-config-docs`.
+ */
+export function renderConfigurationReference(): string {
+  return `<!-- Generated from packages/zfs-clone/src/config/*-settings.ts by packages/zfs-clone/scripts/gen-config-docs. Do not edit. -->
+# ZFS clone cache configuration
+
+A job gets a clone when its workflow sets \`ZFS_CLONE_SOURCE\` in \`container.env\` or the runner sets
+\`ZFS_CLONE_DEFAULT_SOURCE\`. An empty value counts as unset. Invalid settings fail \`prepare_job\`
+before any object is created, with every problem listed.
+
+## Per workflow (\`jobs.<id>.container.env\`)
+
+\`\`\`yaml
+container:
+  image: ghcr.io/example/conan-gcc12:1
+  env:
+    ZFS_CLONE_SOURCE: gcc12-main          # the cache "gcc12-main"
+    ZFS_CLONE_PROMOTE: \${{ github.ref == 'refs/heads/main' }}
+    ZFS_CLONE_KEEP_ON_FAILURE: 24h
+\`\`\`
+
+${table(fieldsOf(workflowSettingsSchema))}
+
+## Per runner (runner pod environment: defaults and limits)
+
+A workflow cannot override these. Promotion also needs the job's \`GITHUB_EVENT_NAME\`, \`GITHUB_REF\`
+and \`GITHUB_REPOSITORY\` (from the hook's own environment, which a workflow cannot change) to match
+the promote limits. Glob lists are comma-separated; \`*\` matches anything, \`?\` one character.
+Durations: \`90s\`, \`30m\`, \`24h\`, \`7d\`, \`1h30m\`.
+
+${table(fieldsOf(runnerSettingsSchema))}
+`;
+}

@@ -1,0 +1,192 @@
+import { ZfsCloneError } from '../errors.js';
+import { matchesAny } from './glob.js';
+import { formatIssues } from './issues.js';
+import { runnerSettingsSchema, trustedFactsSchema } from './runner-settings.js';
+import { formatSource, type CloneSource } from './source.js';
+import { workflowSettingsSchema, type SnapshotBackPolicy } from './workflow-settings.js';
+import { formatDuration } from './duration.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Everything a job's clone needs, after defaults and limits. */
+export interface CloneConfig {
+  readonly source: CloneSource;
+  readonly mountPath: string;
+  readonly envVar: string;
+  /** Unset: the class of the snapshot's source PVC. */
+  readonly storageClass: string | undefined;
+  /** Unset: the class of the source snapshot. */
+  readonly snapshotClass: string | undefined;
+  readonly snapshotBack: SnapshotBackPolicy;
+  /** Whether this job may and wants to promote (limits already applied). */
+  readonly promote: boolean;
+  /** Seconds to keep a failed job's clone; 0 = release it. */
+  readonly keepOnFailureSeconds: number;
+  readonly onConflict: 'drop' | 'keep';
+  /** Seconds to keep unpromoted snapshots and lost races' snapshots. */
+  readonly keepTtlSeconds: number;
+  readonly maxKeptClones: number;
+  readonly keepGenerations: number;
+  readonly gcOnCleanup: boolean;
+  readonly fsGroup: number | undefined;
+  readonly timeoutSeconds: number;
+  /** Who is asking (from the hook's environment). */
+  readonly job: { readonly ref?: string; readonly eventName?: string; readonly repository?: string };
+}
+
+export type ResolveResult =
+  | { readonly ok: true; readonly config: CloneConfig | null; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly string[]; readonly message: string };
+
+export interface ResolveContext {
+  /** The namespace the job runs in, checked against `ZFS_CLONE_NAMESPACES`. */
+  readonly namespace?: string;
+}
+
+const PREFIX = 'ZFS_CLONE_';
+
+/** Only `ZFS_CLONE_*` variables with a non-empty value; an empty value means "unset". */
+function pick(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith(PREFIX) && value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Resolves a job's clone configuration from the runner pod's environment (defaults, limits and the
+ * trusted `GITHUB_*` facts) and the workflow's `container.env`. Returns every problem at once, or
+ * `config: null` when no source is set (the feature is off for this job).
+ */
+export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: ResolveContext = {}): ResolveResult {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const workflowKeys = Object.keys(workflowSettingsSchema.shape);
+  const runnerKeys = Object.keys(runnerSettingsSchema.shape);
+
+  const runnerPicked = pick(runnerEnv);
+  // The runner pod's env may legitimately carry workflow-style names; only runner names are read there.
+  for (const key of workflowKeys) delete runnerPicked[key];
+  const runner = runnerSettingsSchema.safeParse(runnerPicked);
+  if (!runner.success) problems.push(...formatIssues('runner env', runner.error, runnerKeys));
+  const workflow = workflowSettingsSchema.safeParse(pick(containerEnv));
+  if (!workflow.success) problems.push(...formatIssues('container.env', workflow.error, workflowKeys));
+  const job = trustedFactsSchema.parse(runnerEnv);
+  if (!runner.success || !workflow.success) return fail(problems);
+
+  const r = runner.data;
+  const w = workflow.data;
+  const chosen = w.ZFS_CLONE_SOURCE ?? r.ZFS_CLONE_DEFAULT_SOURCE;
+  if (chosen === undefined || chosen === 'none') return { ok: true, config: null, warnings };
+
+  if (context.namespace !== undefined && !matchesAny(context.namespace, r.ZFS_CLONE_NAMESPACES)) {
+    problems.push(
+      `namespace "${context.namespace}" is not in the runner's ZFS_CLONE_NAMESPACES (${r.ZFS_CLONE_NAMESPACES.join(',')}); run the job in an allowed namespace or remove ZFS_CLONE_SOURCE.`,
+    );
+  }
+  const sourceText = formatSource(chosen);
+  if (!matchesAny(sourceText, r.ZFS_CLONE_ALLOWED_SOURCES)) {
+    problems.push(
+      `container.env.ZFS_CLONE_SOURCE: "${sourceText}" is not allowed by the runner's ZFS_CLONE_ALLOWED_SOURCES (${r.ZFS_CLONE_ALLOWED_SOURCES.join(',')}); choose an allowed source or ask the runner's administrator.`,
+    );
+  }
+
+  let promote = w.ZFS_CLONE_PROMOTE;
+  if (promote && chosen.kind !== 'cache') {
+    problems.push(
+      `container.env.ZFS_CLONE_PROMOTE: only a cache can be promoted into, but the source is "${sourceText}"; use a cache source or set ZFS_CLONE_PROMOTE=false.`,
+    );
+  }
+  if (promote && w.ZFS_CLONE_SNAPSHOT_BACK === 'never') {
+    problems.push(
+      'container.env.ZFS_CLONE_PROMOTE: promoting needs a snapshot, but ZFS_CLONE_SNAPSHOT_BACK=never; set it to on-success or always.',
+    );
+  }
+  if (promote && chosen.kind === 'cache') {
+    const denied = promoteDenial(job, r);
+    if (denied) {
+      warnings.push(`ZFS_CLONE_PROMOTE=true is ignored: ${denied}`);
+      promote = false;
+    }
+  }
+
+  const maxKeep = r.ZFS_CLONE_MAX_KEEP_TTL;
+  const keepWanted = w.ZFS_CLONE_KEEP_ON_FAILURE === 'default' ? r.ZFS_CLONE_KEEP_TTL : w.ZFS_CLONE_KEEP_ON_FAILURE;
+  if (keepWanted > maxKeep) {
+    problems.push(
+      `container.env.ZFS_CLONE_KEEP_ON_FAILURE: ${formatDuration(keepWanted)} is longer than the runner's ZFS_CLONE_MAX_KEEP_TTL (${formatDuration(maxKeep)}); ask for ${formatDuration(maxKeep)} or less.`,
+    );
+  }
+  if (problems.length > 0) return fail(problems);
+
+  const snapshotBack = w.ZFS_CLONE_SNAPSHOT_BACK ?? (w.ZFS_CLONE_PROMOTE ? 'on-success' : 'never');
+  return {
+    ok: true,
+    warnings,
+    config: {
+      source: chosen,
+      mountPath: w.ZFS_CLONE_MOUNT_PATH,
+      envVar: w.ZFS_CLONE_ENV_VAR,
+      storageClass: w.ZFS_CLONE_STORAGE_CLASS ?? r.ZFS_CLONE_DEFAULT_STORAGE_CLASS,
+      snapshotClass: w.ZFS_CLONE_SNAPSHOT_CLASS ?? r.ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS,
+      snapshotBack: promote || w.ZFS_CLONE_SNAPSHOT_BACK !== undefined ? snapshotBack : 'never',
+      promote,
+      keepOnFailureSeconds: r.ZFS_CLONE_MAX_KEPT_CLONES === 0 ? 0 : keepWanted,
+      onConflict: w.ZFS_CLONE_ON_CONFLICT,
+      keepTtlSeconds: Math.min(r.ZFS_CLONE_KEEP_TTL, maxKeep),
+      maxKeptClones: r.ZFS_CLONE_MAX_KEPT_CLONES,
+      keepGenerations: Math.max(1, r.ZFS_CLONE_KEEP_GENERATIONS),
+      gcOnCleanup: r.ZFS_CLONE_GC_ON_CLEANUP,
+      fsGroup: r.ZFS_CLONE_FS_GROUP,
+      timeoutSeconds: r.ZFS_CLONE_TIMEOUT_SECONDS,
+      job: {
+        ...(job.GITHUB_REF !== undefined && { ref: job.GITHUB_REF }),
+        ...(job.GITHUB_EVENT_NAME !== undefined && { eventName: job.GITHUB_EVENT_NAME }),
+        ...(job.GITHUB_REPOSITORY !== undefined && { repository: job.GITHUB_REPOSITORY }),
+      },
+    },
+  };
+}
+
+type Limits = {
+  readonly ZFS_CLONE_PROMOTE_EVENTS: readonly string[];
+  readonly ZFS_CLONE_PROMOTE_REFS: readonly string[];
+  readonly ZFS_CLONE_PROMOTE_REPOSITORIES: readonly string[];
+};
+
+function promoteDenial(
+  job: { GITHUB_REF?: string | undefined; GITHUB_EVENT_NAME?: string | undefined; GITHUB_REPOSITORY?: string | undefined },
+  limits: Limits,
+): string | undefined {
+  const checks = [
+    ['event', job.GITHUB_EVENT_NAME, 'ZFS_CLONE_PROMOTE_EVENTS', limits.ZFS_CLONE_PROMOTE_EVENTS],
+    ['ref', job.GITHUB_REF, 'ZFS_CLONE_PROMOTE_REFS', limits.ZFS_CLONE_PROMOTE_REFS],
+    ['repository', job.GITHUB_REPOSITORY, 'ZFS_CLONE_PROMOTE_REPOSITORIES', limits.ZFS_CLONE_PROMOTE_REPOSITORIES],
+  ] as const;
+  for (const [what, value, name, patterns] of checks) {
+    if (value === undefined) return `the job's ${what} is unknown (GITHUB_* not set in the hook's environment).`;
+    if (!matchesAny(value, patterns)) {
+      return `${what} "${value}" is not in the runner's ${name} (${patterns.join(',')}); the clone is used without promotion.`;
+    }
+  }
+  return undefined;
+}
+
+function fail(problems: readonly string[]): ResolveResult {
+  const message = `Invalid ZFS clone configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+    .map((p) => `  - ${p}`)
+    .join('\n')}`;
+  return { ok: false, problems, message };
+}
+
+/** Like {@link resolveCloneConfig} but throws a `ZfsCloneError` (`CONFIG_INVALID`) listing every problem. */
+export function resolveCloneConfigOrThrow(
+  runnerEnv: Env,
+  containerEnv: Env,
+  context: ResolveContext = {},
+): { config: CloneConfig | null; warnings: readonly string[] } {
+  const result = resolveCloneConfig(runnerEnv, containerEnv, context);
+  if (!result.ok) throw new ZfsCloneError('CONFIG_INVALID', result.message);
+  return { config: result.config, warnings: result.warnings };
+}
