@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeConfigError } from '../errors.js';
+import { loadInClusterConfig, loadKubeConfig, loadKubeConfigFile } from './load.js';
+
+let dir: string;
+const write = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function failure(p: Promise<unknown>): Promise<KubeConfigError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(KubeConfigError);
+  return err as KubeConfigError;
+}
+
+const twoContexts = `
+apiVersion: v1
+kind: Config
+current-context: admin
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:6443/
+    certificate-authority: ca.crt
+- name: insecure
+  cluster:
+    server: https://127.0.0.1:7443
+    insecure-skip-tls-verify: true
+users:
+- name: admin
+  user:
+    client-certificate-data: ${b64('CERT')}
+    client-key-data: ${b64('KEY')}
+- name: runner
+  user:
+    token: abc.def
+- name: rotating
+  user:
+    tokenFile: token
+contexts:
+- name: admin
+  context: { cluster: local, user: admin }
+- name: runner
+  context: { cluster: insecure, user: runner, namespace: ci }
+- name: rotating
+  context: { cluster: local, user: rotating, namespace: ci }
+`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kube-config-'));
+  write('ca.crt', 'CA PEM');
+  write('token', 'file-token\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadKubeConfigFile', () => {
+  it('uses current-context with client certificate data and a CA file next to the kubeconfig', async () => {
+    const file = write('two.yaml', twoContexts);
+    const cfg = await loadKubeConfigFile(file);
+    expect(cfg).toEqual({
+      server: 'https://127.0.0.1:6443',
+      namespace: 'default',
+      source: `kubeconfig ${file} (context "admin")`,
+      ca: Buffer.from('CA PEM'),
+      clientCert: Buffer.from('CERT'),
+      clientKey: Buffer.from('KEY'),
+    });
+  });
+
+  it('selects an explicit context with a token, a namespace and insecure-skip-tls-verify', async () => {
+    const cfg = await loadKubeConfigFile(write('two.yaml', twoContexts), 'runner');
+    expect(cfg).toMatchObject({ server: 'https://127.0.0.1:7443', namespace: 'ci', token: 'abc.def', insecureSkipTlsVerify: true });
+    expect(cfg.ca).toBeUndefined();
+  });
+
+  it('keeps tokenFile as a path so the client can re-read it', async () => {
+    const cfg = await loadKubeConfigFile(write('two.yaml', twoContexts), 'rotating');
+    expect(cfg.tokenFile).toBe(join(dir, 'token'));
+    expect(cfg.token).toBeUndefined();
+  });
+
+  it('reads a JSON kubeconfig', async () => {
+    const json = JSON.stringify({
+      'current-context': 'c',
+      clusters: [{ name: 'k', cluster: { server: 'https://127.0.0.1:1' } }],
+      contexts: [{ name: 'c', context: { cluster: 'k' } }],
+    });
+    expect(await loadKubeConfigFile(write('k.json', json))).toMatchObject({ server: 'https://127.0.0.1:1', namespace: 'default' });
+  });
+
+  it.each([
+    ['an unknown context', twoContexts, 'nope', 'contexts has no entry named "nope"'],
+    ['a context without a cluster definition', twoContexts.replace('cluster: insecure,', 'cluster: gone,'), 'runner', 'context "runner" refers to cluster "gone", which clusters does not define'],
+    ['a context without a user definition', twoContexts.replace('user: runner,', 'user: ghost,'), 'runner', 'context "runner" refers to user "ghost", which users does not define'],
+    ['a cluster without server', twoContexts.replace('server: https://127.0.0.1:7443', 'proxy-url: x'), 'runner', 'clusters[1].cluster.server: Invalid input: expected string, received undefined'],
+    ['no current-context', twoContexts.replace('current-context: admin', ''), undefined, 'has no current-context and no context was given'],
+    ['a certificate without a key', twoContexts.replace(/client-key-data: .*/, ''), 'admin', 'user "admin" has a client certificate but no client-key(-data)'],
+    ['a missing CA file', twoContexts.replace('ca.crt', 'missing-ca.crt'), 'admin', `certificate-authority file ${'DIR'}/missing-ca.crt does not exist`],
+  ])('names the file and the field for %s', async (_what, text, context, message) => {
+    const file = write('bad.yaml', text);
+    const err = await failure(loadKubeConfigFile(file, context));
+    expect(err.message).toContain(`kubeconfig ${file}`);
+    expect(err.message).toContain(message.replace('DIR', dir));
+  });
+
+  it('lists every schema problem at once', async () => {
+    const file = write('bad.yaml', 'clusters:\n- name: a\n  cluster: {server: 1}\ncontexts:\n- context: {cluster: a}\n');
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.message).toContain('clusters[0].cluster.server: Invalid input: expected string, received number');
+    expect(err.message).toContain('contexts[0].name: Invalid input: expected string, received undefined');
+  });
+
+  it.each([
+    ['exec', 'exec: { apiVersion: client.authentication.k8s.io/v1, command: aws }'],
+    ['auth-provider', 'auth-provider: { name: oidc }'],
+  ])('refuses %s authentication and says what is supported', async (kind, user) => {
+    const text = `current-context: c\nclusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]\nusers:\n- name: u\n  user:\n    ${user}\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n`;
+    const err = await failure(loadKubeConfigFile(write('exec.yaml', text)));
+    expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
+    expect(err.message).toContain(`user "u" uses "${kind}" authentication, which this client does not support`);
+    expect(err.message).toContain('Supported: client-certificate(-data) with client-key(-data), token, tokenFile');
+  });
+
+  it('reports YAML syntax errors with the file name', async () => {
+    const file = write('broken.yaml', 'clusters: [\n');
+    expect((await failure(loadKubeConfigFile(file))).message).toMatch(new RegExp(`^kubeconfig ${file} is not valid YAML`));
+  });
+});
+
+describe('loadKubeConfig', () => {
+  it('takes the first entry of a KUBECONFIG list', async () => {
+    const file = write('two.yaml', twoContexts);
+    const cfg = await loadKubeConfig({ env: { KUBECONFIG: `${file}:/nonexistent`, KUBERNETES_SERVICE_HOST: '10.0.0.1' }, context: 'runner' });
+    expect(cfg.token).toBe('abc.def');
+  });
+
+  it('falls back to ~/.kube/config and says what it looked for when nothing exists', async () => {
+    const err = await failure(loadKubeConfig({ env: { HOME: dir } }));
+    expect(err.message).toContain(`KUBECONFIG is not set, KUBERNETES_SERVICE_HOST is not set (not in a pod), and ${dir}/.kube/config does not exist`);
+  });
+
+  it('uses the in-cluster service account when KUBERNETES_SERVICE_HOST is set', async () => {
+    const sa = mkdtempSync(join(dir, 'sa-'));
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    writeFileSync(join(sa, 'ca.crt'), 'CLUSTER CA');
+    writeFileSync(join(sa, 'namespace'), 'ci\n');
+    const cfg = await loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: sa });
+    expect(cfg).toEqual({ server: 'https://[fd00::1]:443', ca: Buffer.from('CLUSTER CA'), tokenFile: join(sa, 'token'), namespace: 'ci', source: 'in-cluster config' });
+  });
+});
+
+describe('loadInClusterConfig', () => {
+  it('names the missing service-account file', async () => {
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    const err = await failure(loadInClusterConfig({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' }, empty));
+    expect(err.message).toBe(`in-cluster config: service-account token file ${empty}/token does not exist`);
+  });
+
+  it('needs both service host and port', async () => {
+    const err = await failure(loadInClusterConfig({ KUBERNETES_SERVICE_HOST: '127.0.0.1' }));
+    expect(err.message).toContain('KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must both be set');
+  });
+});
