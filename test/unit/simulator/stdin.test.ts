@@ -9,6 +9,7 @@ import {
   scriptStepInput,
   serializeHookInput,
   splitEntryPointArgs,
+  type PrepareJobArgs,
 } from '../../simulator/stdin.js';
 import { planWorkLayout } from '../../simulator/work-layout.js';
 
@@ -91,13 +92,13 @@ describe('prepareJobInput', () => {
       { image: 'debian:12', volumes: ['/data:/data:ro', 'cache:/cache', '/scratch'], options: '--cpus 1 --user 1001' },
       [{ image: 'ghcr.io/acme/db:1', entrypoint: '/bin/db', command: 'serve --port  5432' }],
     );
-    const args = withExtras.args as { container: { userMountVolumes: unknown; createOptions: unknown }; services: Array<{ entryPoint: unknown; entryPointArgs: unknown }> };
-    expect(args.container.userMountVolumes).toEqual([
+    const args = withExtras.args as PrepareJobArgs;
+    expect(args.container?.userMountVolumes).toEqual([
       { userProvidedValue: '/data:/data:ro', sourceVolumePath: '/data', targetVolumePath: '/data', readOnly: true },
       { userProvidedValue: 'cache:/cache', sourceVolumePath: 'cache', targetVolumePath: '/cache', readOnly: false },
       { userProvidedValue: '/scratch', sourceVolumePath: null, targetVolumePath: '/scratch', readOnly: false },
     ]);
-    expect(args.container.createOptions).toBe('--cpus 1 --user 1001');
+    expect(args.container?.createOptions).toBe('--cpus 1 --user 1001');
     expect(args.services[0]?.entryPoint).toBe('/bin/db');
     expect(args.services[0]?.entryPointArgs).toEqual(['serve', '--port', '', '5432']);
   });
