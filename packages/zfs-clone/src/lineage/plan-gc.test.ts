@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { dependencies, snapshotKey, volumeKey, type LineageGraph, type NodeKey } from './graph.js';
+import { chain, head, NOW, random, randomGraph, snap, T0, vol } from './graph.fixtures.js';
+import { planGc, type GcPlan, type GcPolicy } from './plan-gc.js';
+
+const policy: GcPolicy = { keepGenerations: 3, graceSeconds: 600 };
+const names = (items: GcPlan['delete']) => items.map((i) => `${i.kind}/${i.name}`);
+
+describe('planGc', () => {
+  it('keeps an unpromoted chain whole: each generation is a clone of the one before', () => {
+    const plan = planGc(chain(8), policy, NOW);
+    expect(plan.delete).toEqual([]);
+    expect(plan.keep.find((k) => k.name === 'c-g2')?.reason).toMatch(/^needed by volume\/c-v3$/);
+    expect(plan.keep.find((k) => k.name === 'c-seed')?.reason).toBe('not managed by zfs-runner-hooks');
+  });
+
+  it('suggests promoting the oldest kept generation volume when the driver can promote', () => {
+    const plan = planGc(chain(8), { ...policy, canPromote: true }, NOW);
+    expect(plan.promote.map((p) => p.name)).toEqual(['c-v6']);
+  });
+
+  it('deletes generations older than the kept ones once the chain is detached, clones before snapshots before volumes', () => {
+    const graph = chain(6);
+    const detached: LineageGraph = { ...graph, volumes: graph.volumes.map((v) => (v.name === 'c-v4' ? { ...v, detached: true } : v)) };
+    const plan = planGc(detached, policy, NOW);
+    expect(names(plan.delete)).toEqual(['snapshot/c-g3', 'volume/c-v3', 'snapshot/c-g2', 'volume/c-v2', 'snapshot/c-g1']);
+    expect(plan.delete[0]?.reason).toBe('generation 3 is older than the generations kept');
+    expect(plan.keep.map((k) => k.name)).toContain('c-seed');
+  });
+
+  it('never deletes what a live clone of an old generation depends on', () => {
+    const graph = chain(6);
+    const withJob: LineageGraph = {
+      ...graph,
+      volumes: [...graph.volumes.map((v) => (v.name === 'c-v4' ? { ...v, detached: true } : v)), vol('job', { origin: 'c-g2', live: true })],
+    };
+    const plan = planGc(withJob, policy, NOW);
+    expect(names(plan.delete)).toEqual(['snapshot/c-g3', 'volume/c-v3']);
+    expect(plan.keep.find((k) => k.name === 'c-g2')?.reason).toBe('needed by volume/job');
+  });
+
+  it('deletes expired kept clones and keeps unexpired ones', () => {
+    const graph: LineageGraph = {
+      volumes: [vol('base'), vol('old', { origin: 'g1', expiresAt: NOW - 1 }), vol('fresh', { origin: 'g1', expiresAt: NOW + 1 })],
+      snapshots: [snap('g1', 'base')],
+      heads: [head('c', ['g1'])],
+    };
+    const plan = planGc(graph, policy, NOW);
+    expect(plan.delete).toEqual([{ kind: 'volume', name: 'old', cache: 'c', reason: `expired at ${new Date(NOW - 1).toISOString()}` }]);
+    expect(plan.keep.find((k) => k.name === 'fresh')?.reason).toBe(`kept until ${new Date(NOW + 1).toISOString()}`);
+  });
+
+  it('keeps a volume while any snapshot of it is kept, and deletes both together otherwise', () => {
+    const graph: LineageGraph = {
+      volumes: [vol('base'), vol('job', { origin: 'g1' })],
+      snapshots: [snap('g1', 'base'), snap('cand', 'job', { expiresAt: NOW + 1000 })],
+      heads: [head('c', ['g1'])],
+    };
+    expect(planGc(graph, policy, NOW).delete).toEqual([]);
+    const expired = planGc(graph, policy, NOW + 2000);
+    expect(names(expired.delete)).toEqual(['snapshot/cand', 'volume/job']);
+  });
+
+  it('keeps objects in their grace period (another job is cloning or snapshotting)', () => {
+    const graph: LineageGraph = {
+      volumes: [vol('base'), vol('job', { origin: 'g1', createdAt: NOW - 5000 })],
+      snapshots: [snap('g1', 'base'), snap('cand', 'job', { ready: false, createdAt: NOW - 1000 })],
+      heads: [head('c', ['g1'])],
+    };
+    expect(planGc(graph, policy, NOW).delete).toEqual([]);
+    expect(planGc(graph, policy, NOW + 3_600_000).delete.map((d) => d.reason)).toEqual([
+      'never became ready',
+      'clone no longer used and nothing depends on it',
+    ]);
+  });
+
+  it('leaves caches outside the requested scope and unmanaged objects alone', () => {
+    const graph: LineageGraph = {
+      volumes: [vol('a', { cache: 'other' }), vol('user', { managed: false, cache: undefined })],
+      snapshots: [snap('x', 'a', { cache: 'other' }), snap('y', 'user', { managed: false, cache: undefined })],
+      heads: [],
+    };
+    expect(planGc(graph, { ...policy, caches: ['c'] }, NOW).delete).toEqual([]);
+    expect(names(planGc(graph, policy, NOW).delete)).toEqual(['snapshot/x', 'volume/a']);
+  });
+
+  it('warns when a kept generation has lost its volume or does not exist', () => {
+    const graph: LineageGraph = { volumes: [], snapshots: [snap('g2', 'gone')], heads: [head('c', ['g2', 'g1'])] };
+    expect(planGc(graph, policy, NOW).warnings).toEqual([
+      'cache "c": snapshot "g2" has lost its volume "gone"; its data may be gone',
+      'cache "c": kept generation snapshot "g1" does not exist',
+    ]);
+  });
+
+  it('keeps at least the head even with keepGenerations 0', () => {
+    const graph: LineageGraph = { volumes: [vol('b')], snapshots: [snap('g1', 'b'), snap('g0', 'b')], heads: [head('c', ['g1', 'g0'])] };
+    expect(names(planGc(graph, { ...policy, keepGenerations: 0 }, NOW).delete)).toEqual(['snapshot/g0']);
+  });
+});
+
+describe('planGc on random lineages (ZFS rules as properties)', () => {
+  it.each(Array.from({ length: 300 }, (_, i) => i + 1))('holds for seed %i', (seed) => {
+    const rand = random(seed);
+    const graph = randomGraph(rand, 2 + Math.floor(rand() * 30), Math.floor(rand() * 20));
+    const p: GcPolicy = { keepGenerations: 1 + Math.floor(rand() * 4), graceSeconds: 600 };
+    const plan = planGc(graph, p, NOW);
+    const deps = dependencies(graph);
+    const deleted = new Map<NodeKey, number>(plan.delete.map((d, i) => [`${d.kind}/${d.name}` as NodeKey, i]));
+    const all = [...graph.volumes.map((v) => volumeKey(v.name)), ...graph.snapshots.map((s) => snapshotKey(s.name))];
+
+    // Every object is either kept or deleted, never both.
+    expect(plan.keep.length + plan.delete.length).toBe(all.length);
+    for (const k of plan.keep) expect(deleted.has(`${k.kind}/${k.name}` as NodeKey)).toBe(false);
+
+    for (const key of all) {
+      const mine = deleted.get(key);
+      for (const dep of deps.get(key) ?? []) {
+        const theirs = deleted.get(dep);
+        // Nothing kept depends on something deleted (snapshot with clones, volume with snapshots).
+        if (mine === undefined) expect(theirs, `${key} is kept but ${dep} is deleted`).toBeUndefined();
+        // Dependents are deleted before what they depend on.
+        if (mine !== undefined && theirs !== undefined) expect(mine).toBeLessThan(theirs);
+      }
+    }
+    const liveOrKept = graph.volumes.filter((v) => !v.managed || v.live || (v.expiresAt ?? 0) > NOW || (v.expiresAt === undefined && v.createdAt > NOW - 600_000));
+    for (const v of liveOrKept) expect(deleted.has(volumeKey(v.name))).toBe(false);
+    const h = graph.heads[0];
+    if (h && graph.snapshots.some((s) => s.name === h.snapshot)) expect(deleted.has(snapshotKey(h.snapshot))).toBe(false);
+
+    // Nothing is kept without a reason: a kept managed object is a root or needed by a kept one.
+    const keptKeys = new Set(plan.keep.map((k) => `${k.kind}/${k.name}`));
+    for (const k of plan.keep) {
+      if (!k.reason.startsWith('needed by ')) continue;
+      const by = k.reason.slice('needed by '.length);
+      expect(keptKeys.has(by)).toBe(true);
+      expect(deps.get(by as NodeKey)).toContain(`${k.kind}/${k.name}`);
+    }
+  });
+
+  it('collects expired and leaked objects of a random lineage', () => {
+    const graph = randomGraph(random(7), 40, 60);
+    expect(planGc(graph, policy, NOW + 86_400_000).delete.length).toBeGreaterThan(0);
+    expect(T0).toBeLessThan(NOW);
+  });
+});

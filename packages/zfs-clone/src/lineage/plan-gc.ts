@@ -1,0 +1,199 @@
+import {
+  dependencies,
+  snapshotKey,
+  volumeKey,
+  type LineageGraph,
+  type NodeKey,
+  type SnapshotNode,
+  type VolumeNode,
+} from './graph.js';
+
+export interface GcPolicy {
+  /** Generations per cache to keep, the head included (at least 1). */
+  readonly keepGenerations: number;
+  /** Objects younger than this are in flight (a job cloning or snapshotting) and kept. */
+  readonly graceSeconds: number;
+  /** Only delete objects of these caches (all when omitted); others are kept untouched. */
+  readonly caches?: readonly string[];
+  /** The driver supports `ZFSPromote`: suggest promoting clones whose ancestors are otherwise garbage. */
+  readonly canPromote?: boolean;
+}
+
+export interface PlannedNode {
+  readonly kind: 'volume' | 'snapshot';
+  readonly name: string;
+  readonly cache?: string | undefined;
+  readonly reason: string;
+}
+
+export interface GcPlan {
+  /** Deletions in a safe order: every object comes before anything it depends on. */
+  readonly delete: readonly PlannedNode[];
+  /** Everything kept, with the first reason found. */
+  readonly keep: readonly PlannedNode[];
+  /** Volumes to `zfs promote` (ZFSPromote) so their ancestors can go on a later run. */
+  readonly promote: readonly PlannedNode[];
+  /** Inconsistencies worth telling an operator about. */
+  readonly warnings: readonly string[];
+}
+
+type AnyNode = ({ kind: 'volume' } & VolumeNode) | ({ kind: 'snapshot' } & SnapshotNode);
+
+/**
+ * Plans garbage collection over a lineage graph, honouring ZFS rules: a snapshot with clones is
+ * not destroyed; a volume is not destroyed while any of its snapshots is kept; a chain of clones
+ * stays while its newest member is kept (unless promoted). Kept: the last `keepGenerations` of
+ * each cache head, live clones, unexpired kept objects, objects in their grace period, unmanaged
+ * objects and everything those depend on. Pure: no I/O, inputs untouched.
+ */
+export function planGc(graph: LineageGraph, policy: GcPolicy, now: number): GcPlan {
+  const nodes = new Map<NodeKey, AnyNode>();
+  for (const v of graph.volumes) nodes.set(volumeKey(v.name), { kind: 'volume', ...v });
+  for (const s of graph.snapshots) nodes.set(snapshotKey(s.name), { kind: 'snapshot', ...s });
+  const deps = dependencies(graph);
+  const warnings: string[] = [];
+  const graceMs = policy.graceSeconds * 1000;
+  const inScope = (n: AnyNode) => policy.caches === undefined || (n.cache !== undefined && policy.caches.includes(n.cache));
+
+  // Roots: reasons to keep an object for its own sake.
+  const roots = new Map<NodeKey, string>();
+  const generationOf = new Map<string, number>();
+  for (const head of graph.heads) {
+    const kept = new Set<string>([head.snapshot]);
+    for (const entry of head.history) {
+      if (kept.size >= Math.max(1, policy.keepGenerations)) break;
+      kept.add(entry.snapshot);
+    }
+    for (const entry of head.history) if (!generationOf.has(entry.snapshot)) generationOf.set(entry.snapshot, entry.generation);
+    for (const name of kept) {
+      const key = snapshotKey(name);
+      if (!nodes.has(key)) {
+        warnings.push(`cache "${head.cache}": kept generation snapshot "${name}" does not exist`);
+        continue;
+      }
+      const g = generationOf.get(name);
+      roots.set(key, name === head.snapshot ? `head of cache ${head.cache}` : `generation ${g ?? '?'} of cache ${head.cache}`);
+      const snap = nodes.get(key);
+      if (snap?.kind === 'snapshot' && snap.source && !nodes.has(volumeKey(snap.source))) {
+        warnings.push(`cache "${head.cache}": snapshot "${name}" has lost its volume "${snap.source}"; its data may be gone`);
+      }
+    }
+  }
+  for (const [key, n] of nodes) {
+    if (roots.has(key)) continue;
+    const why = rootReason(n, now, graceMs, inScope(n));
+    if (why) roots.set(key, why);
+  }
+
+  // Keep closure over dependencies.
+  const keep = closure(roots, deps);
+  const rootsWithoutCloneEdges = closure(roots, withoutCloneEdges(deps, graph));
+
+  const keepList: PlannedNode[] = [];
+  const deleteKeys: NodeKey[] = [];
+  for (const [key, n] of nodes) {
+    const reason = keep.get(key);
+    if (reason !== undefined) keepList.push(planned(n, reason));
+    else deleteKeys.push(key);
+  }
+
+  const promote: PlannedNode[] = [];
+  if (policy.canPromote) {
+    for (const v of graph.volumes) {
+      const key = volumeKey(v.name);
+      if (!v.managed || v.detached || !v.origin || !rootsWithoutCloneEdges.has(key)) continue;
+      const originKey = snapshotKey(v.origin);
+      if (keep.has(originKey) && !rootsWithoutCloneEdges.has(originKey)) {
+        promote.push({ kind: 'volume', name: v.name, cache: v.cache, reason: `only it keeps snapshot ${v.origin} and its ancestors alive` });
+      }
+    }
+  }
+
+  const ordered = orderForDeletion(deleteKeys, deps);
+  if (ordered.length < deleteKeys.length) {
+    const placed = new Set(ordered);
+    for (const key of deleteKeys) {
+      if (placed.has(key)) continue;
+      keepList.push(planned(nodes.get(key) as AnyNode, 'part of a dependency cycle'));
+      warnings.push(`${key} is part of a dependency cycle and was left alone`);
+    }
+  }
+
+  return {
+    delete: ordered.map((key) => {
+      const n = nodes.get(key) as AnyNode;
+      return planned(n, deleteReason(n, now, generationOf));
+    }),
+    keep: keepList,
+    promote,
+    warnings,
+  };
+}
+
+function rootReason(n: AnyNode, now: number, graceMs: number, inScope: boolean): string | undefined {
+  if (!n.managed) return 'not managed by zfs-runner-hooks';
+  if (!inScope) return 'outside the caches being collected';
+  if (n.kind === 'volume' && n.live) return 'in use by a job';
+  if (n.expiresAt !== undefined && n.expiresAt > now) return `kept until ${new Date(n.expiresAt).toISOString()}`;
+  if (n.expiresAt === undefined && n.createdAt > now - graceMs) return 'recently created (in flight)';
+  return undefined;
+}
+
+function deleteReason(n: AnyNode, now: number, generationOf: ReadonlyMap<string, number>): string {
+  if (n.expiresAt !== undefined && n.expiresAt <= now) return `expired at ${new Date(n.expiresAt).toISOString()}`;
+  if (n.kind === 'snapshot') {
+    const g = generationOf.get(n.name);
+    if (g !== undefined) return `generation ${g} is older than the generations kept`;
+    if (!n.ready) return 'never became ready';
+    return 'snapshot not promoted and nothing depends on it';
+  }
+  return n.origin ? 'clone no longer used and nothing depends on it' : 'volume no longer used and nothing depends on it';
+}
+
+function planned(n: AnyNode, reason: string): PlannedNode {
+  return { kind: n.kind, name: n.name, cache: n.cache, reason };
+}
+
+function closure(roots: ReadonlyMap<NodeKey, string>, deps: ReadonlyMap<NodeKey, readonly NodeKey[]>): Map<NodeKey, string> {
+  const keep = new Map(roots);
+  const stack = [...roots.keys()];
+  while (stack.length > 0) {
+    const key = stack.pop() as NodeKey;
+    for (const dep of deps.get(key) ?? []) {
+      if (keep.has(dep)) continue;
+      keep.set(dep, `needed by ${key}`);
+      stack.push(dep);
+    }
+  }
+  return keep;
+}
+
+function withoutCloneEdges(deps: ReadonlyMap<NodeKey, readonly NodeKey[]>, graph: LineageGraph): Map<NodeKey, NodeKey[]> {
+  const out = new Map<NodeKey, NodeKey[]>();
+  for (const [key, list] of deps) out.set(key, [...list]);
+  for (const v of graph.volumes) out.set(volumeKey(v.name), []);
+  return out;
+}
+
+/** Orders `keys` so that each comes before its dependencies (dependents first). */
+function orderForDeletion(keys: readonly NodeKey[], deps: ReadonlyMap<NodeKey, readonly NodeKey[]>): NodeKey[] {
+  const set = new Set(keys);
+  const dependents = new Map<NodeKey, number>();
+  for (const key of keys) dependents.set(key, 0);
+  for (const key of keys) {
+    for (const dep of deps.get(key) ?? []) if (set.has(dep)) dependents.set(dep, (dependents.get(dep) ?? 0) + 1);
+  }
+  const ready = keys.filter((k) => dependents.get(k) === 0);
+  const out: NodeKey[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const key = ready[i] as NodeKey;
+    out.push(key);
+    for (const dep of deps.get(key) ?? []) {
+      if (!set.has(dep)) continue;
+      const left = (dependents.get(dep) ?? 0) - 1;
+      dependents.set(dep, left);
+      if (left === 0) ready.push(dep);
+    }
+  }
+  return out;
+}
