@@ -46,15 +46,16 @@ class Client implements KubeClient {
     return this.transport.stats;
   }
 
-  private request(method: string, ref: ResourceRef, query?: Query, extra: Partial<TransportRequest> = {}): TransportRequest {
-    const kind = extra.statsKey ?? method;
+  /** `kind` is the verb for stats and RBAC messages when it differs from the method (`WATCH`). */
+  private request(method: string, ref: ResourceRef, query?: Query, extra: Partial<TransportRequest> & { kind?: string } = {}): TransportRequest {
+    const { kind = method, ...rest } = extra;
     return {
       method,
       path: resourcePath(ref) + encodeQuery(query),
       ctx: contextOf(rbacVerb(kind, ref), ref),
       statsKey: `${kind} ${resourceName(ref)}`,
       timeoutMs: this.timeoutMs,
-      ...extra,
+      ...rest,
     };
   }
 
@@ -123,7 +124,7 @@ class Client implements KubeClient {
       timeoutSeconds: options.timeoutSeconds,
       allowWatchBookmarks: options.allowWatchBookmarks,
     };
-    const req = this.request('GET', { ...ref, name: undefined }, query, { statsKey: 'WATCH', timeoutMs: 0, signal: options.signal });
+    const req = this.request('GET', { ...ref, name: undefined }, query, { kind: 'WATCH', timeoutMs: 0, signal: options.signal });
     let res;
     try {
       res = await this.transport.open(req);

@@ -1,0 +1,154 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createKubeClient } from '../client.js';
+import { ExecAbortedError, ExecStreamError, KubeConnectionError, type KubeError } from '../errors.js';
+import type { KubeClient } from '../types.js';
+
+// A fake API server on loopback, only for stream failures a real API server cannot produce on
+// demand. Everything else about exec is tested against the real cluster.
+
+interface Fake {
+  client: KubeClient;
+  server: Server;
+  wss: WebSocketServer;
+}
+const open: Fake[] = [];
+
+async function fakeServer(onConnection: (ws: WebSocket) => void, opts: { protocols?: string[]; autoPong?: boolean } = {}): Promise<Fake> {
+  const server = createServer();
+  const wss = new WebSocketServer({
+    server,
+    autoPong: opts.autoPong ?? true,
+    handleProtocols: (offered) => (opts.protocols ?? ['v5.channel.k8s.io']).find((p) => offered.has(p)) ?? false,
+  });
+  wss.on('connection', onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' });
+  const fake = { client, server, wss };
+  open.push(fake);
+  return fake;
+}
+
+afterEach(async () => {
+  for (const f of open.splice(0)) {
+    f.client.close();
+    for (const ws of f.wss.clients) ws.terminate();
+    await new Promise((resolve) => f.wss.close(resolve));
+    f.server.closeAllConnections();
+    await new Promise((resolve) => f.server.close(resolve));
+  }
+});
+
+const opts = { namespace: 'ci', pod: 'job-1', container: 'job', command: ['sh', '-c', 'tar x'] };
+const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('exec resolved, expected a rejection'); }, (e: unknown) => e as KubeError);
+
+function collect(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({ write: (c: Buffer, _e, cb) => { chunks.push(c); cb(); } });
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+describe('exec over a stream that fails', () => {
+  it('rejects with ExecStreamError when the socket drops without a status, keeping the output seen so far', async () => {
+    const { client } = await fakeServer((ws) => {
+      ws.send(Buffer.concat([Buffer.from([1]), Buffer.from('partial output\n')]));
+      setTimeout(() => ws.terminate(), 20);
+    });
+    const out = collect();
+    const err = await rejection(client.exec({ ...opts, stdout: out.stream }));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.code).toBe('EXEC_STREAM_LOST');
+    expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job closed without an exit status \(the connection dropped\); the step's result is unknown/);
+    expect(out.text()).toBe('partial output\n');
+  });
+
+  it('rejects with ExecStreamError on a clean close that carries no status', async () => {
+    const { client } = await fakeServer((ws) => ws.close(1000, 'bye'));
+    const err = await rejection(client.exec(opts));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.message).toContain('closed without an exit status (close code 1000 "bye")');
+  });
+
+  it('treats missing pongs as a dropped stream', async () => {
+    const { client } = await fakeServer(() => undefined, { autoPong: false });
+    const started = Date.now();
+    const err = await rejection(client.exec({ ...opts, keepaliveMs: 40 }));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job stopped answering keepalive pings for \d+ s; the step's result is unknown/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+  });
+
+  it('keeps a silent command alive while pongs arrive', async () => {
+    const { client } = await fakeServer((ws) => {
+      setTimeout(() => {
+        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Success"}')]));
+        ws.close(1000);
+      }, 400);
+    });
+    await expect(client.exec({ ...opts, keepaliveMs: 40 })).resolves.toMatchObject({ exitCode: 0 });
+  });
+
+  it('rejects with ExecAbortedError when the signal aborts, and closes the socket', async () => {
+    let serverClosed!: Promise<void>;
+    const { client } = await fakeServer((ws) => {
+      serverClosed = new Promise((resolve) => ws.on('close', () => resolve()));
+    });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const err = await rejection(client.exec({ ...opts, signal: ac.signal }));
+    expect(err).toBeInstanceOf(ExecAbortedError);
+    expect(err.message).toBe('exec of "sh" in pod ci/job-1 container job was aborted');
+    await serverClosed;
+  });
+
+  it('refuses stdin that needs EOF when the server only speaks v4', async () => {
+    const { client } = await fakeServer(() => undefined, { protocols: ['v4.channel.k8s.io'] });
+    const err = await rejection(client.exec({ ...opts, stdin: 'data' }));
+    expect(err.code).toBe('EXEC_STDIN_EOF_UNSUPPORTED');
+    expect(err.message).toContain('speaks only v4.channel.k8s.io, which cannot signal end of input on stdin');
+  });
+
+  it('sends large stdin in chunks and closes it with the v5 close signal', async () => {
+    const payload = Buffer.alloc(5 * 1024 * 1024, 7);
+    let received = 0;
+    let maxFrame = 0;
+    const { client } = await fakeServer((ws) => {
+      ws.on('message', (data: Buffer) => {
+        if (data[0] === 0) {
+          received += data.length - 1;
+          maxFrame = Math.max(maxFrame, data.length);
+        } else if (data[0] === 255 && data[1] === 0) {
+          ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(`got ${received}`)]));
+          ws.send(Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}')]));
+          ws.close(1000);
+        }
+      });
+    });
+    const out = collect();
+    await expect(client.exec({ ...opts, stdin: payload, stdout: out.stream })).resolves.toEqual({ exitCode: 3, protocol: 'v5.channel.k8s.io' });
+    expect(out.text()).toBe(`got ${payload.length}`);
+    expect(maxFrame).toBeLessThanOrEqual(64 * 1024 + 1);
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
+  });
+});
+
+describe('connection failures', () => {
+  it('names the server URL when nothing listens there', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' });
+    const err = await rejection(client.exec(opts));
+    expect(err).toBeInstanceOf(KubeConnectionError);
+    expect(err.message).toMatch(new RegExp(`^cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
+    const getErr = await rejection(client.get({ type: { group: '', version: 'v1', plural: 'pods', namespaced: true }, namespace: 'ci', name: 'x' }));
+    expect(getErr).toBeInstanceOf(KubeConnectionError);
+    expect((getErr as KubeConnectionError).server).toBe(`http://127.0.0.1:${port}`);
+    client.close();
+  });
+});
