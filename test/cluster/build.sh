@@ -62,20 +62,27 @@ mirror_replaces() {
 # Runs "go get $GET" (package@pinned-version, fills go.sum), then one "go build" for all packages.
 build_group() {
   local name="$1" dir="$2" ldflags="$3"; shift 3
-  local start=$(date +%s) n=0
+  local start; start=$(date +%s)
   log "$name: resolving modules"
   (cd "$dir" && go get $GET >"$dir/get.log" 2>&1) || { cat "$dir/get.log" >&2; log "$name: go get failed"; return 1; }
   log "$name: compiling $(printf '%s ' "${@##*/}")(progress: number of packages compiled)"
-  (cd "$dir" && go build -v -trimpath -ldflags "-s -w $ldflags" -o "$BIN/" "$@" 2>&1) |
-    while IFS= read -r line; do
-      case "$line" in
-        *" "*|*:*) echo "$line" >&2 ;;  # compiler messages; package paths have neither
-        *) n=$((n + 1)); (( n % 200 == 0 )) && log "$name: $n packages ($line)" ;;
-      esac
-    done
-  local rc=${PIPESTATUS[0]}
-  [[ $rc -eq 0 ]] || { log "$name: go build failed"; return 1; }
+  if ! (cd "$dir" && go build -v -trimpath -ldflags "-s -w $ldflags" -o "$BIN/" "$@" 2>&1) | progress "$name"; then
+    log "$name: go build failed"; return 1
+  fi
   log "$name: done in $(( $(date +%s) - start ))s"
+}
+
+# progress <name>: counts the package names "go build -v" prints, shows every 200th; passes
+# anything else (compiler messages) through to stderr.
+progress() {
+  local n=0 line
+  while IFS= read -r line; do
+    case "$line" in
+      *" "*|*:*) echo "$line" >&2 ;;
+      *) n=$((n + 1)); if (( n % 200 == 0 )); then log "$1: $n packages ($line)"; fi ;;
+    esac
+  done
+  return 0
 }
 
 new_wrapper() { # new_wrapper <dir> <module name>
@@ -169,6 +176,19 @@ if [[ -n "$(missing kwok)" ]]; then
     mirror_replaces "$(gomod_path "sigs.k8s.io/kwok@$KWOK_VERSION")" "$KWOK_VERSION"; } >>"$d/go.mod"
   GET="sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   build_group kwok "$d" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+fi
+# The kwok binary needs its stages as configuration: the same defaults kwokctl uses (node
+# initialize + heartbeat, pod ready/complete/delete), from the pinned kwok module.
+if [[ ! -s "$BIN/kwok-stages.yaml" ]]; then
+  kdir="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/kustomize/stage"
+  tmp="$BIN/.kwok-stages.tmp"; : >"$tmp"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml pod/fast/pod-ready.yaml \
+    pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [[ -s "$kdir/$f" ]] || { log "kwok stage $kdir/$f not found"; exit 1; }
+    { echo "---"; cat "$kdir/$f"; } >>"$tmp"
+  done
+  mv "$tmp" "$BIN/kwok-stages.yaml"
+  log "kwok stages copied from $kdir"
 fi
 
 # ---------------------------------------------------------------------------------------------
