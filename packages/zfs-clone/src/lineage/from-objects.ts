@@ -1,0 +1,82 @@
+import type { V1ConfigMap, V1ObjectMeta, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { VolumeSnapshot } from '../kube-types.js';
+import { CACHE, DETACHED, EXPIRES_AT, MANAGED_BY, MANAGED_BY_VALUE, ROLE } from '../labels.js';
+import { parseQuantity } from '../quantity.js';
+import type { CacheHead, LineageGraph, SnapshotNode, VolumeNode } from './graph.js';
+import { parseHead } from './head.js';
+
+/** The namespace's objects a lineage graph is built from. */
+export interface LineageObjects {
+  readonly pvcs: readonly V1PersistentVolumeClaim[];
+  readonly snapshots: readonly VolumeSnapshot[];
+  /** ConfigMaps labelled `zrh.dev/role=head`. */
+  readonly heads: readonly V1ConfigMap[];
+}
+
+function managed(meta: V1ObjectMeta | undefined): boolean {
+  return meta?.labels?.[MANAGED_BY] === MANAGED_BY_VALUE && meta.labels[ROLE] !== undefined;
+}
+
+function time(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = new Date(value as string).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Builds the lineage graph from listed objects (pure). Includes every managed PVC and
+ * VolumeSnapshot plus the unmanaged ones they touch (a seed PVC, a seed snapshot), which gc then
+ * never deletes. A clone is live while a pod owns it.
+ */
+export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph; problems: string[] } {
+  const problems: string[] = [];
+  const heads: CacheHead[] = [];
+  for (const cm of objects.heads) {
+    try {
+      heads.push(parseHead(cm));
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const headSnapshots = new Set(heads.flatMap((h) => [h.snapshot, ...h.history.map((e) => e.snapshot)]));
+  const managedPvcOrigins = new Set(
+    objects.pvcs.filter((p) => managed(p.metadata)).map((p) => p.spec?.dataSource?.name ?? ''),
+  );
+  const snapshots: SnapshotNode[] = [];
+  for (const s of objects.snapshots) {
+    const name = s.metadata?.name ?? '';
+    const isManaged = managed(s.metadata);
+    if (!isManaged && !headSnapshots.has(name) && !managedPvcOrigins.has(name)) continue;
+    snapshots.push({
+      name,
+      cache: s.metadata?.labels?.[CACHE],
+      source: s.spec?.source?.persistentVolumeClaimName,
+      managed: isManaged,
+      ready: s.status?.readyToUse === true,
+      expiresAt: time(s.metadata?.annotations?.[EXPIRES_AT]),
+      createdAt: time(s.metadata?.creationTimestamp) ?? 0,
+      size: parseQuantity(s.status?.restoreSize),
+    });
+  }
+  const snapshotSources = new Set(snapshots.map((s) => s.source ?? ''));
+  const snapshotNames = new Set(snapshots.map((s) => s.name));
+  const volumes: VolumeNode[] = [];
+  for (const p of objects.pvcs) {
+    const meta = p.metadata;
+    const name = meta?.name ?? '';
+    const isManaged = managed(meta);
+    const origin = p.spec?.dataSource?.kind === 'VolumeSnapshot' ? p.spec.dataSource.name : undefined;
+    if (!isManaged && !snapshotSources.has(name) && !(origin && snapshotNames.has(origin))) continue;
+    volumes.push({
+      name,
+      cache: meta?.labels?.[CACHE],
+      origin,
+      managed: isManaged,
+      live: (meta?.ownerReferences ?? []).some((o) => o.kind === 'Pod'),
+      expiresAt: time(meta?.annotations?.[EXPIRES_AT]),
+      createdAt: time(meta?.creationTimestamp) ?? 0,
+      detached: meta?.annotations?.[DETACHED] === 'true',
+    });
+  }
+  return { graph: { volumes, snapshots, heads }, problems };
+}
