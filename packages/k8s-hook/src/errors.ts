@@ -1,0 +1,93 @@
+/** Stable codes of the errors the hook reports. */
+export type HookErrorCode =
+  | 'INPUT_INVALID'
+  | 'CONFIG_INVALID'
+  | 'TEMPLATE_INVALID'
+  | 'STATE_INVALID'
+  | 'UNSUPPORTED'
+  | 'POD_FAILED'
+  | 'POD_TIMEOUT'
+  | 'COPY_FAILED'
+  | 'EXEC_LOST'
+  | 'STEP_FAILED'
+  | 'CANCELLED';
+
+/** Options shared by every hook error. */
+export interface HookErrorOptions {
+  /** The error that caused this one. */
+  readonly cause?: unknown;
+  /** What the user can do about it; printed after the message. */
+  readonly hint?: string;
+}
+
+/**
+ * The one error class the hook throws on purpose: a stable `code`, a message that says what
+ * failed and why, an optional `hint` with what to do, and the original error as `cause`.
+ */
+export class HookError extends Error {
+  override readonly name: string = 'HookError';
+  readonly code: HookErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: HookErrorCode, message: string, options: HookErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/**
+ * A step ran and finished with a non-zero exit code. The hook exits with that code so the
+ * runner's log shows the step's own status.
+ */
+export class StepFailedError extends HookError {
+  override readonly name = 'StepFailedError';
+  /** The step's exit code, 1..255. */
+  readonly exitCode: number;
+
+  constructor(exitCode: number, message: string) {
+    super('STEP_FAILED', message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The hook was interrupted by SIGINT or SIGTERM. */
+export class CancelledError extends HookError {
+  override readonly name = 'CancelledError';
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals) {
+    super('CANCELLED', `The hook was cancelled by ${signal}`);
+    this.signal = signal;
+  }
+}
+
+/** Whether `err` is an error the hook raised on purpose. */
+export function isHookError(err: unknown): err is HookError {
+  return err instanceof HookError;
+}
+
+/** The `code` of an error from this package or from `@zfs-runner-hooks/kube`, if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
+    return err.code;
+  }
+  return undefined;
+}
+
+/** The HTTP status of a Kubernetes API error, if `err` is one. */
+export function apiStatus(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number') {
+    return err.status;
+  }
+  return undefined;
+}
+
+/** A one-line description of any thrown value, with its hint when it has one. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const hint = 'hint' in err && typeof err.hint === 'string' && !err.message.includes(err.hint) ? ` ${err.hint}` : '';
+    return `${err.message}${hint}`;
+  }
+  return String(err);
+}

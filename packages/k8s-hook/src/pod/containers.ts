@@ -1,0 +1,66 @@
+import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
+import type { ImageContainer } from '../protocol/input.js';
+import type { CreateOptions } from './create-options.js';
+import { containerEnv } from './env.js';
+import type { PortMapping } from './ports.js';
+import { toContainerPorts } from './ports.js';
+
+/** The job container's name; the runner's steps are exec'd into it. */
+export const JOB_CONTAINER = 'job';
+/** Keeps the job container alive; steps run through exec. */
+export const JOB_COMMAND: readonly string[] = ['tail', '-f', '/dev/null'];
+
+/** Inputs of `buildJobContainer`. */
+export interface JobContainerSpec {
+  readonly container: ImageContainer;
+  readonly ports: readonly PortMapping[];
+  readonly mounts: readonly V1VolumeMount[];
+  readonly options: CreateOptions;
+  /** Extra env from collaborators (e.g. the cache), after the workflow's own. */
+  readonly extraEnv?: readonly { name: string; value: string }[];
+}
+
+/** The `job` container: the workflow's image kept alive, with env, ports, mounts and options. */
+export function buildJobContainer(spec: JobContainerSpec): V1Container {
+  const { container, options } = spec;
+  const workingDir = options.workingDir ?? container.workingDirectory;
+  return {
+    name: JOB_CONTAINER,
+    image: container.image,
+    command: [...JOB_COMMAND],
+    ...(workingDir ? { workingDir } : {}),
+    env: [...containerEnv(container.environmentVariables), ...options.env.map((e) => ({ ...e })), ...(spec.extraEnv ?? []).map((e) => ({ ...e }))],
+    ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
+    volumeMounts: spec.mounts.map((m) => ({ ...m })),
+    ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
+    ...(options.resources ? { resources: structuredClone(options.resources) } : {}),
+  };
+}
+
+/** Inputs of `buildServiceContainer`. */
+export interface ServiceContainerSpec {
+  readonly name: string;
+  readonly container: ImageContainer;
+  readonly ports: readonly PortMapping[];
+  readonly mounts: readonly V1VolumeMount[];
+  readonly options: CreateOptions;
+}
+
+/** A service as a sidecar of the job pod; its entrypoint/args as the workflow gives them. */
+export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
+  const { container, options } = spec;
+  const workingDir = options.workingDir ?? container.workingDirectory;
+  const args = container.entryPointArgs.filter((a) => a !== '');
+  return {
+    name: spec.name,
+    image: container.image,
+    ...(container.entryPoint ? { command: [container.entryPoint] } : {}),
+    ...(args.length ? { args } : {}),
+    ...(workingDir ? { workingDir } : {}),
+    env: [...containerEnv(container.environmentVariables), ...options.env.map((e) => ({ ...e }))],
+    ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
+    ...(spec.mounts.length ? { volumeMounts: spec.mounts.map((m) => ({ ...m })) } : {}),
+    ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
+    ...(options.resources ? { resources: structuredClone(options.resources) } : {}),
+  };
+}

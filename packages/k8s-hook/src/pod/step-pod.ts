@@ -1,0 +1,110 @@
+import type { V1Container, V1EnvVar, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { PodWorkspace } from '../workspace/mounts.js';
+import { WORK_VOLUME } from '../workspace/mounts.js';
+import { CI_DEFAULTS } from './env.js';
+import type { RunnerPodRef } from './labels.js';
+import { hookLabels, runnerOwnerReference } from './labels.js';
+
+/** The action's container in a step pod. */
+export const STEP_CONTAINER = 'step';
+/** Copy mode: holds the pod until the workspace is in (init) and keeps it reachable after (io). */
+export const INIT_CONTAINER = 'zrh-init';
+export const IO_CONTAINER = 'zrh-io';
+/** Where the helper containers see the step pod's work volume. */
+export const HELPER_WORK = '/__w';
+/** Marker files the hook creates to release the init container and the io container. */
+export const READY_MARKER = '.zrh-ready';
+export const DONE_MARKER = '.zrh-done';
+
+const waitFor = (marker: string) =>
+  `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep 0.2 2>/dev/null || sleep 1; done`;
+
+/** Inputs of `buildStepPod`. */
+export interface StepPodSpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly runner: RunnerPodRef;
+  readonly image: string;
+  /** Undefined: the image's own ENTRYPOINT. */
+  readonly entryPoint?: string | undefined;
+  readonly args: readonly string[];
+  readonly workingDir: string;
+  /** The Secret holding the step's environment (see `buildStepEnvSecret`). */
+  readonly envSecretName: string;
+  readonly workspace: PodWorkspace;
+  readonly pullSecrets: readonly string[];
+  /** Copy mode: the image of the helper containers (needs `sh` and `tar`). */
+  readonly helperImage?: string | undefined;
+}
+
+/**
+ * A pod running one container action: the image with its own ENTRYPOINT unless `entryPoint` is
+ * given, the step's environment from a Secret (never in the plain pod spec), the `/github/*`
+ * mounts, `restartPolicy: Never`. In copy mode a `zrh-init` init container waits until the
+ * workspace is copied in, and a `zrh-io` container keeps the volume reachable for copying results
+ * back after the step.
+ */
+export function buildStepPod(spec: StepPodSpec): V1Pod {
+  const env: V1EnvVar[] = Object.entries(CI_DEFAULTS).map(([name, value]) => ({ name, value }));
+  const step: V1Container = {
+    name: STEP_CONTAINER,
+    image: spec.image,
+    ...(spec.entryPoint ? { command: [spec.entryPoint] } : {}),
+    ...(spec.args.length ? { args: [...spec.args] } : {}),
+    workingDir: spec.workingDir,
+    env,
+    envFrom: [{ secretRef: { name: spec.envSecretName } }],
+    volumeMounts: spec.workspace.mounts.map((m) => ({ ...m })),
+  };
+  const helperMount = () => [{ name: WORK_VOLUME, mountPath: HELPER_WORK }];
+  const helper = spec.helperImage;
+  const term = spec.workspace.nodeTerm;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      labels: hookLabels(spec.runner.name, 'step'),
+      ownerReferences: [runnerOwnerReference(spec.runner)],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      ...(helper
+        ? { initContainers: [{ name: INIT_CONTAINER, image: helper, command: ['sh', '-c', waitFor(READY_MARKER)], volumeMounts: helperMount() }] }
+        : {}),
+      containers: [
+        step,
+        ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER)], volumeMounts: helperMount() }] : []),
+      ],
+      volumes: spec.workspace.volumes.map((v) => structuredClone(v)),
+      ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),
+      ...(term ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [structuredClone(term)] } } } } : {}),
+    },
+  };
+}
+
+/** Inputs of `buildStepEnvSecret`. */
+export interface StepEnvSecretSpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly runner: RunnerPodRef;
+  /** Only valid variable names; see `renderEnvFile`'s rule. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The Secret a step pod reads its environment from (`envFrom`), owned by the runner pod. */
+export function buildStepEnvSecret(spec: StepEnvSecretSpec): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      labels: hookLabels(spec.runner.name, 'step-env'),
+      ownerReferences: [runnerOwnerReference(spec.runner)],
+    },
+    stringData: { ...spec.env },
+  };
+}

@@ -1,0 +1,86 @@
+/** A valid shell (and POSIX environment) variable name. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Quotes `value` for a POSIX shell so that it is read back byte for byte. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An env file and the variables that could not go into it. */
+export interface EnvFile {
+  /** `export NAME='value'` lines, sourced by the step loader. */
+  readonly text: string;
+  /** Names that are not valid variable names (reported, not passed). */
+  readonly skipped: readonly string[];
+}
+
+/**
+ * Renders the step environment as a file a POSIX shell sources: every value single-quoted, so
+ * quotes, `$`, backslashes, newlines and any unicode arrive unchanged. `prependPath` (most recent
+ * first) is put in front of `PATH`.
+ */
+export function renderEnvFile(env: Readonly<Record<string, string>>, prependPath: readonly string[]): EnvFile {
+  const lines: string[] = [];
+  const skipped: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) {
+      skipped.push(name);
+      continue;
+    }
+    lines.push(`export ${name}=${shellQuote(value)}`);
+  }
+  if (prependPath.length > 0) lines.push(`export PATH=${shellQuote(prependPath.join(':'))}"\${PATH:+:\$PATH}"`);
+  return { text: lines.length ? `${lines.join('\n')}\n` : '', skipped };
+}
+
+/**
+ * The fixed loader every script step runs as `sh -c LOADER zrh <untarDir> <envFile> <pidFile>
+ * <workdir> <entryPoint> <args…>`. It optionally extracts a tar from stdin (copy mode), sources the
+ * env file and empties it, records its pid (the step's pid after `exec`) for cancellation, enters
+ * the working directory and execs the step, so no argument is ever re-parsed by a shell.
+ */
+export const STEP_LOADER = [
+  'set -e',
+  'if [ -n "$1" ]; then tar -xf - -C "$1"; fi',
+  '. "$2"',
+  '{ : > "$2"; } 2>/dev/null || :',
+  '{ echo "$$" > "$3"; } 2>/dev/null || :',
+  'cd "$4"',
+  'shift 4',
+  'exec "$@"',
+].join('\n');
+
+/** Stops a step started by the loader: its process group if it leads one, else the process. */
+export const STEP_KILLER = [
+  'p=$(cat "$2" 2>/dev/null) || exit 0',
+  'kill -"$1" -"$p" 2>/dev/null || kill -"$1" "$p" 2>/dev/null || true',
+].join('\n');
+
+/** Inputs of `scriptStepCommand`. */
+export interface ScriptStepCommand {
+  /** Extract a tar stream from stdin here first (copy mode), or undefined. */
+  readonly untarDir: string | undefined;
+  readonly envFile: string;
+  readonly pidFile: string;
+  readonly workingDirectory: string;
+  readonly entryPoint: string;
+  readonly args: readonly string[];
+}
+
+/** The exec command of a script step. */
+export function scriptStepCommand(c: ScriptStepCommand): string[] {
+  return ['sh', '-c', STEP_LOADER, 'zrh', c.untarDir ?? '', c.envFile, c.pidFile, c.workingDirectory, c.entryPoint, ...c.args];
+}
+
+/** The exec command that sends `signal` (e.g. `TERM`) to a running step. */
+export function killStepCommand(pidFile: string, signal: 'INT' | 'TERM' | 'KILL'): string[] {
+  return ['sh', '-c', STEP_KILLER, 'zrh', signal, pidFile];
+}
+
+/**
+ * The runner's entryPointArgs as argv: one layer of surrounding double quotes removed (JavaScript
+ * actions arrive as `"\"/__w/_actions/…/index.js\""`), empty items dropped.
+ */
+export function normalizeArgs(args: readonly string[]): string[] {
+  return args.map((a) => (a.length >= 2 && a.startsWith('"') && a.endsWith('"') ? a.slice(1, -1) : a)).filter((a) => a !== '');
+}
