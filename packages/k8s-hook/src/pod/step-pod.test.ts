@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { planStepMounts, stepPodWorkspace } from '../workspace/mounts.js';
+import { containerStepMounts, EXTERNALS, WORK } from '../testing/fixtures.js';
+import type { MountVolume } from '../protocol/input.js';
+import { buildStepEnvSecret, buildStepPod } from './step-pod.js';
+
+const mounts = containerStepMounts() as unknown as MountVolume[];
+const plan = planStepMounts(mounts, { workDir: WORK, externalsDir: EXTERNALS });
+const runner = { name: 'r', uid: 'u' };
+
+describe('buildStepPod', () => {
+  it('keeps the image ENTRYPOINT when the action has none and reads env from the Secret', () => {
+    const pod = buildStepPod({ name: 'r-step-1', namespace: 'ci', runner, image: 'alpine', args: ['a b', 'c'], workingDir: '/github/workspace', envSecretName: 'r-env-1', workspace: stepPodWorkspace({ mode: 'volume', claimName: 'w', claimSubPath: '' }, plan), pullSecrets: [] });
+    const step = pod.spec?.containers[0];
+    expect(step?.command).toBeUndefined();
+    expect(step?.args).toEqual(['a b', 'c']);
+    expect(step?.envFrom).toEqual([{ secretRef: { name: 'r-env-1' } }]);
+    expect(step?.env?.map((e) => e.name)).toEqual(['CI', 'GITHUB_ACTIONS']);
+    expect(step?.volumeMounts?.map((m) => `${m.mountPath}=${m.subPath}`)).toEqual([
+      '/github/workspace=repo/repo',
+      '/github/home=_temp/_github_home',
+      '/github/workflow=_temp/_github_workflow',
+      '/github/file_commands=_temp/_runner_file_commands',
+      '/github/runner_temp=_temp',
+    ]);
+    expect(pod.spec?.initContainers).toBeUndefined();
+    expect(pod.metadata?.labels?.['zrh.dev/role']).toBe('step');
+  });
+
+  it('uses the given entry point as command', () => {
+    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', entryPoint: '/bin/sh', args: [], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], helperImage: 'busybox' });
+    expect(pod.spec?.containers[0]?.command).toEqual(['/bin/sh']);
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['zrh-init']);
+    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['step', 'zrh-io']);
+    expect(pod.spec?.volumes).toEqual([{ name: 'work', emptyDir: {} }]);
+  });
+});
+
+describe('buildStepEnvSecret', () => {
+  it('keeps the step env out of the pod spec, in an owned Secret', () => {
+    const s = buildStepEnvSecret({ name: 'e', namespace: 'ci', runner, env: { GITHUB_TOKEN: 't' } });
+    expect(s.stringData).toEqual({ GITHUB_TOKEN: 't' });
+    expect(s.metadata?.ownerReferences?.[0]?.name).toBe('r');
+  });
+});
