@@ -5,7 +5,9 @@
 #       ${ZRH_CACHE_DIR:-$HOME/.cache/zfs-runner-hooks}/node/<key>/root
 #     (nothing of them is installed system-wide, no service is started);
 #   - debootstrap, umoci, skopeo (image building, test/images/build.sh): `apt-get install`,
-#     because they must be on PATH.
+#     because they must be on PATH;
+#   - the CSI plugin registrar (test/node/registrar, Go, through the module proxy) into
+#     <root>/usr/local/bin/zrh-csi-registrar, rebuilt when its sources change.
 # <key> is a hash of this script, so changing the package list re-downloads. A second run only
 # checks and takes well under a second. Prints the node root folder as the last line of stdout.
 set -euo pipefail
@@ -26,7 +28,12 @@ missing_on_path() {
   for t in "${ON_PATH[@]}"; do command -v "$t" >/dev/null || echo "$t"; done
 }
 
-if [[ -f "$NODE/.done" && -z "$(missing_on_path)" ]]; then
+REG_SRC="$HERE/registrar"
+REG_KEY="$(cat "$REG_SRC/go.mod" "$REG_SRC/go.sum" "$REG_SRC"/*.go | sha256sum | cut -c1-16)"
+REG_BIN="$ROOT/usr/local/bin/zrh-csi-registrar"
+registrar_built() { [[ -x "$REG_BIN" && "$(cat "$REG_BIN.key" 2>/dev/null)" == "$REG_KEY" ]]; }
+
+if [[ -f "$NODE/.done" && -z "$(missing_on_path)" ]] && registrar_built; then
   echo "$ROOT"
   exit 0
 fi
@@ -67,6 +74,15 @@ if [[ ! -f "$NODE/.done" ]]; then
   done
   rm -rf "$NODE/debs"
   touch "$NODE/.done"
+fi
+
+if ! registrar_built; then
+  command -v go >/dev/null || { log "'go' not found: needed to build test/node/registrar"; exit 1; }
+  log "building the CSI plugin registrar"
+  mkdir -p "${REG_BIN%/*}"
+  (cd "$REG_SRC" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+    go build -trimpath -ldflags "-s -w" -o "$REG_BIN" .)
+  echo "$REG_KEY" >"$REG_BIN.key"
 fi
 
 # Old keys (a previous version of this script) are removed.
