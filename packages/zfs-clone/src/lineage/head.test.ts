@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { CacheHead } from './graph.js';
 import { advanceHead, buildHeadConfigMap, HISTORY_LIMIT, parseHead } from './head.js';
 import { graphFromObjects } from './from-objects.js';
 
-const head = {
+const head: CacheHead = {
   cache: 'gcc12',
   snapshot: 'gcc12-seed',
   generation: 1,
-  history: [{ generation: 1, snapshot: 'gcc12-seed', at: '2025-01-01T00:00:00.000Z', reason: 'seed' as const }],
+  history: [{ generation: 1, snapshot: 'gcc12-seed', at: '2025-01-01T00:00:00.000Z', reason: 'seed' }],
 };
 
 describe('cache head ConfigMap', () => {

@@ -1,0 +1,35 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { buildClonePvc, type ClonePvcSpec } from '../build/clone-pvc.js';
+import { ownerReference, type Owner } from '../build/owner.js';
+import { ZfsCloneError } from '../errors.js';
+import { RUNNER_POD } from '../labels.js';
+
+/**
+ * Creates a job's clone PVC. A retry after a crash finds its own PVC (same runner pod and
+ * snapshot) and reuses it; a foreign PVC of that name is an error.
+ */
+export async function createClone(kube: KubeClient, spec: ClonePvcSpec): Promise<V1PersistentVolumeClaim> {
+  const body = buildClonePvc(spec);
+  const ref = { type: R.persistentVolumeClaims, namespace: spec.namespace };
+  try {
+    return await kube.create(ref, body);
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    const existing = await kube.get<V1PersistentVolumeClaim>({ ...ref, name: spec.name });
+    if (existing.metadata?.labels?.[RUNNER_POD] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot) return existing;
+    throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" already exists in namespace "${spec.namespace}" and is not this job's clone.`, {
+      hint: 'Delete it or rename the runner pod.',
+      cause: error,
+    });
+  }
+}
+
+/** Makes `owner` the only owner of the PVC (e.g. the job pod once it exists, or a snapshot). */
+export async function reownClone(kube: KubeClient, namespace: string, pvc: string, owner: Owner): Promise<void> {
+  await kube.patch(
+    { type: R.persistentVolumeClaims, namespace, name: pvc },
+    { metadata: { ownerReferences: [ownerReference(owner)] } },
+    'merge',
+  );
+}

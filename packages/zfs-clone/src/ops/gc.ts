@@ -1,0 +1,103 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import type { ZfsPromote } from '../kube-types.js';
+import { DETACHED, MANAGED_BY, MANAGED_BY_VALUE } from '../labels.js';
+import { planGc, type GcPlan, type GcPolicy } from '../lineage/plan-gc.js';
+import { ZFS_PROMOTES } from './capabilities.js';
+import { readLineage } from './read-lineage.js';
+
+export interface GcOptions {
+  readonly namespace: string;
+  readonly policy: GcPolicy;
+  /** Plan only; change nothing. */
+  readonly dryRun?: boolean;
+  /** Namespace of the zfs-localpv driver, where ZFSPromote objects go. @default openebs */
+  readonly driverNamespace?: string;
+  readonly now?: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface GcResult {
+  readonly plan: GcPlan;
+  /** Objects deleted (or that would be, on a dry run). */
+  readonly deleted: readonly string[];
+  /** Deletions that failed, with the error message. */
+  readonly failed: readonly { readonly object: string; readonly error: string }[];
+  readonly problems: readonly string[];
+}
+
+/**
+ * Plans gc over the namespace's lineage (see `planGc`) and applies it: deletes in dependency
+ * order (a failed deletion stops deleting what it depends on), and, when the driver supports it,
+ * requests `ZFSPromote` for volumes that alone keep old generations alive, marking them detached
+ * once the driver reports Done.
+ */
+export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult> {
+  const { namespace } = options;
+  const { graph, problems, objects } = await readLineage(kube, namespace);
+  const plan = planGc(graph, options.policy, options.now ?? Date.now());
+  if (options.dryRun) return { plan, deleted: plan.delete.map((d) => `${d.kind}/${d.name}`), failed: [], problems };
+
+  const deleted: string[] = [];
+  const failed: { object: string; error: string }[] = [];
+  const blocked = new Set<string>();
+  const dependsOn = new Map<string, string | undefined>();
+  for (const v of graph.volumes) dependsOn.set(`volume/${v.name}`, v.origin ? `snapshot/${v.origin}` : undefined);
+  for (const s of graph.snapshots) dependsOn.set(`snapshot/${s.name}`, s.source ? `volume/${s.source}` : undefined);
+  for (const item of plan.delete) {
+    const key = `${item.kind}/${item.name}`;
+    if (blocked.has(key)) continue;
+    try {
+      const type = item.kind === 'volume' ? R.persistentVolumeClaims : R.volumeSnapshots;
+      await kube.delete({ type, namespace, name: item.name });
+      deleted.push(key);
+      options.onProgress?.(`deleted ${key} (${item.reason})`);
+    } catch (error) {
+      failed.push({ object: key, error: error instanceof Error ? error.message : String(error) });
+      // Keep what the undeleted object still depends on.
+      for (let dep = dependsOn.get(key); dep; dep = dependsOn.get(dep)) blocked.add(dep);
+    }
+  }
+
+  if (options.policy.canPromote) {
+    for (const item of plan.promote) {
+      const pvc = objects.pvcs.find((p) => p.metadata?.name === item.name);
+      await requestPromote(kube, namespace, pvc, options.driverNamespace ?? 'openebs', options.onProgress).catch((error: unknown) =>
+        failed.push({ object: `volume/${item.name}`, error: `ZFSPromote: ${error instanceof Error ? error.message : String(error)}` }),
+      );
+    }
+  }
+  return { plan, deleted, failed, problems };
+}
+
+async function requestPromote(
+  kube: KubeClient,
+  namespace: string,
+  pvc: V1PersistentVolumeClaim | undefined,
+  driverNamespace: string,
+  onProgress?: (line: string) => void,
+): Promise<void> {
+  const volumeName = pvc?.spec?.volumeName;
+  if (!pvc?.metadata?.name || !volumeName) return;
+  const name = `zrh-${volumeName}`.slice(0, 63).replace(/-+$/, '');
+  const ref = { type: ZFS_PROMOTES, namespace: driverNamespace };
+  const existing = await kube.find<ZfsPromote>({ ...ref, name });
+  if (existing?.status?.state === 'Done') {
+    await kube.patch({ type: R.persistentVolumeClaims, namespace, name: pvc.metadata.name }, { metadata: { annotations: { [DETACHED]: 'true' } } }, 'merge');
+    onProgress?.(`volume/${pvc.metadata.name} promoted (ZFSPromote ${name} done); its ancestors go on the next gc`);
+    return;
+  }
+  if (existing) return;
+  const body: ZfsPromote = {
+    apiVersion: 'zfs.openebs.io/v1',
+    kind: 'ZFSPromote',
+    metadata: { name, namespace: driverNamespace, labels: { [MANAGED_BY]: MANAGED_BY_VALUE } },
+    spec: { volumeName },
+  };
+  try {
+    await kube.create(ref, body);
+    onProgress?.(`requested ZFSPromote ${name} for volume/${pvc.metadata.name}`);
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}

@@ -1,0 +1,81 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { ZfsCloneError } from '../errors.js';
+import type { VolumeSnapshot } from '../kube-types.js';
+import { EXPIRES_AT, GENERATION, ROLE } from '../labels.js';
+import type { CacheHead } from '../lineage/graph.js';
+import { advanceHead, buildHeadConfigMap, parseHead } from '../lineage/head.js';
+import { headConfigMapName } from '../names.js';
+
+export interface PromoteOptions {
+  readonly namespace: string;
+  readonly cache: string;
+  /** The ready snapshot to make the head. */
+  readonly snapshot: string;
+  /** The head this job cloned; the promotion only succeeds if it is still the head. */
+  readonly expected: { readonly generation: number; readonly snapshot: string };
+  /** Who promotes, recorded in the history. */
+  readonly by?: string | undefined;
+  readonly now?: () => Date;
+}
+
+export type PromoteResult =
+  | { readonly outcome: 'promoted'; readonly head: CacheHead }
+  /** Another job moved the head first: this snapshot is not the head. */
+  | { readonly outcome: 'lost'; readonly head: CacheHead };
+
+/** Reads a cache head and its resourceVersion. */
+export async function readHead(kube: KubeClient, namespace: string, cache: string): Promise<{ head: CacheHead; resourceVersion: string }> {
+  const cm = await kube.find<V1ConfigMap>({ type: R.configMaps, namespace, name: headConfigMapName(cache) });
+  if (!cm) {
+    throw new ZfsCloneError('CACHE_INVALID', `Cache "${cache}" does not exist in namespace "${namespace}".`, {
+      hint: `Create it with \`zfs-clone seed ${cache} --from-pvc <pvc>\`.`,
+    });
+  }
+  return { head: parseHead(cm), resourceVersion: cm.metadata?.resourceVersion ?? '' };
+}
+
+/** Checks that a snapshot exists and is ready before anything points at it. */
+export async function requireReadySnapshot(kube: KubeClient, namespace: string, name: string): Promise<VolumeSnapshot> {
+  const snapshot = await kube.find<VolumeSnapshot>({ type: R.volumeSnapshots, namespace, name });
+  if (!snapshot) throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" does not exist in namespace "${namespace}".`);
+  if (snapshot.status?.readyToUse !== true) {
+    throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready; a cache head only moves to ready snapshots.`, {
+      hint: 'Wait until it is ready and try again.',
+    });
+  }
+  return snapshot;
+}
+
+/**
+ * Moves a cache head to `snapshot`, fast-forward only: a compare-and-swap on the head ConfigMap
+ * (its resourceVersion) that succeeds only while the head still is `expected`. Of all jobs that
+ * cloned the same generation exactly one wins; the others get `lost`. The winner's snapshot is
+ * then labelled as the new generation (the head ConfigMap stays the source of truth).
+ */
+export async function promote(kube: KubeClient, options: PromoteOptions): Promise<PromoteResult> {
+  const { namespace, cache, snapshot, expected } = options;
+  await requireReadySnapshot(kube, namespace, snapshot);
+  for (;;) {
+    const { head, resourceVersion } = await readHead(kube, namespace, cache);
+    if (head.generation !== expected.generation || head.snapshot !== expected.snapshot) return { outcome: 'lost', head };
+    const next = advanceHead(head, snapshot, { at: (options.now?.() ?? new Date()).toISOString(), reason: 'promote', by: options.by });
+    try {
+      await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
+    } catch (error) {
+      if (isConflict(error)) continue;
+      throw error;
+    }
+    await markGeneration(kube, namespace, snapshot, next.generation);
+    return { outcome: 'promoted', head: next };
+  }
+}
+
+/** Labels a snapshot as generation `generation` and drops its expiry. */
+export async function markGeneration(kube: KubeClient, namespace: string, snapshot: string, generation: number): Promise<void> {
+  await kube.patch(
+    { type: R.volumeSnapshots, namespace, name: snapshot },
+    { metadata: { labels: { [ROLE]: 'generation', [GENERATION]: String(generation) }, annotations: { [EXPIRES_AT]: null } } },
+    'merge',
+  );
+}

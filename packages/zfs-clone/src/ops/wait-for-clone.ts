@@ -1,0 +1,101 @@
+import type { CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { ZfsCloneError } from '../errors.js';
+
+export interface WaitForCloneOptions {
+  readonly namespace: string;
+  readonly pvc: string;
+  readonly timeoutSeconds: number;
+  /** Called when the PVC's state changes (`Pending`, `Bound`, or an event reason). */
+  readonly onProgress?: (state: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** How a clone wait ended. `waiting-for-consumer`: the class binds when the pod is scheduled. */
+export type CloneReadiness = 'bound' | 'waiting-for-consumer';
+
+/**
+ * Waits until the clone PVC is Bound (or its class waits for the first consumer), watching the
+ * PVC and its events; a `ProvisioningFailed` warning (e.g. zfs-localpv's "clone volume size is not
+ * matching", a wrong pool) fails at once with the driver's message.
+ */
+export async function waitForClone(kube: KubeClient, options: WaitForCloneOptions): Promise<CloneReadiness> {
+  const { namespace, pvc } = options;
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  let lastPhase = 'Pending';
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ZfsCloneError('TIMEOUT', `Clone PVC "${pvc}" in namespace "${namespace}" is still ${lastPhase} after ${options.timeoutSeconds}s.`, {
+              hint: 'Check the storage driver (kubectl describe pvc) or raise ZFS_CLONE_TIMEOUT_SECONDS.',
+            }),
+          ),
+        options.timeoutSeconds * 1000,
+      );
+    });
+    const bound = kube
+      .watch<V1PersistentVolumeClaim>(
+        { type: R.persistentVolumeClaims, namespace },
+        (event) => {
+          if (event.type === 'DELETED') throw new ZfsCloneError('CLONE_FAILED', `Clone PVC "${pvc}" was deleted while waiting for it.`);
+          const phase = event.object.status?.phase ?? 'Pending';
+          if (phase !== lastPhase) options.onProgress?.(phase);
+          lastPhase = phase;
+          return phase === 'Bound';
+        },
+        { fieldSelector: `metadata.name=${pvc}`, signal: abort.signal },
+      )
+      .then((): CloneReadiness => 'bound');
+    const events = watchCloneEvents(kube, namespace, pvc, abort.signal, options.onProgress);
+    return await Promise.race([bound, events, timeout]);
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+    options.signal?.removeEventListener('abort', stop);
+  }
+}
+
+/**
+ * Watches a clone PVC's events; rejects on `ProvisioningFailed` with the driver's message,
+ * resolves `waiting-for-consumer` on `WaitForFirstConsumer` (unless told to keep watching), and
+ * otherwise runs until `signal`.
+ * The hook can race it against its own pod wait to surface provisioning problems fast.
+ */
+export async function watchCloneEvents(
+  kube: KubeClient,
+  namespace: string,
+  pvc: string,
+  signal: AbortSignal,
+  onProgress?: (state: string) => void,
+  stopWhenWaitingForConsumer = true,
+): Promise<CloneReadiness> {
+  let failure: CoreV1Event | undefined;
+  const stopped = await kube.watch<CoreV1Event>(
+    { type: R.events, namespace },
+    (event) => {
+      const e = event.object;
+      if (event.type === 'DELETED') return false;
+      if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
+        failure = e;
+        return true;
+      }
+      if (e.reason) onProgress?.(e.reason);
+      return stopWhenWaitingForConsumer && e.reason === 'WaitForFirstConsumer';
+    },
+    { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvc}`, signal },
+  );
+  if (failure) {
+    throw new ZfsCloneError(
+      'CLONE_FAILED',
+      `Clone PVC "${pvc}" in namespace "${namespace}" cannot be provisioned: ${failure.message ?? 'ProvisioningFailed'}.`,
+      { hint: 'Under zfs-localpv the clone must request exactly the snapshot size and use a StorageClass on the snapshot\'s pool; check ZFS_CLONE_STORAGE_CLASS.' },
+    );
+  }
+  if (stopped) return 'waiting-for-consumer';
+  return new Promise<never>(() => undefined);
+}

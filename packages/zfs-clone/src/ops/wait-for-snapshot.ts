@@ -1,0 +1,50 @@
+import { R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { ZfsCloneError } from '../errors.js';
+import type { VolumeSnapshot } from '../kube-types.js';
+
+export interface WaitForSnapshotOptions {
+  readonly namespace: string;
+  readonly name: string;
+  readonly timeoutSeconds: number;
+  readonly onProgress?: (state: string) => void;
+}
+
+/** Watches a VolumeSnapshot until `readyToUse`; on timeout reports the controller's last error. */
+export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshotOptions): Promise<VolumeSnapshot> {
+  const { namespace, name } = options;
+  const abort = new AbortController();
+  let lastError: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new ZfsCloneError(
+            'TIMEOUT',
+            `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready after ${options.timeoutSeconds}s${lastError ? `: the snapshot controller reports "${lastError}"` : ''}.`,
+            { hint: 'Check the VolumeSnapshotClass and the CSI snapshotter, or raise ZFS_CLONE_TIMEOUT_SECONDS.' },
+          ),
+        );
+      }, options.timeoutSeconds * 1000);
+    });
+    const ready = kube.watch<VolumeSnapshot>(
+      { type: R.volumeSnapshots, namespace },
+      (event) => {
+        if (event.type === 'DELETED') throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was deleted while waiting for it.`);
+        const status = event.object.status;
+        if (status?.error?.message && status.error.message !== lastError) {
+          lastError = status.error.message;
+          options.onProgress?.(`error: ${lastError}`);
+        }
+        return status?.readyToUse === true;
+      },
+      { fieldSelector: `metadata.name=${name}`, signal: abort.signal },
+    );
+    const result = await Promise.race([ready, timeout]);
+    if (!result) throw new ZfsCloneError('SNAPSHOT_FAILED', `The watch on VolumeSnapshot "${name}" ended before it was ready.`);
+    return result;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}

@@ -1,0 +1,16 @@
+/** Where the library reports progress; the hook maps it onto @actions/core. */
+export interface CacheLogger {
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+  /** Runs `fn` inside a collapsible log group. */
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A logger that drops everything (tests, scripts). */
+export const silentLogger: CacheLogger = {
+  info: () => undefined,
+  warning: () => undefined,
+  debug: () => undefined,
+  group: (_name, fn) => fn(),
+};
