@@ -129,7 +129,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
 
   if (policy.gcOnCleanup && state.cache && (promotion?.outcome === 'promoted' || kept)) {
     try {
-      const result = await gc(kube, { namespace, policy: { keepGenerations: policy.keepGenerations, graceSeconds: 600, caches: [state.cache.name] } });
+      const result = await gc(kube, { namespace, now: now().getTime(), policy: { keepGenerations: policy.keepGenerations, graceSeconds: 600, caches: [state.cache.name] } });
       if (result.deleted.length > 0) logger.info(`gc of cache ${state.cache.name}: deleted ${result.deleted.join(', ')}`);
       for (const f of result.failed) problems.push(`gc: ${f.object}: ${f.error}`);
     } catch (error) {

@@ -125,8 +125,8 @@ async function cloneNode(kube: KubeClient, namespace: string, pvc: string): Prom
     const claim = await kube.get<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: pvc });
     const pvName = claim.spec?.volumeName;
     if (!pvName) return undefined;
-    const pv = await kube.get<V1PersistentVolume>({ type: R.persistentVolumes, name: pvName });
-    const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+    const pv = await kube.find<V1PersistentVolume>({ type: R.persistentVolumes, name: pvName });
+    const terms = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
     for (const term of terms) {
       for (const expr of term.matchExpressions ?? []) {
         if (expr.operator === 'In' && expr.values?.length === 1) return expr.values[0];
