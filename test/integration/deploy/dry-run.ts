@@ -1,6 +1,8 @@
 import { R, type KubeClient, type ResourceType } from '@zfs-runner-hooks/kube';
 import type { Manifest } from '../../unit/deploy/deploy-files.js';
 
+const rbac = (plural: string): ResourceType => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, namespaced: false });
+
 /** The kinds the deploy kit ships, by `apiVersion/kind`. */
 const TYPES: Readonly<Record<string, ResourceType>> = {
   'v1/ServiceAccount': R.serviceAccounts,
@@ -9,6 +11,8 @@ const TYPES: Readonly<Record<string, ResourceType>> = {
   'v1/Pod': R.pods,
   'rbac.authorization.k8s.io/v1/Role': R.roles,
   'rbac.authorization.k8s.io/v1/RoleBinding': R.roleBindings,
+  'rbac.authorization.k8s.io/v1/ClusterRole': rbac('clusterroles'),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac('clusterrolebindings'),
   'storage.k8s.io/v1/StorageClass': R.storageClasses,
   'snapshot.storage.k8s.io/v1/VolumeSnapshot': R.volumeSnapshots,
   'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': R.volumeSnapshotClasses,

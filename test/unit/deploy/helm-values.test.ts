@@ -89,4 +89,12 @@ describe('deploy/helm/values.yaml', () => {
     expect(missing(added, needed), `${VALUES_FILE} grants more than ${HOOK_ROLE_FILE}`).toEqual([]);
     expect([...added].filter((p) => arc.has(p)), 'additional rules repeat what the chart grants').toEqual([]);
   });
+
+  it("binds the optional cluster-read role to the ServiceAccount the chart creates for this scale set", () => {
+    const binding = manifests.find((m) => m.kind === 'ClusterRoleBinding' && m.metadata.name === 'zfs-runner-hooks-cluster-read') as
+      | { subjects?: { name: string }[] }
+      | undefined;
+    // gha-runner-scale-set names it "<runnerScaleSetName>-gha-rs-kube-mode" (templates/_helpers.tpl).
+    expect(binding?.subjects?.map((s) => s.name)).toContain(`${values.runnerScaleSetName ?? ''}-gha-rs-kube-mode`);
+  });
 });
