@@ -1,10 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: {
-    // Workspace packages resolve to their TypeScript sources, so tests need no build step.
-    conditions: ['source'],
-  },
+  // Workspace packages resolve to their TypeScript sources, so tests need no build step.
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
     projects: [
       {
