@@ -57,6 +57,9 @@ export const WORKSPACE_FILES: Readonly<Record<string, string>> = {
   'README.md': '# sample\n\nA repository checked out by the runner simulator.\n',
   'src/hello.sh': '#!/bin/sh\necho "hello from the workspace"\n',
   'data/unicode.txt': 'grüße — 你好 — 🚀\n',
+  'ci/container-step.sh':
+    '#!/bin/sh\nset -e\necho "container step in $PWD as $(id -u), HOME=$HOME"\nls\n' +
+    'echo "written by a container step" > container-step.txt\necho "container=ok" >> "$GITHUB_OUTPUT"\n',
 };
 
 /** The default `event.json`: a push event for the repository. */

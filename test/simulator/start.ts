@@ -1,0 +1,144 @@
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
+import { buildHookProcessEnv } from './hook-env.js';
+import { DEFAULT_HOOK_PATH, RunnerSimulator } from './runner.js';
+import { createRunnerPod, deleteRunnerPod, hostPathOfVolume, type Placement, type RunnerPodInfo, type WorkMode } from './runner-pod.js';
+import { defaultJobFacts, type JobFacts } from './step-env.js';
+import { layOutWork, type WorkLayout } from './work-layout.js';
+
+/** Everything `startRunnerSimulator` needs. */
+export interface StartRunnerOptions {
+  /** Admin identity: creates and deletes the runner pod (never given to the hook). */
+  readonly admin: KubeConfig;
+  /** The hook's least-privilege identity: a KubeConfig or the path of a kubeconfig file. */
+  readonly hookKubeConfig: KubeConfig | string;
+  readonly namespace: string;
+  /** `volume`: the runner pod has an ephemeral work claim and `_work` is its host folder; `copy`: no work volume, `_work` is a temp folder. */
+  readonly mode: WorkMode;
+  /** @default 'octo-org/hello' */
+  readonly repository?: string;
+  /** @default 'csi-hostpath' */
+  readonly storageClassName?: string;
+  /** Host folder of a PersistentVolume. @default its `spec.csi.volumeAttributes.hostPath` */
+  readonly volumeDir?: (pv: V1PersistentVolume) => string;
+  /** @default 'any' */
+  readonly placement?: Placement;
+  /** @default 'zrh.local/busybox:1' */
+  readonly runnerImage?: string;
+  /** @default DEFAULT_HOOK_PATH */
+  readonly hookPath?: string;
+  /** Extra env of the runner pod, which the hook process also gets (e.g. `ZRH_*`). */
+  readonly runnerEnv?: Readonly<Record<string, string>>;
+  /** Workflow-level `env:` of every step. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly facts?: Partial<JobFacts>;
+  readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Owner of the files under `_work`. @default the runner user (1001:123) */
+  readonly owner?: { readonly uid: number; readonly gid: number } | null;
+  /** How long to wait for the runner pod. @default 120_000 */
+  readonly timeoutMs?: number;
+}
+
+/** A started simulated runner: the simulator plus its runner pod and host folders. */
+export interface StartedRunner {
+  readonly simulator: RunnerSimulator;
+  readonly pod: RunnerPodInfo;
+  readonly layout: WorkLayout;
+  /** Temp folder holding externals, the hook's kubeconfig and HOME (and `_work` in copy mode). */
+  readonly root: string;
+  /** The hook's kubeconfig file. */
+  readonly kubeconfigPath: string;
+  /** Deletes the runner pod and the temp folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Sets up one runner the way ARC and the runner would: creates the runner pod (with its work
+ * claim in volume mode), lays out `_work` where the runner pod sees it (the claim's host folder,
+ * or a temp folder in copy mode) and externals next to it, writes the hook's kubeconfig, and
+ * returns a `RunnerSimulator` whose hook processes get the runner pod's environment.
+ */
+export async function startRunnerSimulator(options: StartRunnerOptions): Promise<StartedRunner> {
+  const core = options.admin.makeApiClient(CoreV1Api);
+  const root = await mkdtemp(join(tmpdir(), 'zrh-runner-'));
+  let pod: RunnerPodInfo | undefined;
+  const dispose = async () => {
+    if (pod) await deleteRunnerPod(core, pod);
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    pod = await createRunnerPod(
+      core,
+      {
+        namespace: options.namespace,
+        mode: options.mode,
+        ...(options.storageClassName ? { storageClassName: options.storageClassName } : {}),
+        ...(options.placement ? { placement: options.placement } : {}),
+        ...(options.runnerImage ? { image: options.runnerImage } : {}),
+        ...(options.runnerEnv ? { env: options.runnerEnv } : {}),
+      },
+      options.timeoutMs,
+    );
+    const workDir = await resolveWorkDir(options, pod, root);
+    const repository = options.repository ?? 'octo-org/hello';
+    const layout = await layOutWork({
+      workDir,
+      externalsDir: join(root, 'externals'),
+      repository,
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+    });
+    const kubeconfigPath = await writeHookKubeconfig(root, options.hookKubeConfig);
+    const home = join(root, 'home');
+    await mkdir(home, { recursive: true });
+    const facts = { ...defaultJobFacts(repository, pod.name), ...options.facts };
+    const hookPath = options.hookPath ?? DEFAULT_HOOK_PATH;
+    const simulator = new RunnerSimulator({
+      layout,
+      facts,
+      hookPath,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      hookEnv: buildHookProcessEnv({
+        layout,
+        facts,
+        podName: pod.name,
+        namespace: options.namespace,
+        kubeconfig: kubeconfigPath,
+        hookPath,
+        home,
+        path: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+        ...(options.runnerEnv ? { extra: options.runnerEnv } : {}),
+      }),
+      onDispose: dispose,
+    });
+    return { simulator, pod, layout, root, kubeconfigPath, dispose };
+  } catch (error) {
+    await dispose().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function resolveWorkDir(options: StartRunnerOptions, pod: RunnerPodInfo, root: string): Promise<string> {
+  if (pod.mode === 'copy') return join(root, '_work');
+  const pv = pod.volume;
+  if (!pv) throw new Error(`runner pod ${pod.namespace}/${pod.name} has no bound work volume`);
+  const dir = options.volumeDir ? options.volumeDir(pv) : hostPathOfVolume(pv);
+  if (!dir) {
+    throw new Error(
+      `PersistentVolume ${pv.metadata?.name ?? '?'} has no spec.csi.volumeAttributes.hostPath; pass volumeDir to find its host folder`,
+    );
+  }
+  await access(dir).catch((cause: unknown) => {
+    throw new Error(`host folder ${dir} of PersistentVolume ${pv.metadata?.name ?? '?'} is not accessible`, { cause });
+  });
+  return dir;
+}
+
+async function writeHookKubeconfig(root: string, kubeconfig: KubeConfig | string): Promise<string> {
+  if (typeof kubeconfig === 'string') return kubeconfig;
+  const path = join(root, 'hook.kubeconfig');
+  await writeFile(path, kubeconfig.exportConfig(), { mode: 0o600 });
+  return path;
+}
