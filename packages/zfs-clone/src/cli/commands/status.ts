@@ -1,0 +1,50 @@
+import { ZfsCloneError } from '../../errors.js';
+import { readLineage } from '../../ops/read-lineage.js';
+import { formatBytes } from '../../quantity.js';
+import { age, renderTable } from '../table.js';
+import { printJson, type CliContext } from '../context.js';
+
+/** `zfs-clone status <cache>`: the head, its history and the clones of the cache. */
+export async function statusCommand(ctx: CliContext, cache: string): Promise<number> {
+  const { graph } = await readLineage(ctx.kube, ctx.namespace);
+  const head = graph.heads.find((h) => h.cache === cache);
+  if (!head) throw new ZfsCloneError('CACHE_INVALID', `Cache "${cache}" does not exist in namespace "${ctx.namespace}".`, { hint: 'See `zfs-clone list`.' });
+  const now = ctx.now().getTime();
+  const snapshots = new Map(graph.snapshots.map((s) => [s.name, s]));
+  const history = head.history.map((e) => {
+    const s = snapshots.get(e.snapshot);
+    return { ...e, exists: s !== undefined, ready: s?.ready ?? false, size: s?.size };
+  });
+  const clones = graph.volumes
+    .filter((v) => v.cache === cache && v.origin !== undefined)
+    .map((v) => ({
+      pvc: v.name,
+      origin: v.origin,
+      state: v.live ? 'in use' : v.expiresAt !== undefined ? `kept until ${new Date(v.expiresAt).toISOString()}` : 'backs a snapshot',
+      created: new Date(v.createdAt).toISOString(),
+    }));
+  const candidates = graph.snapshots.filter((s) => s.cache === cache && !head.history.some((e) => e.snapshot === s.name));
+  if (ctx.output === 'json') {
+    printJson(ctx, { cache, namespace: ctx.namespace, generation: head.generation, head: head.snapshot, history, clones, candidates });
+    return 0;
+  }
+  ctx.stdout.write(`Cache:       ${cache}\nNamespace:   ${ctx.namespace}\nGeneration:  ${head.generation}\nHead:        ${head.snapshot}\n\nHistory:\n`);
+  ctx.stdout.write(
+    renderTable(
+      ['generation', 'snapshot', 'ready', 'size', 'reason', 'age', 'by'],
+      history.map((e) => [String(e.generation), e.snapshot, e.exists ? String(e.ready) : 'deleted', formatBytes(e.size), e.reason, age(Date.parse(e.at), now), e.by ?? '']),
+    ),
+  );
+  ctx.stdout.write('\nClones:\n');
+  ctx.stdout.write(clones.length === 0 ? '  none\n' : renderTable(['pvc', 'origin', 'state', 'age'], clones.map((c) => [c.pvc, c.origin ?? '', c.state, age(Date.parse(c.created), now)])));
+  if (candidates.length > 0) {
+    ctx.stdout.write('\nUnpromoted snapshots:\n');
+    ctx.stdout.write(
+      renderTable(
+        ['snapshot', 'ready', 'expires', 'age'],
+        candidates.map((s) => [s.name, String(s.ready), s.expiresAt ? new Date(s.expiresAt).toISOString() : '-', age(s.createdAt, now)]),
+      ),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,93 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FakeKube } from '../ops/fake-kube.fixtures.js';
+import { NS, seededCluster } from '../ops/ops.fixtures.js';
+import { runCli } from './run.js';
+
+function sink() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function cli(fake: FakeKube, ...argv: string[]) {
+  const out = sink();
+  const err = sink();
+  const code = await runCli(['-n', NS, ...argv], { stdout: out.stream, stderr: err.stream, connect: async () => fake, now: () => new Date('2025-01-01T01:00:00Z') });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+describe('zfs-clone CLI', () => {
+  it('lists caches as a table', async () => {
+    const { code, stdout } = await cli(seededCluster(), 'list');
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      'CACHE   GENERATION   HEAD       READY   SIZE   GENERATIONS   LIVE CLONES   KEPT CLONES   UPDATED\n' +
+        'gcc12   1            gcc12-g1   true    2Gi    1             0             0             60m\n',
+    );
+  });
+
+  it('prints JSON with -o json', async () => {
+    const { code, stdout } = await cli(seededCluster(), 'status', 'gcc12', '-o', 'json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ cache: 'gcc12', generation: 1, head: 'gcc12-g1', history: [{ generation: 1, exists: true, ready: true }] });
+  });
+
+  it('promotes, rolls back and reports the head', async () => {
+    const fake = seededCluster();
+    fake.put('volumesnapshots', { metadata: { name: 'g2', namespace: NS }, status: { readyToUse: true, restoreSize: '2Gi' } });
+    expect((await cli(fake, 'promote', 'gcc12', 'g2')).stdout).toBe('cache/gcc12 promoted: generation 2 -> g2\n');
+    expect((await cli(fake, 'promote', 'gcc12', 'g2', '--expect-generation', '1')).code).toBe(1);
+    expect((await cli(fake, 'rollback', 'gcc12', '--to-generation', '1')).stdout).toBe(
+      'cache/gcc12 rolled back: generation 3 -> gcc12-g1 (was generation 2, g2)\n',
+    );
+  });
+
+  it('seeds a cache and shows progress on stderr', async () => {
+    const fake = seededCluster();
+    const { code, stdout, stderr } = await cli(fake, 'seed', 'clang', '--from-pvc', 'golden');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}\n$/);
+    expect(stderr).toMatch(/\] snapshot clang-seed-[0-9a-f]{8} of PVC golden created, waiting until ready\n/);
+  });
+
+  it('plans gc on a dry run without deleting', async () => {
+    const fake = seededCluster();
+    fake.put('volumesnapshots', {
+      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      spec: { source: { persistentVolumeClaimName: 'golden' } },
+      status: { readyToUse: true },
+    });
+    const { code, stdout } = await cli(fake, 'gc', 'gcc12', '--dry-run');
+    expect(code).toBe(0);
+    expect(stdout).toContain('snapshot/old   gcc12   would delete   snapshot not promoted and nothing depends on it');
+    expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(true);
+    await cli(fake, 'gc', 'gcc12');
+    expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(false);
+  });
+
+  it.each([
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['status'], 'status takes 1 argument(s), got 0'],
+    [['gc', '--keep', 'lots'], '--keep expects a whole number, got "lots"'],
+    [['seed', 'c'], 'seed needs exactly one of --from-pvc or --from-snapshot'],
+    [['list', '--bogus'], "Unknown option '--bogus'"],
+    [['status', 'Bad_Name'], '"Bad_Name" is not a cache name'],
+  ])('exits 2 with usage for %j', async (argv, message) => {
+    const { code, stderr } = await cli(seededCluster(), ...argv);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('Usage: zfs-clone');
+  });
+
+  it('exits 1 with the error for a missing cache', async () => {
+    const { code, stderr } = await cli(seededCluster(), 'status', 'clang');
+    expect(code).toBe(1);
+    expect(stderr).toBe('error: Cache "clang" does not exist in namespace "ci". See `zfs-clone list`.\n');
+  });
+});
