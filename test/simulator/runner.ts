@@ -109,6 +109,11 @@ export class RunnerSimulator {
     this.facts = options.facts;
   }
 
+  /** The environment every hook process gets (the runner pod's). */
+  get hookEnv(): Readonly<Record<string, string>> {
+    return { ...this.options.hookEnv };
+  }
+
   /** The state the next command will receive. */
   get state(): unknown {
     return this.currentState;
