@@ -235,6 +235,7 @@ export class RunnerSimulator {
     if (this.running) throw new Error('a hook command is already running');
     const responseFile = join(this.layout.responsesDir, `${randomUUID()}.json`);
     await writeFile(responseFile, '');
+    if (this.layout.owner) await chown(responseFile, this.layout.owner.uid, this.layout.owner.gid);
     const input = build(responseFile);
     const stdin = serializeHookInput(input);
     const stateBefore = this.currentState;

@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
@@ -37,6 +37,11 @@ export interface StartRunnerOptions {
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** Owner of the files under `_work`. @default the runner user (1001:123) */
   readonly owner?: { readonly uid: number; readonly gid: number } | null;
+  /**
+   * Run the hook process as this user, like the runner (uid 1001) does; its HOME and kubeconfig
+   * are then given to that user. @default the current user
+   */
+  readonly hookUser?: { readonly uid: number; readonly gid: number };
   /** How long to wait for the runner pod. @default 120_000 */
   readonly timeoutMs?: number;
 }
@@ -92,6 +97,12 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
     const kubeconfigPath = await writeHookKubeconfig(root, options.hookKubeConfig);
     const home = join(root, 'home');
     await mkdir(home, { recursive: true });
+    if (options.hookUser) {
+      const { uid, gid } = options.hookUser;
+      await chmod(root, 0o755);
+      await chown(home, uid, gid);
+      if (kubeconfigPath.startsWith(`${root}/`)) await chown(kubeconfigPath, uid, gid);
+    }
     const facts = { ...defaultJobFacts(repository, pod.name), ...options.facts };
     const hookPath = options.hookPath ?? DEFAULT_HOOK_PATH;
     const simulator = new RunnerSimulator({
@@ -100,6 +111,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       hookPath,
       ...(options.env ? { env: options.env } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.hookUser ? { hookUser: options.hookUser } : {}),
       hookEnv: buildHookProcessEnv({
         layout,
         facts,

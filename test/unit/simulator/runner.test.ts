@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const fakeHook = fileURLToPath(new URL('./fixtures/fake-hook.cjs', import.meta.u
 
 interface LoggedCall {
   cwd: string;
+  uid: number;
   env: Record<string, string>;
   input: { command: string; state: unknown; args: Record<string, unknown> };
 }
@@ -130,6 +131,21 @@ describe('RunnerSimulator (with a stand-in hook)', () => {
     expect(step.exitCode).toBe(3);
     expect(step.ok).toBe(false);
     expect(sim.env).toEqual({});
+  });
+
+  it('can run the hook as the runner user (uid 1001)', async () => {
+    const asRunner = new RunnerSimulator({
+      layout: sim.layout,
+      facts: sim.facts,
+      hookPath: fakeHook,
+      hookEnv: sim.hookEnv,
+      hookUser: { uid: 1001, gid: 123 },
+    });
+    await chmod(root, 0o777);
+    await chmod(sim.layout.responsesDir, 0o777);
+    await asRunner.cleanupJob();
+    const [call] = await logged();
+    expect(call?.uid).toBe(1001);
   });
 
   it('sends SIGINT to the hook process on cancellation', async () => {
