@@ -261,7 +261,11 @@ export function cleanupJobInput(responseFile: string, state: unknown): HookInput
   return { command: 'cleanup_job', responseFile, args: {}, state: state ?? null };
 }
 
-/** One line of compact JSON plus the newline the runner's `WriteLine` adds. */
+/**
+ * One line of compact JSON plus the newline the runner's `WriteLine` adds. Newtonsoft.Json also
+ * escapes U+0085, U+2028 and U+2029, which `JSON.stringify` leaves as they are.
+ */
 export function serializeHookInput(input: HookInput): string {
-  return `${JSON.stringify(input)}\n`;
+  const json = JSON.stringify(input).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${json}\n`;
 }

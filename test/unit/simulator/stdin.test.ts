@@ -224,6 +224,11 @@ describe('serializeHookInput', () => {
     expect(JSON.parse(text)).toEqual(input);
   });
 
+  it('escapes the line separators Newtonsoft.Json escapes, and nothing else', () => {
+    const text = serializeHookInput(cleanupJobInput(responseFile, { v: 'a\u2028b\u2029c\u0085d ✓ \u001b' }));
+    expect(text).toContain('"v":"a\\u2028b\\u2029c\\u0085d ✓ \\u001b"');
+  });
+
   it('sends cleanup_job with empty args and a null state when there is none', () => {
     expect(serializeHookInput(cleanupJobInput(responseFile, undefined))).toBe(
       `{"command":"cleanup_job","responseFile":"${responseFile}","args":{},"state":null}\n`,
