@@ -31,8 +31,8 @@ describe('parseHookInput', () => {
   it.each([
     ['empty stdin', '', 'stdin was empty'],
     ['not JSON', '{oops', 'stdin is not JSON'],
-    ['an empty object', '{}', 'command: '],
-    ['an unknown command', JSON.stringify({ command: 'exec', responseFile: '/x', args: {} }), 'command: '],
+    ['an empty object', '{}', 'command: expected one of "prepare_job", "cleanup_job", "run_script_step", "run_container_step", got nothing\n  responseFile: expected string, got nothing'],
+    ['an unknown command', JSON.stringify({ command: 'exec', responseFile: '/x', args: {} }), 'command: expected one of'],
     ['no response file', JSON.stringify({ command: 'cleanup_job', args: {} }), 'responseFile: expected string, got nothing'],
   ])('rejects %s', (_name, text, message) => {
     expect(() => parseHookInput(text)).toThrow(message);

@@ -107,6 +107,8 @@ const envelope = <C extends CommandName, A extends z.ZodType>(command: C, args: 
     state: z.unknown().optional(),
   });
 
+const envelopeHeadSchema = z.looseObject({ command: z.enum(COMMANDS), responseFile: z.string().min(1) });
+
 export const hookInputSchema = z.discriminatedUnion('command', [
   envelope('prepare_job', prepareJobArgsSchema),
   envelope('cleanup_job', cleanupJobArgsSchema),
@@ -131,7 +133,9 @@ export function parseHookInput(text: string): HookInput {
       hint: 'The hook expects one JSON object from the GitHub Actions runner on stdin.',
     });
   }
-  const result = hookInputSchema.safeParse(json, { reportInput: true });
+  // The command picks the schema; report it (and the response file) first when it is unusable.
+  const head = envelopeHeadSchema.safeParse(json, { reportInput: true });
+  const result = head.success ? hookInputSchema.safeParse(json, { reportInput: true }) : head;
   if (!result.success) {
     const lines = formatIssues(result.error.issues);
     throw new HookError('INPUT_INVALID', `Invalid hook input:\n  ${lines.join('\n  ')}`, {

@@ -36,6 +36,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readon
         return `${path}: expected ${[...new Set(expected)].join(' or ')}, got ${typeName(issue.input)}`;
       }
     }
+    if (issue.code === 'invalid_value') {
+      return `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${typeName(issue.input)}`;
+    }
     return `${path}: ${issue.message}`;
   });
 }

@@ -24,7 +24,8 @@ export interface StateResponse {
   readonly state: JobState;
 }
 
-export type HookResponse = PrepareJobResponse | StateResponse;
+/** An empty object leaves the runner's stored state unchanged. */
+export type HookResponse = PrepareJobResponse | StateResponse | Record<string, never>;
 
 /** Writes the response into the file the runner created (replacing its empty content). */
 export async function writeResponse(responseFile: string, response: HookResponse): Promise<void> {

@@ -15,6 +15,8 @@ const workspaceStateSchema = z.looseObject({
   /** volume mode: the work claim and the directory of `_work` inside it. */
   claimName: z.string().optional(),
   claimSubPath: z.string().optional(),
+  /** volume mode with a single-node claim: the node every pod of the job must run on. */
+  pinnedNode: z.string().optional(),
   /** copy mode: what is already in the job pod (`_actions/<owner>/<repo>/<ref>`, `node20`, …). */
   copiedActions: z.array(z.string()).default([]),
   copiedExternals: z.array(z.string()).default([]),

@@ -1,0 +1,77 @@
+import type { V1EnvVar, V1NodeSelectorRequirement, V1OwnerReference, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { KubeClient, ResourceType } from '@zfs-runner-hooks/kube';
+import type { Logger } from './log.js';
+
+/** JSON the cache keeps in the job state (`state.clone`); nothing secret. */
+export type CacheState = Record<string, unknown>;
+
+/** What prepare_job tells the cache about the job. */
+export interface CachePlanInput {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly runnerPod: { readonly name: string; readonly uid: string; readonly node: string | undefined };
+  /** The workflow's `container.env` (per-workflow settings such as `ZFS_CLONE_*`). */
+  readonly containerEnv: Readonly<Record<string, string>>;
+  /** The hook process environment (runner-level defaults and limits, `GITHUB_*` facts). */
+  readonly processEnv: Readonly<Record<string, string | undefined>>;
+  /** Labels every per-job object must carry (`runner-pod`, managed-by). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Owner of every per-job object (the runner pod). */
+  readonly ownerReference: V1OwnerReference;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** An object the hook creates before the job pod, on the cache's behalf. */
+export interface CacheObject {
+  readonly type: ResourceType;
+  readonly body: { readonly metadata?: { readonly name?: string } } & Record<string, unknown>;
+}
+
+/** What the cache adds to the job pod. */
+export interface CachePlan {
+  readonly volumes: readonly V1Volume[];
+  /** Mounts of the `job` container. */
+  readonly volumeMounts: readonly V1VolumeMount[];
+  /** Env of the `job` container. */
+  readonly env: readonly V1EnvVar[];
+  /** Created by the hook (in order) before the pod; deleted by the cache's `cleanup`. */
+  readonly objects: readonly CacheObject[];
+  /** Required node constraints, ANDed with the workspace's. */
+  readonly nodeRequirements?: readonly V1NodeSelectorRequirement[];
+  /** Stored as `state.clone` and handed back to `afterPodCreated` and `cleanup`. */
+  readonly state: CacheState;
+}
+
+/** What cleanup_job knows about how the job went (the runner passes no job result). */
+export interface JobOutcome {
+  /** prepare_job completed (a job pod was created and became ready). */
+  readonly prepared: boolean;
+  readonly stepsRun: number;
+  readonly stepsFailed: number;
+}
+
+/** What cleanup_job hands the cache. */
+export interface CacheCleanupInput {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly runnerPodName: string;
+  /** `state.clone`, or undefined when prepare_job failed before recording it. */
+  readonly state: CacheState | undefined;
+  readonly job: JobOutcome;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The build-cache collaborator of prepare_job and cleanup_job (implemented by
+ * `@zfs-runner-hooks/zfs-clone`). The hook never interprets cache settings itself.
+ */
+export interface JobCache {
+  /** Decides whether and how this job gets a cache; undefined = no cache for this job. */
+  plan(input: CachePlanInput): Promise<CachePlan | undefined>;
+  /** Called once the job pod exists (before it is ready), e.g. to record its uid. */
+  afterPodCreated(pod: V1Pod, state: CacheState): Promise<void>;
+  /** Snapshots/promotes/releases as the cache decides; must tolerate missing state and objects. */
+  cleanup(input: CacheCleanupInput): Promise<void>;
+}

@@ -1,0 +1,62 @@
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import { R, type ResourceType } from '@zfs-runner-hooks/kube';
+import { describeError } from '../errors.js';
+import { hookSelector } from '../pod/labels.js';
+import { writeResponse } from '../protocol/response.js';
+import { tryParseJobState } from '../protocol/state.js';
+import { jobNamespace, type CommandContext } from './context.js';
+
+/** Seconds a deleted pod gets to stop (its `tail -f /dev/null` ignores SIGTERM as PID 1). */
+const POD_GRACE_SECONDS = 1;
+
+/**
+ * cleanup_job: hands the cache its state, then deletes every pod and secret this runner's jobs
+ * created (by label and by the names in state). Idempotent; works with `state: null` after a
+ * failed prepare_job. Problems are reported as warnings; they do not fail the job.
+ */
+export async function cleanupJob(ctx: CommandContext, rawState: unknown, responseFile: string): Promise<void> {
+  const state = tryParseJobState(rawState);
+  if (rawState !== null && rawState !== undefined && !state) ctx.log.warning('The job state is unreadable; cleaning up by label only');
+  const namespace = state?.namespace ?? jobNamespace(ctx);
+  const runnerPodName = state?.runnerPod.name ?? ctx.config.runnerPodName;
+
+  if (ctx.cache) {
+    try {
+      await ctx.log.group('Build cache', () =>
+        ctx.cache!.cleanup({
+          client: ctx.client,
+          namespace,
+          runnerPodName,
+          state: state?.clone,
+          job: { prepared: state?.jobPod !== undefined, stepsRun: state?.steps.run ?? 0, stepsFailed: state?.steps.failed ?? 0 },
+          log: ctx.log,
+          signal: ctx.signal,
+        }),
+      );
+    } catch (err) {
+      ctx.log.warning(`Build cache cleanup failed: ${describeError(err)}`);
+    }
+  }
+
+  const selector = hookSelector(runnerPodName);
+  const remove = async (type: ResourceType, known: readonly string[], query?: Record<string, number>) => {
+    const names = new Set(known);
+    try {
+      const list = await ctx.client.list<V1Pod | V1Secret>({ type, namespace }, { labelSelector: selector });
+      for (const o of list.items) if (o.metadata?.name) names.add(o.metadata.name);
+    } catch (err) {
+      ctx.log.warning(`Could not list ${type.plural} labelled ${selector}: ${describeError(err)}`);
+    }
+    const results = await Promise.allSettled([...names].map((name) => ctx.client.delete({ type, namespace, name }, query)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') ctx.log.warning(`Could not delete ${type.plural} "${[...names][i]}": ${describeError(r.reason)}`);
+    });
+    return [...names];
+  };
+  const [pods, secrets] = await Promise.all([
+    remove(R.pods, state?.jobPod ? [state.jobPod] : [], { gracePeriodSeconds: POD_GRACE_SECONDS }),
+    remove(R.secrets, state?.secrets ?? []),
+  ]);
+  ctx.log.info(`Cleaned up ${pods.length} pod(s) and ${secrets.length} secret(s) of runner ${runnerPodName}`);
+  await writeResponse(responseFile, state ? { state } : {});
+}

@@ -1,0 +1,199 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { R } from '@zfs-runner-hooks/kube';
+import type { CachePlan } from '../cache.js';
+import { HookError } from '../errors.js';
+import { copyToPod } from '../kube/tar.js';
+import { waitForPod } from '../kube/wait-pod.js';
+import { JOB_CONTAINER } from '../pod/containers.js';
+import { parseCreateOptions } from '../pod/create-options.js';
+import { buildJobPod, type ContainerParts } from '../pod/job-pod.js';
+import { hookLabels, runnerOwnerReference, type RunnerPodRef } from '../pod/labels.js';
+import { mergePodTemplate } from '../pod/merge-template.js';
+import { objectName, serviceContainerNames } from '../pod/names.js';
+import { parsePortMappings, portsContext } from '../pod/ports.js';
+import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
+import { loadPodTemplate } from '../pod/template.js';
+import type { ImageContainer, PrepareJobArgs } from '../protocol/input.js';
+import { writeResponse, type ContainerContext } from '../protocol/response.js';
+import type { JobState, WorkspaceState } from '../protocol/state.js';
+import { ensureHookTemp, existing, listActionDirs } from '../workspace/local.js';
+import { chooseWorkspaceMode, isSingleNode } from '../workspace/mode.js';
+import { jobPodWorkspace, planStepMounts, stepPodWorkspace, type WorkspaceFacts } from '../workspace/mounts.js';
+import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, resolveRunnerDirs, workRelative, type RunnerDirs } from '../workspace/paths.js';
+import { jobNamespace, type CommandContext } from './context.js';
+
+/** Reads the runner pod: the owner of everything the job creates, and where `_work` lives. */
+async function readRunnerPod(ctx: CommandContext, namespace: string): Promise<V1Pod> {
+  const name = ctx.config.runnerPodName;
+  const pod = await ctx.client.find<V1Pod>({ type: R.pods, namespace, name });
+  if (!pod?.metadata?.uid) {
+    throw new HookError('POD_FAILED', `Runner pod "${name}" was not found in namespace "${namespace}"`, {
+      hint: 'ACTIONS_RUNNER_POD_NAME must name the pod the runner runs in, and ACTIONS_RUNNER_KUBERNETES_NAMESPACE its namespace.',
+    });
+  }
+  return pod;
+}
+
+/** Decides the workspace mode and, in volume mode, whether pods must go to the runner's node. */
+async function planWorkspace(ctx: CommandContext, namespace: string, runnerPod: V1Pod, dirs: RunnerDirs): Promise<WorkspaceState & WorkspaceFacts> {
+  const choice = chooseWorkspaceMode({ runnerPod, workDir: dirs.workDir, configured: ctx.config.workspaceMode, ...(ctx.config.claimName ? { claimOverride: ctx.config.claimName } : {}) });
+  ctx.log.info(`Workspace mode: ${choice.mode} (${choice.reason})`);
+  let pinnedNode: string | undefined;
+  if (choice.mode === 'volume' && !ctx.config.useKubeScheduler) {
+    let modes = choice.accessModes;
+    if (!modes && choice.claimName) {
+      const pvc = await ctx.client.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: choice.claimName }).catch(() => undefined);
+      modes = pvc?.spec?.accessModes;
+    }
+    if (isSingleNode(modes)) pinnedNode = runnerPod.spec?.nodeName;
+  }
+  return {
+    mode: choice.mode,
+    workDir: dirs.workDir,
+    externalsDir: dirs.externalsDir,
+    ...(choice.claimName ? { claimName: choice.claimName, claimSubPath: choice.claimSubPath ?? '' } : {}),
+    ...(pinnedNode ? { pinnedNode } : {}),
+    copiedActions: [],
+    copiedExternals: [],
+  };
+}
+
+function containerParts(c: ImageContainer, ws: WorkspaceFacts, dirs: RunnerDirs, what: string, warn: (m: string) => void): ContainerParts {
+  const ports = parsePortMappings(c.portMappings);
+  if (ports.problems.length) {
+    throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${ports.problems.join('\n  ')}`, { hint: 'Use the docker form [hostPort:]containerPort[/protocol].' });
+  }
+  const options = parseCreateOptions(c.createOptions);
+  for (const i of options.ignored) warn(`${what} options: ${i}`);
+  const user = planStepMounts(c.userMountVolumes, dirs);
+  for (const s of user.skipped) warn(`${what} volume ${s}; add other volumes with the hook template`);
+  return { container: c, ports: ports.ports, options, userMounts: stepPodWorkspace(ws, user).mounts };
+}
+
+async function planCache(ctx: CommandContext, namespace: string, runner: RunnerPodRef & { node: string | undefined }, args: PrepareJobArgs): Promise<CachePlan | undefined> {
+  if (!ctx.cache || !args.container) return undefined;
+  return ctx.log.group('Build cache', async () =>
+    ctx.cache?.plan({
+      client: ctx.client,
+      namespace,
+      runnerPod: runner,
+      containerEnv: args.container?.environmentVariables ?? {},
+      processEnv: ctx.env,
+      labels: hookLabels(runner.name, 'job'),
+      ownerReference: runnerOwnerReference(runner),
+      log: ctx.log,
+      signal: ctx.signal,
+    }),
+  );
+}
+
+/**
+ * prepare_job: creates the job pod (job container + services as sidecars), its registry secrets
+ * and the cache's objects, waits until it is ready, brings the workspace in (copy mode) and
+ * answers with the containers' context, `isAlpine` and the job state.
+ */
+export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, responseFile: string): Promise<void> {
+  const namespace = jobNamespace(ctx);
+  const warn = (m: string) => ctx.log.warning(m);
+  if (!args.container && args.services.length === 0) throw new HookError('INPUT_INVALID', 'prepare_job has neither a job container nor services');
+
+  const runnerPod = await readRunnerPod(ctx, namespace);
+  const runner = { name: ctx.config.runnerPodName, uid: runnerPod.metadata?.uid ?? '', node: runnerPod.spec?.nodeName };
+  const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
+  if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
+  const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
+  const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
+  const cache = await planCache(ctx, namespace, runner, args);
+
+  const seed = ctx.newSeed();
+  const jobPodName = objectName(runner.name, 'job', seed);
+  const credentials = distinctCredentials([args.container?.registry, ...args.services.map((s) => s.registry)]);
+  for (const c of credentials) ctx.log.mask(c.password);
+  const secrets: V1Secret[] = credentials.map((credential, i) =>
+    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
+  );
+  const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
+  const services = args.services.map((s, i) => ({ name: serviceNames[i] as string, ...containerParts(s, ws, dirs, `service ${serviceNames[i]}`, warn) }));
+  const job = args.container ? containerParts(args.container, ws, dirs, 'job container', warn) : undefined;
+
+  let pod = buildJobPod({
+    name: jobPodName,
+    namespace,
+    runner,
+    ...(job ? { job } : {}),
+    services,
+    workspace: jobPodWorkspace(ws),
+    pullSecrets: secrets.map((s) => s.metadata?.name ?? ''),
+    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.nodeRequirements ? { nodeRequirements: cache.nodeRequirements } : {}) } } : {}),
+  });
+  if (template) {
+    const merged = mergePodTemplate(pod, template, { serviceImages: Object.fromEntries(services.map((s) => [s.name, s.container.image])) });
+    for (const w of merged.warnings) warn(w);
+    pod = merged.pod;
+  }
+
+  const state: JobState = {
+    version: 1,
+    namespace,
+    jobPod: jobPodName,
+    ...(args.container ? { jobImage: args.container.image } : {}),
+    hasJobContainer: job !== undefined,
+    secrets: secrets.map((s) => s.metadata?.name ?? ''),
+    runnerPod: { name: runner.name, uid: runner.uid, ...(runner.node ? { node: runner.node } : {}) },
+    workspace: { mode: ws.mode, workDir: ws.workDir, externalsDir: ws.externalsDir, ...(ws.claimName ? { claimName: ws.claimName, claimSubPath: ws.claimSubPath ?? '' } : {}), ...(ws.pinnedNode ? { pinnedNode: ws.pinnedNode } : {}), copiedActions: [], copiedExternals: [] },
+    steps: { run: 0, failed: 0 },
+    ...(cache ? { clone: cache.state } : {}),
+  };
+
+  const created = await ctx.log.group(`Creating job pod ${jobPodName}`, async () => {
+    if (ws.mode === 'volume') {
+      await ensureHookTemp(dirs.workDir);
+      await Promise.all([EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL].map((rel) => mkdir(join(dirs.workDir, rel), { recursive: true })));
+    }
+    await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s)));
+    for (const o of cache?.objects ?? []) await ctx.client.create({ type: o.type, namespace }, o.body);
+    ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
+    const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
+    if (cache) await ctx.cache?.afterPodCreated(p, cache.state);
+    return waitForPod(ctx.client, {
+      namespace,
+      name: jobPodName,
+      goal: { kind: 'ready' },
+      resourceVersion: p.metadata?.resourceVersion,
+      timeoutSeconds: ctx.config.podTimeoutSeconds,
+      unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
+      log: ctx.log,
+      signal: ctx.signal,
+      what: 'Job pod',
+    });
+  });
+  ctx.log.info(`Job pod ${jobPodName} is ready${created.spec?.nodeName ? ` on node ${created.spec.nodeName}` : ''}`);
+
+  let isAlpine = false;
+  if (job) {
+    const target = { namespace, pod: jobPodName, container: JOB_CONTAINER };
+    if (ws.mode === 'copy') {
+      await ctx.log.group('Copying the workspace into the job pod', async () => {
+        const wsRel = args.container?.workingDirectory ? workRelative(args.container.workingDirectory)?.split('/')[0] : undefined;
+        const rels = await existing(dirs.workDir, [...(wsRel ? [wsRel] : []), '_actions', '_tool', GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
+        await copyToPod(ctx.client, target, dirs.workDir, rels, '/__w', ctx.signal);
+        state.workspace.copiedActions = await listActionDirs(dirs.workDir);
+        ctx.log.info(`Copied ${rels.join(', ')}`);
+      });
+    }
+    const probe = await ctx.client.exec({ ...target, command: ['sh', '-c', '[ -f /etc/alpine-release ]'], ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    isAlpine = probe.exitCode === 0;
+  }
+
+  const ctxOf = (id: string, ports: ContainerParts['ports']): ContainerContext => ({ id, network: jobPodName, ports: portsContext(ports) });
+  await writeResponse(responseFile, {
+    state,
+    context: {
+      ...(job ? { container: ctxOf(jobPodName, job.ports) } : {}),
+      services: services.map((s) => ctxOf(s.name, s.ports)),
+    },
+    isAlpine,
+  });
+}

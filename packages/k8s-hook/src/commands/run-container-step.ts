@@ -1,0 +1,143 @@
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import { R } from '@zfs-runner-hooks/kube';
+import { HookError, StepFailedError } from '../errors.js';
+import { followStepPod } from '../kube/step-pod-run.js';
+import { copyBetweenPods, copyFromPod, copyToPod, type PodTarget } from '../kube/tar.js';
+import { waitForPod } from '../kube/wait-pod.js';
+import { JOB_CONTAINER } from '../pod/containers.js';
+import { hookLabels, runnerOwnerReference } from '../pod/labels.js';
+import { mergePodTemplate } from '../pod/merge-template.js';
+import { objectName } from '../pod/names.js';
+import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
+import { buildStepEnvSecret, buildStepPod, HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER, STEP_CONTAINER } from '../pod/step-pod.js';
+import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
+import type { RunContainerStepArgs } from '../protocol/input.js';
+import { writeResponse } from '../protocol/response.js';
+import { parseJobState, type JobState } from '../protocol/state.js';
+import { ENV_NAME, normalizeArgs } from '../workspace/env-file.js';
+import { outermost, planStepMounts, stepPodWorkspace, type StepMount } from '../workspace/mounts.js';
+import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL } from '../workspace/paths.js';
+import type { CommandContext } from './context.js';
+
+/** Only the parts of the hook template that apply to a step pod: metadata, spec, `$job`. */
+function stepTemplate(t: PodTemplate): PodTemplate {
+  return { ...t, ...(t.spec ? { spec: { ...t.spec, containers: (t.spec.containers ?? []).filter((c) => c.name === '$job') } } : {}) };
+}
+
+/**
+ * run_container_step: runs a container action in its own pod (the image's ENTRYPOINT unless the
+ * action names one, env from a Secret), streams its log, brings workspace changes and file
+ * commands back (copy mode) and fails with the container's exit code. The pod and its secrets are
+ * deleted afterwards. Dockerfile actions are not supported.
+ */
+export async function runContainerStep(ctx: CommandContext, args: RunContainerStepArgs, rawState: unknown, responseFile: string): Promise<void> {
+  const state = parseJobState(rawState);
+  if (!args.image) {
+    throw new HookError('UNSUPPORTED', `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`, {
+      hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
+    });
+  }
+  const ns = state.namespace;
+  const ws = state.workspace;
+  const runner = state.runnerPod;
+  const seed = ctx.newSeed();
+  const podName = objectName(runner.name, 'step', seed);
+  const envSecretName = objectName(runner.name, 'env', seed);
+
+  const plan = planStepMounts([...args.systemMountVolumes, ...args.userMountVolumes], ws);
+  for (const s of plan.skipped) if (!s.includes('docker.sock')) ctx.log.warning(`Container step volume ${s}`);
+  const env: Record<string, string> = {};
+  const skipped: string[] = [];
+  for (const [k, v] of Object.entries(args.environmentVariables)) (ENV_NAME.test(k) ? (env[k] = v) : skipped.push(k));
+  if (skipped.length) ctx.log.warning(`Not passed to the step (not valid variable names): ${skipped.join(', ')}`);
+
+  const helperImage = ws.mode === 'copy' ? (ctx.config.helperImage ?? state.jobImage) : undefined;
+  if (ws.mode === 'copy' && !helperImage) throw new HookError('UNSUPPORTED', 'Copy mode container steps need ACTIONS_RUNNER_IMAGE (an image with sh and tar) when the job has no job container');
+  const credentials = distinctCredentials([args.registry]);
+  for (const c of credentials) ctx.log.mask(c.password);
+  const regSecrets: V1Secret[] = credentials.map((credential, i) =>
+    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace: ns, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
+  );
+  let pod = buildStepPod({
+    name: podName,
+    namespace: ns,
+    runner,
+    image: args.image,
+    entryPoint: args.entryPoint,
+    args: normalizeArgs(args.entryPointArgs),
+    workingDir: args.workingDirectory ?? '/github/workspace',
+    envSecretName,
+    workspace: stepPodWorkspace(ws, plan),
+    pullSecrets: regSecrets.map((s) => s.metadata?.name ?? ''),
+    helperImage,
+  });
+  if (ctx.config.templatePath) {
+    const template = stepTemplate(await loadPodTemplate(ctx.config.templatePath));
+    pod = mergePodTemplate(pod, template, { serviceImages: {}, jobContainer: STEP_CONTAINER }).pod;
+  }
+
+  const secretNames = [envSecretName, ...regSecrets.map((s) => s.metadata?.name ?? '')];
+  let exitCode: number;
+  try {
+    await Promise.all([
+      ctx.client.create({ type: R.secrets, namespace: ns }, buildStepEnvSecret({ name: envSecretName, namespace: ns, runner, env })),
+      ...regSecrets.map((s) => ctx.client.create({ type: R.secrets, namespace: ns }, s)),
+    ]);
+    const created = await ctx.client.create<V1Pod>({ type: R.pods, namespace: ns }, pod);
+    ctx.log.info(`Running ${args.image} in step pod ${podName}`);
+    let rv = created.metadata?.resourceVersion;
+    if (ws.mode === 'copy') rv = await copyIn(ctx, state, podName, plan.mounts, rv);
+    exitCode = await followStepPod(ctx, ns, podName, rv);
+    if (ws.mode === 'copy') await copyOut(ctx, state, podName, plan.mounts);
+  } finally {
+    await Promise.all([
+      ctx.client.delete({ type: R.pods, namespace: ns, name: podName }, { gracePeriodSeconds: 0 }).catch(() => false),
+      ...secretNames.map((name) => ctx.client.delete({ type: R.secrets, namespace: ns, name }).catch(() => false)),
+    ]);
+  }
+
+  const next: JobState = { ...state, steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) } };
+  await writeResponse(responseFile, { state: next });
+  if (exitCode !== 0) throw new StepFailedError(exitCode, `The container action exited with code ${exitCode}`);
+}
+
+/** Which step mounts come from the runner (file commands, externals) and which from the job pod. */
+function splitSources(mounts: readonly StepMount[]): { local: string[]; fromJob: string[]; externals: string[] } {
+  const rels = mounts.map((m) => m.rel);
+  const isExternal = (r: string) => r === EXTERNALS_REL || r.startsWith(`${EXTERNALS_REL}/`);
+  return {
+    // The runner writes fresh file-command files before each step: they always come from it, and
+    // are sent after the job pod's copy (which may hold an older `_temp`).
+    local: rels.includes(FILE_COMMANDS_REL) ? [FILE_COMMANDS_REL] : [],
+    externals: outermost(rels.filter(isExternal)),
+    fromJob: outermost(rels.filter((r) => r !== FILE_COMMANDS_REL && !isExternal(r))),
+  };
+}
+
+/** Copy mode: fills the step pod's volume while its init container waits, then releases it. */
+async function copyIn(ctx: CommandContext, state: JobState, podName: string, mounts: readonly StepMount[], rv: string | undefined): Promise<string | undefined> {
+  const ns = state.namespace;
+  const running = await waitForPod(ctx.client, { namespace: ns, name: podName, goal: { kind: 'running', container: INIT_CONTAINER }, resourceVersion: rv, timeoutSeconds: ctx.config.podTimeoutSeconds, unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds, log: ctx.log, signal: ctx.signal, what: 'Step pod' });
+  const init: PodTarget = { namespace: ns, pod: podName, container: INIT_CONTAINER };
+  const { local, fromJob, externals } = splitSources(mounts);
+  if (state.jobPod && state.hasJobContainer && fromJob.length) {
+    await copyBetweenPods(ctx.client, { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER }, CONTAINER_WORK, fromJob, init, HELPER_WORK, ctx.signal);
+  }
+  await copyToPod(ctx.client, init, state.workspace.workDir, local, HELPER_WORK, ctx.signal);
+  const ext = externals.map((r) => r.slice(EXTERNALS_REL.length + 1)).filter(Boolean);
+  await copyToPod(ctx.client, init, state.workspace.externalsDir, ext, `${HELPER_WORK}/${EXTERNALS_REL}`, ctx.signal);
+  const release = await ctx.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`] });
+  if (release.exitCode !== 0) throw new HookError('COPY_FAILED', `Could not start step pod ${podName} after copying its inputs`);
+  return running.metadata?.resourceVersion;
+}
+
+/** Copy mode: brings the step's results back: workspace and home to the job pod, file commands to the runner. */
+async function copyOut(ctx: CommandContext, state: JobState, podName: string, mounts: readonly StepMount[]): Promise<void> {
+  const ns = state.namespace;
+  const io: PodTarget = { namespace: ns, pod: podName, container: IO_CONTAINER };
+  const { local, fromJob } = splitSources(mounts.filter((m) => !m.readOnly));
+  await copyFromPod(ctx.client, io, HELPER_WORK, local, state.workspace.workDir, ctx.signal);
+  if (state.jobPod && state.hasJobContainer && fromJob.length) {
+    await copyBetweenPods(ctx.client, io, HELPER_WORK, fromJob, { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER }, CONTAINER_WORK, ctx.signal);
+  }
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { CancelledError, errorCode, HookError, StepFailedError } from '../errors.js';
+import { copyFromPod, copyToPod, localTar } from '../kube/tar.js';
+import { JOB_CONTAINER } from '../pod/containers.js';
+import type { RunScriptStepArgs } from '../protocol/input.js';
+import { writeResponse } from '../protocol/response.js';
+import { parseJobState, type JobState } from '../protocol/state.js';
+import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from '../workspace/env-file.js';
+import { copyExternalLocally, existing, removeStepFiles, writeEnvFile } from '../workspace/local.js';
+import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, HOOK_TEMP_REL } from '../workspace/paths.js';
+import { planStepCopy } from '../workspace/step-files.js';
+import type { CommandContext } from './context.js';
+
+/** How long a cancelled step gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000;
+
+/**
+ * run_script_step: runs the step in the `job` container through a fixed loader (env from a
+ * sourced file, argv passed as-is), streams its output, brings the file commands back, and fails
+ * with the step's own exit code. A lost exec stream is a failure; SIGINT/SIGTERM stop the remote
+ * process first.
+ */
+export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs, rawState: unknown, responseFile: string): Promise<void> {
+  const state = parseJobState(rawState);
+  if (!state.jobPod || !state.hasJobContainer) throw new HookError('STATE_INVALID', 'This job has no job container to run the step in');
+  const ws = state.workspace;
+  const target = { namespace: state.namespace, pod: state.jobPod, container: JOB_CONTAINER };
+  const id = randomBytes(6).toString('hex');
+  const argv = normalizeArgs(args.entryPointArgs);
+  const env = renderEnvFile(args.environmentVariables, args.prependPath);
+  if (env.skipped.length) ctx.log.warning(`Not passed to the step (not valid variable names): ${env.skipped.join(', ')}`);
+  const envRel = await writeEnvFile(ws.workDir, id, env.text);
+  const plan = planStepCopy({ entryPoint: args.entryPoint, args: argv, copiedActions: ws.copiedActions, copiedExternals: ws.copiedExternals });
+
+  let exitCode: number;
+  try {
+    for (const ext of plan.newExternals) {
+      if (ws.mode === 'volume') await copyExternalLocally(ws.externalsDir, ws.workDir, ext);
+      else await copyToPod(ctx.client, target, ws.externalsDir, [ext], `${CONTAINER_WORK}/${EXTERNALS_REL}`, ctx.signal);
+    }
+    let stdin: Readable | undefined;
+    let tarDone: Promise<void> | undefined;
+    if (ws.mode === 'copy') {
+      const rels = await existing(ws.workDir, [...plan.workPaths, envRel]);
+      ctx.log.debug(`Sending ${rels.join(', ')}`);
+      const tar = localTar(ws.workDir, rels);
+      stdin = tar.stream;
+      tarDone = tar.done;
+    }
+    exitCode = await execStep(ctx, target, stdin, {
+      untarDir: ws.mode === 'copy' ? CONTAINER_WORK : undefined,
+      envFile: `${CONTAINER_WORK}/${envRel}`,
+      pidFile: `${CONTAINER_WORK}/${HOOK_TEMP_REL}/${id}.pid`,
+      workingDirectory: args.workingDirectory ?? CONTAINER_WORK,
+      entryPoint: args.entryPoint,
+      args: argv,
+    });
+    await tarDone;
+    if (ws.mode === 'copy') await copyFromPod(ctx.client, target, CONTAINER_WORK, [FILE_COMMANDS_REL], ws.workDir, ctx.signal);
+  } finally {
+    await removeStepFiles(ws.workDir, id);
+  }
+
+  const next: JobState = {
+    ...state,
+    workspace: { ...ws, copiedActions: [...ws.copiedActions, ...plan.newActions], copiedExternals: [...ws.copiedExternals, ...plan.newExternals] },
+    steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) },
+  };
+  await writeResponse(responseFile, { state: next });
+  if (exitCode !== 0) throw new StepFailedError(exitCode, `The step exited with code ${exitCode}`);
+}
+
+async function execStep(
+  ctx: CommandContext,
+  target: { namespace: string; pod: string; container: string },
+  stdin: Readable | undefined,
+  cmd: Parameters<typeof scriptStepCommand>[0],
+): Promise<number> {
+  const stop = new AbortController();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.pipe(ctx.stdout, { end: false });
+  stderr.pipe(ctx.stderr, { end: false });
+  let cancelled: NodeJS.Signals | undefined;
+  const onCancel = () => {
+    cancelled = (ctx.signal.reason as NodeJS.Signals | undefined) ?? 'SIGTERM';
+    void stopRemote(ctx, target, cmd.pidFile).finally(() => stop.abort());
+  };
+  if (ctx.signal.aborted) throw new CancelledError((ctx.signal.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
+  ctx.signal.addEventListener('abort', onCancel, { once: true });
+  try {
+    const { exitCode } = await ctx.client.exec({ ...target, command: scriptStepCommand(cmd), ...(stdin ? { stdin } : {}), stdout, stderr, signal: stop.signal });
+    if (cancelled) throw new CancelledError(cancelled);
+    return exitCode;
+  } catch (err) {
+    if (cancelled) throw new CancelledError(cancelled);
+    if (errorCode(err) === 'EXEC_STREAM_LOST') {
+      throw new HookError('EXEC_LOST', `The connection to the step in pod ${target.pod} was lost before it reported an exit status; the step's result is unknown`, {
+        cause: err,
+        hint: 'The step is treated as failed. Check the API server, the node and the pod (kubectl describe pod).',
+      });
+    }
+    throw err;
+  } finally {
+    ctx.signal.removeEventListener('abort', onCancel);
+    stdout.unpipe(ctx.stdout);
+    stderr.unpipe(ctx.stderr);
+  }
+}
+
+/** SIGTERM the step, then SIGKILL what is left after a grace period. Never throws. */
+async function stopRemote(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string): Promise<void> {
+  const send = (sig: 'TERM' | 'KILL') => ctx.client.exec({ ...target, command: killStepCommand(pidFile, sig) }).catch(() => undefined);
+  ctx.log.info('Cancelling: stopping the step in the job pod');
+  await send('TERM');
+  await new Promise((r) => setTimeout(r, KILL_GRACE_MS).unref());
+  await send('KILL');
+}

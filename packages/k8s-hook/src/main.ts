@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { createKubeClient, loadKubeConfig, type KubeClient } from '@zfs-runner-hooks/kube';
+import type { JobCache } from './cache.js';
+import { cleanupJob } from './commands/cleanup-job.js';
+import type { CommandContext } from './commands/context.js';
+import { prepareJob } from './commands/prepare-job.js';
+import { runContainerStep } from './commands/run-container-step.js';
+import { runScriptStep } from './commands/run-script-step.js';
+import { loadConfig } from './config.js';
+import { CancelledError, describeError, isHookError, StepFailedError } from './errors.js';
+import { actionsLogger, type Logger } from './log.js';
+import { parseHookInput, type HookInput } from './protocol/input.js';
+
+/** Exit codes besides a failed step's own code. */
+export const EXIT = { ok: 0, failure: 1, sigint: 130, sigterm: 143 } as const;
+
+/** Reads all of stdin as UTF-8. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs one validated hook command. */
+export async function dispatch(ctx: CommandContext, input: HookInput): Promise<void> {
+  switch (input.command) {
+    case 'prepare_job':
+      return prepareJob(ctx, input.args, input.responseFile);
+    case 'run_script_step':
+      return runScriptStep(ctx, input.args, input.state, input.responseFile);
+    case 'run_container_step':
+      return runContainerStep(ctx, input.args, input.state, input.responseFile);
+    case 'cleanup_job':
+      return cleanupJob(ctx, input.state, input.responseFile);
+  }
+}
+
+/** Maps an error to the exit code and reports it. */
+export function exitCodeFor(err: unknown, log: Logger): number {
+  if (err instanceof StepFailedError) {
+    log.info(err.message);
+    return err.exitCode;
+  }
+  if (err instanceof CancelledError) {
+    log.error(err.message);
+    return err.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+  }
+  log.error(describeError(err));
+  if (!isHookError(err) && err instanceof Error && err.stack) log.debug(err.stack);
+  return EXIT.failure;
+}
+
+/** Optional collaborators `run` wires in (the build cache). */
+export interface RunOptions {
+  readonly cache?: JobCache;
+}
+
+/**
+ * The hook's one entry and exit point: reads stdin, validates it and the environment, builds the
+ * Kubernetes client, runs the command, and exits with 0, the failed step's own code, 130/143 when
+ * cancelled, or 1 for any other error (reported with `::error::`).
+ */
+export async function run(options: RunOptions = {}): Promise<void> {
+  let log: Logger = actionsLogger(false);
+  let client: KubeClient | undefined;
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cancel.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+    cancel.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let code: number = EXIT.ok;
+  try {
+    const input = parseHookInput(await readStdin());
+    const config = loadConfig(process.env);
+    log = actionsLogger(config.debug);
+    log.debug(`Hook command ${input.command}; configuration: ${JSON.stringify(config)}`);
+    client = createKubeClient(await loadKubeConfig());
+    await dispatch(
+      {
+        client,
+        config,
+        log,
+        signal: cancel.signal,
+        cache: options.cache,
+        env: process.env,
+        nodeExecPath: process.execPath,
+        newSeed: () => randomBytes(8).toString('hex'),
+        stdout: process.stdout,
+        stderr: process.stderr,
+      },
+      input,
+    );
+    if (cancel.signal.aborted) throw new CancelledError(cancel.signal.reason as NodeJS.Signals);
+  } catch (err) {
+    code = exitCodeFor(cancel.signal.aborted && !(err instanceof CancelledError) && !(err instanceof StepFailedError) ? new CancelledError(cancel.signal.reason as NodeJS.Signals) : err, log);
+  } finally {
+    if (client) log.debug(`API requests: ${client.stats.total} ${JSON.stringify(Object.fromEntries(client.stats.byKind))}`);
+    client?.close();
+  }
+  process.exit(code);
+}
