@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     try {
       const { pod, layout } = runner;
       say(`  ${pod.name} on node ${pod.nodeName}${pod.claimName ? `, work claim ${pod.claimName} → ${pod.volume?.metadata?.name ?? '?'}` : ', no work volume'}`);
-      say(`  _work on this host: ${layout.workDir}`);
+      say(`  _work on this host: ${layout.workDir}${runner.workDataDir === layout.workDir ? '' : ` → ${runner.workDataDir}`}`);
       say(`  hook: node ${DEFAULT_HOOK_PATH}`);
 
       const listObjects = async (when: string) => {

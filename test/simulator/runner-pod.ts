@@ -22,6 +22,11 @@ export interface RunnerPodSpec {
   readonly workSize?: string;
   /** @default 'any' */
   readonly placement?: Placement;
+  /**
+   * Where the work volume is mounted in the runner container: the runner's `_work` path.
+   * @default RUNNER_WORK_PATH
+   */
+  readonly workPath?: string;
   /** Extra env of the runner container (the hook reads the runner pod spec). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -89,7 +94,7 @@ export function buildRunnerPod(spec: RunnerPodSpec & { readonly name: string }):
             { name: 'ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER', value: 'true' },
             ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
           ],
-          ...(volumeMode ? { volumeMounts: [{ name: 'work', mountPath: RUNNER_WORK_PATH }] } : {}),
+          ...(volumeMode ? { volumeMounts: [{ name: 'work', mountPath: spec.workPath ?? RUNNER_WORK_PATH }] } : {}),
         },
       ],
       ...(volumeMode

@@ -1,4 +1,4 @@
-import { access, chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
@@ -51,8 +51,14 @@ export interface StartedRunner {
   readonly simulator: RunnerSimulator;
   readonly pod: RunnerPodInfo;
   readonly layout: WorkLayout;
-  /** Temp folder holding externals, the hook's kubeconfig and HOME (and `_work` in copy mode). */
+  /**
+   * The runner's home (plays `/home/runner`): `_work`, `externals`, the hook's kubeconfig. In
+   * volume mode `_work` is a symlink to the work claim's host folder, and the runner pod mounts
+   * the claim at this same path, so the runner pod's spec and the hook's paths agree.
+   */
   readonly root: string;
+  /** The folder holding `_work`'s files (the claim's host folder in volume mode). */
+  readonly workDataDir: string;
   /** The hook's kubeconfig file. */
   readonly kubeconfigPath: string;
   /** Deletes the runner pod and the temp folder. */
@@ -61,8 +67,9 @@ export interface StartedRunner {
 
 /**
  * Sets up one runner the way ARC and the runner would: creates the runner pod (with its work
- * claim in volume mode), lays out `_work` where the runner pod sees it (the claim's host folder,
- * or a temp folder in copy mode) and externals next to it, writes the hook's kubeconfig, and
+ * claim in volume mode, mounted at the runner's `_work` path), lays out `_work` (backed by the
+ * claim's host folder, or a plain folder in copy mode) and externals next to it, writes the
+ * hook's kubeconfig, and
  * returns a `RunnerSimulator` whose hook processes get the runner pod's environment.
  */
 export async function startRunnerSimulator(options: StartRunnerOptions): Promise<StartedRunner> {
@@ -83,10 +90,13 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
         ...(options.placement ? { placement: options.placement } : {}),
         ...(options.runnerImage ? { image: options.runnerImage } : {}),
         ...(options.runnerEnv ? { env: options.runnerEnv } : {}),
+        workPath: join(root, '_work'),
       },
       options.timeoutMs,
     );
-    const workDir = await resolveWorkDir(options, pod, root);
+    const workDataDir = await resolveWorkDir(options, pod, root);
+    const workDir = join(root, '_work');
+    if (workDataDir !== workDir) await symlink(workDataDir, workDir);
     const repository = options.repository ?? 'octo-org/hello';
     const layout = await layOutWork({
       workDir,
@@ -95,8 +105,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       ...(options.owner !== undefined ? { owner: options.owner } : {}),
     });
     const kubeconfigPath = await writeHookKubeconfig(root, options.hookKubeConfig);
-    const home = join(root, 'home');
-    await mkdir(home, { recursive: true });
+    const home = root;
     if (options.hookUser) {
       const { uid, gid } = options.hookUser;
       await chmod(root, 0o755);
@@ -125,7 +134,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       }),
       onDispose: dispose,
     });
-    return { simulator, pod, layout, root, kubeconfigPath, dispose };
+    return { simulator, pod, layout, root, workDataDir, kubeconfigPath, dispose };
   } catch (error) {
     await dispose().catch(() => undefined);
     throw error;
