@@ -1,6 +1,6 @@
-import { access, chmod, chown, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
 import { buildHookProcessEnv } from './hook-env.js';
 import { DEFAULT_HOOK_PATH, RunnerSimulator } from './runner.js';
@@ -27,7 +27,7 @@ export interface StartRunnerOptions {
   readonly placement?: Placement;
   /** @default 'zrh.local/busybox:1' */
   readonly runnerImage?: string;
-  /** @default DEFAULT_HOOK_PATH */
+  /** The hook bundle, installed as `<root>/k8s/index.js`. @default DEFAULT_HOOK_PATH */
   readonly hookPath?: string;
   /** Extra env of the runner pod, which the hook process also gets (e.g. `ZRH_*`). */
   readonly runnerEnv?: Readonly<Record<string, string>>;
@@ -113,11 +113,16 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       if (kubeconfigPath.startsWith(`${root}/`)) await chown(kubeconfigPath, uid, gid);
     }
     const facts = { ...defaultJobFacts(repository, pod.name), ...options.facts };
-    const hookPath = options.hookPath ?? DEFAULT_HOOK_PATH;
+    // Installed like the runner image ships it (/home/runner/k8s/index.js): a lone file, no
+    // package.json or node_modules beside it, run by the runner's externals node.
+    const hookPath = join(root, 'k8s', 'index.js');
+    await mkdir(dirname(hookPath), { recursive: true });
+    await copyFile(options.hookPath ?? DEFAULT_HOOK_PATH, hookPath);
     const simulator = new RunnerSimulator({
       layout,
       facts,
       hookPath,
+      node: join(layout.externalsDir, 'node20', 'bin', 'node'),
       ...(options.env ? { env: options.env } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.hookUser ? { hookUser: options.hookUser } : {}),
