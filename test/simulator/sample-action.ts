@@ -1,7 +1,8 @@
 /**
  * A small JavaScript action, laid out the way the runner downloads actions into
- * `_work/_actions/<owner>/<name>/<ref>/`. It needs nothing but Node: it reads its inputs from
- * `INPUT_*`, prints a line, and appends outputs to the file named by `GITHUB_OUTPUT`.
+ * `_work/_actions/<owner>/<name>/<ref>/`. It needs nothing but Node: it reads its input the way
+ * `@actions/core` does (`INPUT_WHO-TO-GREET`: upper-cased, hyphen kept, so not a shell-identifier
+ * name), prints a line, and appends outputs to the file named by `GITHUB_OUTPUT`.
  */
 
 /** Where the sample action lives under `_actions`. */
@@ -35,7 +36,7 @@ runs:
 export const SAMPLE_ACTION_JS = `'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
-const who = process.env['INPUT_WHO-TO-GREET'] || process.env.INPUT_WHO_TO_GREET || 'World';
+const who = process.env['INPUT_WHO-TO-GREET'] || 'World';
 const greeting = 'Hello, ' + who + '!';
 console.log(greeting);
 const out = process.env.GITHUB_OUTPUT;
