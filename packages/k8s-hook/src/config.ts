@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HookError } from './errors.js';
 import { formatIssues } from './protocol/issues.js';
 

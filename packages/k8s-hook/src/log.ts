@@ -1,5 +1,3 @@
-import * as core from '@actions/core';
-
 /** Where the hook writes what users see: the runner's step log. */
 export interface Logger {
   info(message: string): void;
@@ -12,17 +10,38 @@ export interface Logger {
   mask(secret: string): void;
 }
 
+/** Escapes a workflow command's data exactly as `@actions/core` does. */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A workflow command line: `::name::data`. */
+export function workflowCommand(name: string, data: string): string {
+  return `::${name}::${escapeData(data)}\n`;
+}
+
 /**
- * A logger over `@actions/core` workflow commands. With `debugAsInfo`, debug lines are printed as
- * plain lines (ZRH_LOG_LEVEL=debug); otherwise they show only with step debug logging.
+ * A logger that writes GitHub Actions workflow commands (`::group::`, `::error::`, `::debug::`,
+ * `::add-mask::`), byte-compatible with `@actions/core`'s, to `out` (stdout). With `debugAsInfo`,
+ * debug lines are printed as plain lines (ZRH_LOG_LEVEL=debug); otherwise the runner shows them
+ * only with step debug logging. See docs/decisions/0008-logging.md for why not `@actions/core`.
  */
-export function actionsLogger(debugAsInfo: boolean): Logger {
+export function actionsLogger(debugAsInfo: boolean, out: { write(s: string): unknown } = process.stdout): Logger {
   return {
-    info: (m) => core.info(m),
-    warning: (m) => core.warning(m),
-    error: (m) => core.error(m),
-    debug: (m) => (debugAsInfo ? core.info(`[debug] ${m}`) : core.debug(m)),
-    group: (name, fn) => core.group(name, fn),
-    mask: (s) => core.setSecret(s),
+    info: (m) => out.write(`${m}\n`),
+    warning: (m) => out.write(workflowCommand('warning', m)),
+    error: (m) => out.write(workflowCommand('error', m)),
+    debug: (m) => out.write(debugAsInfo ? `[debug] ${m}\n` : workflowCommand('debug', m)),
+    async group(name, fn) {
+      out.write(workflowCommand('group', name));
+      try {
+        return await fn();
+      } finally {
+        out.write('::endgroup::\n');
+      }
+    },
+    mask: (s) => {
+      if (s) out.write(workflowCommand('add-mask', s));
+    },
   };
 }

@@ -19,7 +19,7 @@ const hookPod = (): V1Pod => ({
   },
 });
 
-const template = parsePodTemplate(
+const template = await parsePodTemplate(
   `
 metadata:
   labels: { team: ci, runner-pod: evil }
@@ -91,8 +91,8 @@ describe('mergePodTemplate', () => {
     expect(template.spec?.containers?.[1]).toEqual({ name: '$redis', args: ['--save', ''] });
   });
 
-  it('warns about a $<name> that matches nothing', () => {
-    const t = parsePodTemplate('spec: { containers: [ { name: $db } ] }', 't');
+  it('warns about a $<name> that matches nothing', async () => {
+    const t = await parsePodTemplate('spec: { containers: [ { name: $db } ] }', 't');
     expect(mergePodTemplate(hookPod(), t, { serviceImages: {} }).warnings).toEqual([expect.stringContaining('"$db" matches no container')]);
   });
 });
@@ -102,7 +102,7 @@ describe('parsePodTemplate', () => {
     ['metadata: [', 'is not valid YAML'],
     ['spec: { containers: [ { image: x } ] }', 'spec.containers[0].name: expected string, got nothing'],
     ['metadata: { labels: { a: 1 } }', 'metadata.labels.a: expected string, got number'],
-  ])('names the file and the problem for %j', (text, message) => {
-    expect(() => parsePodTemplate(text, '/etc/hook/template.yaml')).toThrowError(new RegExp(`/etc/hook/template.yaml[\\s\\S]*${message.replace(/[[\].$]/g, '\\$&')}`));
+  ])('names the file and the problem for %j', async (text, message) => {
+    await expect(parsePodTemplate(text, '/etc/hook/template.yaml')).rejects.toThrowError(new RegExp(`/etc/hook/template.yaml[\\s\\S]*${message.replace(/[[\].$]/g, '\\$&')}`));
   });
 });

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HookError } from '../errors.js';
 import { formatIssues } from '../protocol/issues.js';
 
@@ -27,7 +26,9 @@ export const podTemplateSchema = z.looseObject({
 export type PodTemplate = z.output<typeof podTemplateSchema>;
 
 /** Parses and validates template YAML; `source` names the file in errors. */
-export function parsePodTemplate(text: string, source: string): PodTemplate {
+export async function parsePodTemplate(text: string, source: string): Promise<PodTemplate> {
+  // Loaded on demand: most hook calls have no template, and the YAML parser is large.
+  const { parse: parseYaml } = await import('yaml');
   let doc: unknown;
   try {
     doc = parseYaml(text);
