@@ -14,10 +14,13 @@ import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { RunContainerStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
 import { parseJobState, type JobState } from '../protocol/state.js';
-import { ENV_NAME, normalizeArgs } from '../workspace/env-file.js';
+import { normalizeArgs } from '../workspace/env-file.js';
 import { outermost, planStepMounts, stepPodWorkspace, type StepMount } from '../workspace/mounts.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL } from '../workspace/paths.js';
 import type { CommandContext } from './context.js';
+
+/** What a Secret key (and so an `envFrom` variable name) may be. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** Only the parts of the hook template that apply to a step pod: metadata, spec, `$job`. */
 function stepTemplate(t: PodTemplate): PodTemplate {
@@ -48,8 +51,8 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   for (const s of plan.skipped) if (!s.includes('docker.sock')) ctx.log.warning(`Container step volume ${s}`);
   const env: Record<string, string> = {};
   const skipped: string[] = [];
-  for (const [k, v] of Object.entries(args.environmentVariables)) (ENV_NAME.test(k) ? (env[k] = v) : skipped.push(k));
-  if (skipped.length) ctx.log.warning(`Not passed to the step (not valid variable names): ${skipped.join(', ')}`);
+  for (const [k, v] of Object.entries(args.environmentVariables)) (SECRET_KEY.test(k) ? (env[k] = v) : skipped.push(k));
+  if (skipped.length) ctx.log.warning(`Not passed to the step (a Kubernetes Secret key allows only letters, digits, '-', '_' and '.'): ${skipped.join(', ')}`);
 
   const helperImage = ws.mode === 'copy' ? (ctx.config.helperImage ?? state.jobImage) : undefined;
   if (ws.mode === 'copy' && !helperImage) throw new HookError('UNSUPPORTED', 'Copy mode container steps need ACTIONS_RUNNER_IMAGE (an image with sh and tar) when the job has no job container');

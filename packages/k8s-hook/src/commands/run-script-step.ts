@@ -30,7 +30,7 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
   const id = randomBytes(6).toString('hex');
   const argv = normalizeArgs(args.entryPointArgs);
   const env = renderEnvFile(args.environmentVariables, args.prependPath);
-  if (env.skipped.length) ctx.log.warning(`Not passed to the step (not valid variable names): ${env.skipped.join(', ')}`);
+  if (env.skipped.length) ctx.log.warning(`Not passed to the step (names an environment cannot carry): ${env.skipped.join(', ')}`);
   const envRel = await writeEnvFile(ws.workDir, id, env.text);
   const plan = planStepCopy({ entryPoint: args.entryPoint, args: argv, copiedActions: ws.copiedActions, copiedExternals: ws.copiedExternals });
 

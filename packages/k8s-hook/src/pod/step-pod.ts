@@ -89,7 +89,7 @@ export interface StepEnvSecretSpec {
   readonly name: string;
   readonly namespace: string;
   readonly runner: RunnerPodRef;
-  /** Only valid variable names; see `renderEnvFile`'s rule. */
+  /** Names must be valid Secret keys (letters, digits, `-`, `_`, `.`). */
   readonly env: Readonly<Record<string, string>>;
 }
 

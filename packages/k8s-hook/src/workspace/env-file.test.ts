@@ -48,8 +48,17 @@ describe('renderEnvFile + STEP_LOADER', () => {
     expect(() => runLoader({}, [], 'sh', ['-c', 'exit 7'])).toThrowError(expect.objectContaining({ status: 7 }));
   });
 
-  it('skips names that are not variable names', () => {
-    expect(renderEnvFile({ 'A-B': '1', 'ok_1': '2', '1X': '3' }, [])).toEqual({ text: "export ok_1='2'\n", skipped: ['A-B', '1X'] });
+  it('passes names a shell cannot export (hyphenated action inputs) through env, in order', () => {
+    const env = { 'INPUT_FETCH-DEPTH': "0 'x'\ny", ok_1: '2', '1X': '$3', 'INPUT_WHO-TO-GREET': 'Mona' };
+    // The step is run directly (as a JavaScript action's node is): dash would drop such names itself.
+    const { stdout } = runLoader(env, [], 'env', ['-0']);
+    const seen = new Map(stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    for (const [k, v] of Object.entries(env)) expect(seen.get(k)).toBe(v);
+    expect([...seen.keys()].some((k) => k.startsWith('__zrh'))).toBe(false);
+  });
+
+  it('reports names no environment can carry', () => {
+    expect(renderEnvFile({ 'A=B': '1', ok_1: '2', '': '3' }, []).skipped).toEqual(['A=B', '']);
   });
 });
 

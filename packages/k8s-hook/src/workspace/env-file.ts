@@ -6,11 +6,17 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A name the environment can carry but a shell cannot `export`, such as the runner's
+ * `INPUT_FETCH-DEPTH` for hyphenated action inputs. Such variables go through `env NAME=value`.
+ */
+const ENV_ONLY_NAME = /^[^=\0]+$/;
+
 /** An env file and the variables that could not go into it. */
 export interface EnvFile {
   /** `export NAME='value'` lines, sourced by the step loader. */
   readonly text: string;
-  /** Names that are not valid variable names (reported, not passed). */
+  /** Names no environment can carry (empty, or containing `=`): reported, not passed. */
   readonly skipped: readonly string[];
 }
 
@@ -22,13 +28,19 @@ export interface EnvFile {
 export function renderEnvFile(env: Readonly<Record<string, string>>, prependPath: readonly string[]): EnvFile {
   const lines: string[] = [];
   const skipped: string[] = [];
+  let envOnly = 0;
   for (const [name, value] of Object.entries(env)) {
-    if (!ENV_NAME.test(name)) {
+    if (ENV_NAME.test(name)) {
+      lines.push(`export ${name}=${shellQuote(value)}`);
+    } else if (ENV_ONLY_NAME.test(name)) {
+      // Not a shell variable name: handed to `env` by the loader (unexported shell variables).
+      lines.push(`__zrh_e${envOnly}=${shellQuote(`${name}=${value}`)}`);
+      envOnly += 1;
+    } else {
       skipped.push(name);
-      continue;
     }
-    lines.push(`export ${name}=${shellQuote(value)}`);
   }
+  if (envOnly > 0) lines.push(`__zrh_n=${envOnly}`);
   if (prependPath.length > 0) lines.push(`export PATH=${shellQuote(prependPath.join(':'))}"\${PATH:+:\$PATH}"`);
   return { text: lines.length ? `${lines.join('\n')}\n` : '', skipped };
 }
@@ -37,16 +49,20 @@ export function renderEnvFile(env: Readonly<Record<string, string>>, prependPath
  * The fixed loader every script step runs as `sh -c LOADER zrh <untarDir> <envFile> <pidFile>
  * <workdir> <entryPoint> <args…>`. It optionally extracts a tar from stdin (copy mode), sources the
  * env file and empties it, records its pid (the step's pid after `exec`) for cancellation, enters
- * the working directory and execs the step, so no argument is ever re-parsed by a shell.
+ * the working directory and execs the step, so no argument is ever re-parsed by a shell. Variables
+ * whose names a shell cannot export are put in front as `env NAME=value … <entryPoint> <args…>`.
  */
 export const STEP_LOADER = [
   'set -e',
   'if [ -n "$1" ]; then tar -xf - -C "$1"; fi',
+  '__zrh_n=0',
   '. "$2"',
   '{ : > "$2"; } 2>/dev/null || :',
   '{ echo "$$" > "$3"; } 2>/dev/null || :',
   'cd "$4"',
   'shift 4',
+  String.raw`while [ "$__zrh_n" -gt 0 ]; do __zrh_n=$((__zrh_n - 1)); eval "set -- \"\$__zrh_e$__zrh_n\" \"\$@\""; done`,
+  'case "$1" in *=*) set -- env "$@";; esac',
   'exec "$@"',
 ].join('\n');
 
