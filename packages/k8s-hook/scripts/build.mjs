@@ -1,5 +1,6 @@
 // Builds dist/index.js: compiles this package and its workspace dependencies with tsc, bundles
-// the CommonJS entry with ncc, and checks that the bundle is one self-contained file.
+// the CommonJS entry with ncc, and checks that the bundle is one self-contained file. Lazy
+// `import()`s in the sources carry webpack's "eager" mode, so they stay in the one file.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,22 +9,6 @@ import { fileURLToPath } from 'node:url';
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => name; // on PATH when run through pnpm (workspace root node_modules/.bin)
 const run = (cmd, args, cwd = pkg) => execFileSync(cmd, args, { cwd, stdio: 'inherit' });
-
-/**
- * Lazy `import()`s (used to defer loading ws, yaml, zod) would become separate chunk files; the
- * webpack "eager" mode keeps them in the one bundle while their evaluation stays deferred.
- */
-function eagerDynamicImports(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) eagerDynamicImports(path);
-    else if (entry.name.endsWith('.js')) {
-      const text = readFileSync(path, 'utf8');
-      const eager = text.replace(/\bimport\((?!\s*\/\*\s*webpackMode)/g, 'import(/* webpackMode: "eager" */ ');
-      if (eager !== text) writeFileSync(path, eager);
-    }
-  }
-}
 
 const libs = [join(pkg, 'lib')];
 for (const dep of ['kube', 'zfs-clone']) {
@@ -34,7 +19,6 @@ for (const dep of ['kube', 'zfs-clone']) {
   }
 }
 run(bin('tsc'), ['-p', 'tsconfig.build.json']);
-for (const lib of libs) if (existsSync(lib)) eagerDynamicImports(lib);
 
 const out = join(pkg, 'dist');
 const tmp = join(pkg, 'dist', '.ncc');
@@ -47,5 +31,7 @@ if (!main || extra.length > 0) {
   throw new Error(`ncc must emit a single index file, got: ${files.join(', ')}`);
 }
 renameSync(join(tmp, main), join(out, 'index.js'));
+// The package is ESM; this marks the bundle as CommonJS where it sits (the runner image ships it alone).
+writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
 rmSync(tmp, { recursive: true, force: true });
 console.log(`dist/index.js: ${(statSync(join(out, 'index.js')).size / 1024).toFixed(0)} KiB`);

@@ -153,7 +153,7 @@ class Client implements KubeClient {
       for await (const chunk of res) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     }
-    const { pipeline } = await import('node:stream/promises');
+    const { pipeline } = await import(/* webpackMode: "eager" */ 'node:stream/promises');
     try {
       await pipeline(res, out, { end: false });
     } catch (err) {

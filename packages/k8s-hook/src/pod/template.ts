@@ -28,7 +28,7 @@ export type PodTemplate = z.output<typeof podTemplateSchema>;
 /** Parses and validates template YAML; `source` names the file in errors. */
 export async function parsePodTemplate(text: string, source: string): Promise<PodTemplate> {
   // Loaded on demand: most hook calls have no template, and the YAML parser is large.
-  const { parse: parseYaml } = await import('yaml');
+  const { parse: parseYaml } = await import(/* webpackMode: "eager" */ 'yaml');
   let doc: unknown;
   try {
     doc = parseYaml(text);

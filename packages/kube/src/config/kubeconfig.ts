@@ -25,7 +25,7 @@ const SUPPORTED_AUTH =
   'Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`';
 
 async function schema() {
-  const { z } = await import('zod');
+  const { z } = await import(/* webpackMode: "eager" */ 'zod');
   const cluster = z.looseObject({
     server: z.string().min(1),
     'certificate-authority': z.string().optional(),
@@ -68,7 +68,7 @@ function resolvePath(file: string, baseDir: string): string {
 export async function parseKubeConfig(text: string, file: string, context?: string): Promise<SelectedContext> {
   let doc: unknown;
   try {
-    doc = text.trimStart().startsWith('{') ? JSON.parse(text) : (await import('yaml')).parse(text);
+    doc = text.trimStart().startsWith('{') ? JSON.parse(text) : (await import(/* webpackMode: "eager" */ 'yaml')).parse(text);
   } catch (err) {
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }

@@ -55,7 +55,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
   const ctx: RequestContext = { verb: 'create', group: '', resource: 'pods/exec', namespace, name: pod };
   if (options.signal?.aborted) throw new ExecAbortedError(`exec in ${where} was aborted before it started`);
 
-  const { WebSocket: WS } = await import('ws');
+  const { WebSocket: WS } = await import(/* webpackMode: "eager" */ 'ws');
   const base = new URL(transport.config.server);
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const url = `${base.origin}${base.pathname.replace(/\/$/, '')}${resourcePath(ref)}?${execQuery(options)}`;
