@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { actionsLogger } from './log.js';
 
 const capture = (debug = false) => {
@@ -28,5 +28,33 @@ describe('actionsLogger', () => {
     const { log, text } = capture();
     await expect(log.group('Phase', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(text()).toBe('::group::Phase\n::endgroup::\n');
+  });
+});
+
+describe('actionsLogger compared with @actions/core', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes the same bytes as @actions/core for the same calls', async () => {
+    const core = await import('@actions/core');
+    let theirs = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      theirs += String(s);
+      return true;
+    });
+    const message = 'multi\nline 100% done\r';
+    core.error(message);
+    core.warning(message);
+    core.debug(message);
+    core.setSecret('s3cret');
+    await core.group('Phase: prepare', async () => core.info(message));
+    vi.restoreAllMocks();
+
+    const { log, text } = capture();
+    log.error(message);
+    log.warning(message);
+    log.debug(message);
+    log.mask('s3cret');
+    await log.group('Phase: prepare', async () => log.info(message));
+    expect(text()).toBe(theirs);
   });
 });
