@@ -72,12 +72,17 @@ if ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
   ip link delete "$NODE_BRIDGE" && zlog "node: removed bridge $NODE_BRIDGE"
 fi
 
-# Cgroups, deepest first.
-while read -r h; do
-  [[ -d "$h/$NODE_CGROUP" ]] || continue
-  find "$h/$NODE_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null ||
-    zlog "node: could not remove every cgroup below $h/$NODE_CGROUP"
-done < <(cgroup_hierarchies)
+# Cgroups, deepest first (a cgroup whose last process is still exiting is busy for a moment).
+for ((i = 0; i < 50; i++)); do
+  left=0
+  while read -r h; do
+    [[ -d "$h/$NODE_CGROUP" ]] || continue
+    find "$h/$NODE_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null || left=1
+  done < <(cgroup_hierarchies)
+  (( left == 0 )) && break
+  sleep 0.1
+done
+(( left == 0 )) || zlog "node: could not remove every cgroup named $NODE_CGROUP: $(cgroup_pids | wc -l) processes left"
 
 # The kubelet's symlinks to our container logs.
 if [[ -d /var/log/containers ]]; then

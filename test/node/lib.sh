@@ -15,7 +15,7 @@ KUBELET_ROOT="$NODE_DIR/kubelet"
 # other on it and to nothing else (no NAT, no forwarding).
 NODE_BRIDGE="${ZRH_NODE_BRIDGE:-zrh0}"
 POD_SUBNET="${ZRH_POD_SUBNET:-10.88.0.0/24}"
-# Parent cgroup (in every cgroup v1 hierarchy) of everything the kubelet starts.
+# Parent cgroup (in every cgroup hierarchy) of everything the kubelet starts.
 NODE_CGROUP="${ZRH_NODE_CGROUP:-zrh-node}"
 # Sysctls the kubelet sets at start; down.sh puts the saved values back.
 NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
@@ -23,7 +23,7 @@ CSI_REGISTRAR_SOCK="$KUBELET_ROOT/plugins_registry/$CSI_DRIVER-reg.sock"
 
 ctr_node() { "$NODE_ROOT/usr/bin/ctr" --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
-# cgroup_hierarchies: the mounted cgroup v1 hierarchies (e.g. /sys/fs/cgroup/memory).
+# cgroup_hierarchies: the mounted cgroup hierarchies (v1 ones like /sys/fs/cgroup/memory, and a v2 one).
 cgroup_hierarchies() {
-  awk '$3 == "cgroup" { print $2 }' /proc/self/mounts | sort -u
+  awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts | sort -u
 }

@@ -227,7 +227,7 @@ oomScoreAdj: 0
 failSwapOn: false
 protectKernelDefaults: false
 resolvConf: $NODE_DIR/resolv.conf
-podLogsDirectory: $NODE_DIR/pod-logs
+podLogsDir: $NODE_DIR/pod-logs
 staticPodPath: ""
 registerNode: true
 maxPods: 50
