@@ -149,7 +149,11 @@ if [[ -n "$(missing snapshot-controller csi-snapshotter)" || ! -s "$BIN/crd/volu
   [[ -d "$crd" ]] || crd="$(go mod download -json "$m@$EXTERNAL_SNAPSHOTTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/client/config/crd"
   mkdir -p "$BIN/crd"
   tmp="$BIN/crd/.tmp.yaml"; : >"$tmp"
-  for f in snapshot.storage.k8s.io_volumesnapshotclasses.yaml snapshot.storage.k8s.io_volumesnapshotcontents.yaml snapshot.storage.k8s.io_volumesnapshots.yaml; do
+  # The group snapshot CRDs too: without them snapshot-controller waits 30 s at start-up before
+  # disabling that (GA, default-on) feature.
+  for f in snapshot.storage.k8s.io_volumesnapshotclasses.yaml snapshot.storage.k8s.io_volumesnapshotcontents.yaml \
+    snapshot.storage.k8s.io_volumesnapshots.yaml groupsnapshot.storage.k8s.io_volumegroupsnapshotclasses.yaml \
+    groupsnapshot.storage.k8s.io_volumegroupsnapshotcontents.yaml groupsnapshot.storage.k8s.io_volumegroupsnapshots.yaml; do
     [[ -s "$crd/$f" ]] || { log "CRD file $crd/$f not found"; exit 1; }
     { echo "---"; cat "$crd/$f"; } >>"$tmp"
   done

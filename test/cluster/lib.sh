@@ -40,21 +40,26 @@ pid_of() {
   echo "$pid"
 }
 
+# running <pid>: the process exists and is not a zombie (exited, waiting to be reaped).
+running() {
+  local state
+  state="$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
 # stop_proc <name>: TERM, wait up to 10 s, then KILL; removes the pidfile.
 stop_proc() {
   local name="$1" pid i
   if pid="$(pid_of "$name")"; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
-      [[ -d "/proc/$pid" ]] || break
-      # a zombie child of ours counts as gone
-      [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+      running "$pid" || break
       sleep 0.1
     done
-    if [[ -d "/proc/$pid" ]]; then
-      zlog "$name (pid $pid) ignored TERM, sending KILL"
+    if running "$pid"; then
+      zlog "$name (pid $pid) still running 10 s after TERM, sending KILL"
       kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
+      for ((i = 0; i < 50; i++)); do running "$pid" || break; sleep 0.1; done
     fi
   fi
   rm -f "$DIR/run/$name.pid"

@@ -49,6 +49,13 @@ if [[ -d "$DIR" ]]; then
   unmount_all
   rm -rf --one-file-system "$DIR"
 fi
+# Fail fast (instead of talking to someone else's server) when a port is taken.
+for port in "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT" "$SCHEDULER_PORT" "$KWOK_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "up.sh: 127.0.0.1:$port is already in use; choose another ZRH_CLUSTER_PORT_BASE (now $ZRH_CLUSTER_PORT_BASE)" >&2
+    exit 1
+  fi
+done
 mkdir -p "$DIR"/{run,logs,pki,kubeconfig,manifests,csi,csi-hostpath}
 echo "$BIN" >"$DIR/bin-dir"
 
