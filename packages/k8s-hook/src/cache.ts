@@ -1,4 +1,4 @@
-import type { V1EnvVar, V1NodeSelectorRequirement, V1OwnerReference, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1EnvVar, V1NodeSelectorRequirement, V1OwnerReference, V1Pod, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { KubeClient, ResourceType } from '@zfs-runner-hooks/kube';
 import type { Logger } from './log.js';
 
@@ -10,6 +10,8 @@ export interface CachePlanInput {
   readonly client: KubeClient;
   readonly namespace: string;
   readonly runnerPod: { readonly name: string; readonly uid: string; readonly node: string | undefined };
+  /** The node the workspace forces the job pod onto (volume mode with a single-node claim). */
+  readonly requiredNode: string | undefined;
   /** The workflow's `container.env` (per-workflow settings such as `ZFS_CLONE_*`). */
   readonly containerEnv: Readonly<Record<string, string>>;
   /** The hook process environment (runner-level defaults and limits, `GITHUB_*` facts). */
@@ -39,8 +41,12 @@ export interface CachePlan {
   readonly objects: readonly CacheObject[];
   /** Required node constraints, ANDed with the workspace's. */
   readonly nodeRequirements?: readonly V1NodeSelectorRequirement[];
-  /** Stored as `state.clone` and handed back to `afterPodCreated` and `cleanup`. */
+  /** Merged into the pod's `securityContext` (e.g. `fsGroup` so non-root jobs can write the cache). */
+  readonly podSecurityContext?: V1PodSecurityContext;
+  /** Stored as `state.clone` and handed back to `cleanup`. */
   readonly state: CacheState;
+  /** Called once the job pod exists (before it is ready); returns the state to store instead. */
+  afterPodCreated(pod: V1Pod): Promise<CacheState>;
 }
 
 /** What cleanup_job knows about how the job went (the runner passes no job result). */
@@ -56,6 +62,10 @@ export interface CacheCleanupInput {
   readonly client: KubeClient;
   readonly namespace: string;
   readonly runnerPodName: string;
+  /** The job pod whose `job` container can run commands (e.g. `sync` before a snapshot), if any. */
+  readonly jobPod: string | undefined;
+  /** The hook process environment (runner-level limits). */
+  readonly processEnv: Readonly<Record<string, string | undefined>>;
   /** `state.clone`, or undefined when prepare_job failed before recording it. */
   readonly state: CacheState | undefined;
   readonly job: JobOutcome;
@@ -70,8 +80,6 @@ export interface CacheCleanupInput {
 export interface JobCache {
   /** Decides whether and how this job gets a cache; undefined = no cache for this job. */
   plan(input: CachePlanInput): Promise<CachePlan | undefined>;
-  /** Called once the job pod exists (before it is ready), e.g. to record its uid. */
-  afterPodCreated(pod: V1Pod, state: CacheState): Promise<void>;
   /** Snapshots/promotes/releases as the cache decides; must tolerate missing state and objects. */
   cleanup(input: CacheCleanupInput): Promise<void>;
 }

@@ -10,7 +10,8 @@ export type HookErrorCode =
   | 'COPY_FAILED'
   | 'EXEC_LOST'
   | 'STEP_FAILED'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'CACHE_NODE_CONFLICT';
 
 /** Options shared by every hook error. */
 export interface HookErrorOptions {

@@ -1,3 +1,4 @@
 import { run } from './main.js';
+import { zfsCloneCache } from './zfs-cache.js';
 
-void run();
+void run({ cache: zfsCloneCache() });

@@ -27,6 +27,8 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
           client: ctx.client,
           namespace,
           runnerPodName,
+          jobPod: state?.hasJobContainer ? state.jobPod : undefined,
+          processEnv: ctx.env,
           state: state?.clone,
           job: { prepared: state?.jobPod !== undefined, stepsRun: state?.steps.run ?? 0, stepsFailed: state?.steps.failed ?? 0 },
           log: ctx.log,

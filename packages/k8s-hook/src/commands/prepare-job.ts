@@ -72,13 +72,14 @@ function containerParts(c: ImageContainer, ws: WorkspaceFacts, dirs: RunnerDirs,
   return { container: c, ports: ports.ports, options, userMounts: stepPodWorkspace(ws, user).mounts };
 }
 
-async function planCache(ctx: CommandContext, namespace: string, runner: RunnerPodRef & { node: string | undefined }, args: PrepareJobArgs): Promise<CachePlan | undefined> {
+async function planCache(ctx: CommandContext, namespace: string, runner: RunnerPodRef & { node: string | undefined }, requiredNode: string | undefined, args: PrepareJobArgs): Promise<CachePlan | undefined> {
   if (!ctx.cache || !args.container) return undefined;
   return ctx.log.group('Build cache', async () =>
     ctx.cache?.plan({
       client: ctx.client,
       namespace,
       runnerPod: runner,
+      requiredNode,
       containerEnv: args.container?.environmentVariables ?? {},
       processEnv: ctx.env,
       labels: hookLabels(runner.name, 'job'),
@@ -105,7 +106,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
   const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
-  const cache = await planCache(ctx, namespace, runner, args);
+  const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
 
   const seed = ctx.newSeed();
   const jobPodName = objectName(runner.name, 'job', seed);
@@ -126,7 +127,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     services,
     workspace: jobPodWorkspace(ws),
     pullSecrets: secrets.map((s) => s.metadata?.name ?? ''),
-    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.nodeRequirements ? { nodeRequirements: cache.nodeRequirements } : {}) } } : {}),
+    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.nodeRequirements ? { nodeRequirements: cache.nodeRequirements } : {}), ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}) } } : {}),
   });
   if (template) {
     const merged = mergePodTemplate(pod, template, { serviceImages: Object.fromEntries(services.map((s) => [s.name, s.container.image])) });
@@ -156,7 +157,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     for (const o of cache?.objects ?? []) await ctx.client.create({ type: o.type, namespace }, o.body);
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
-    if (cache) await ctx.cache?.afterPodCreated(p, cache.state);
+    if (cache) state.clone = await cache.afterPodCreated(p);
     return waitForPod(ctx.client, {
       namespace,
       name: jobPodName,

@@ -4,6 +4,7 @@ import type {
   V1NodeSelectorRequirement,
   V1NodeSelectorTerm,
   V1Pod,
+  V1PodSecurityContext,
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
@@ -33,6 +34,8 @@ export interface JobPodAdditions {
   readonly env?: readonly V1EnvVar[];
   /** Node requirements, ANDed with the workspace's. */
   readonly nodeRequirements?: readonly V1NodeSelectorRequirement[];
+  /** The pod's `securityContext` (a hook template can still extend it). */
+  readonly podSecurityContext?: V1PodSecurityContext;
 }
 
 /** Inputs of `buildJobPod`. */
@@ -121,6 +124,7 @@ export function buildJobPod(spec: JobPodSpec): V1Pod {
       volumes,
       ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),
       ...(term ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [term] } } } } : {}),
+      ...(add.podSecurityContext ? { securityContext: structuredClone(add.podSecurityContext) } : {}),
     },
   };
 }

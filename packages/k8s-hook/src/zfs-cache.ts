@@ -1,0 +1,76 @@
+import { createCacheSession, explainNodeConflict, type CacheLogger } from '@zfs-runner-hooks/zfs-clone';
+import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
+import { HookError } from './errors.js';
+import type { Logger } from './log.js';
+import { JOB_CONTAINER } from './pod/containers.js';
+
+function cacheLogger(log: Logger): CacheLogger {
+  return { info: log.info, warning: log.warning, debug: log.debug, group: (name, fn) => log.group(name, fn) };
+}
+
+/**
+ * The job's ZFS-clone build cache (`@zfs-runner-hooks/zfs-clone`): prepare_job clones the
+ * configured source into a PVC mounted in the `job` container; cleanup_job snapshots it back,
+ * promotes it, keeps it or releases it as the workflow's settings and the runner's limits say.
+ */
+export function zfsCloneCache(): JobCache {
+  return {
+    async plan(input: CachePlanInput): Promise<CachePlan | undefined> {
+      const session = createCacheSession({
+        kube: input.client,
+        namespace: input.namespace,
+        runnerPod: { name: input.runnerPod.name, uid: input.runnerPod.uid },
+        runnerEnv: input.processEnv,
+        logger: cacheLogger(input.log),
+      });
+      const prepared = await session.prepare(input.containerEnv);
+      if (!prepared) return undefined;
+      const conflict = explainNodeConflict(prepared.node, input.requiredNode);
+      if (conflict) {
+        await session.cleanup(prepared.state, { succeeded: false });
+        throw new HookError('CACHE_NODE_CONFLICT', conflict, {
+          hint: 'Give the runner a work volume any node can mount (or ZRH_WORKSPACE_MODE=copy), or run the runner on the cache node.',
+        });
+      }
+      input.log.info(
+        `Clone ${prepared.state.pvc} ready in ${prepared.timings.resolveMs + prepared.timings.createMs + prepared.timings.waitMs} ms` +
+          `${prepared.node ? ` on node ${prepared.node}` : ''}`,
+      );
+      return {
+        volumes: [prepared.volume],
+        volumeMounts: [prepared.volumeMount],
+        env: prepared.env,
+        objects: [],
+        ...(prepared.podSecurityContext ? { podSecurityContext: prepared.podSecurityContext } : {}),
+        state: { ...prepared.state },
+        // The runner pod owned the clone until now; from here on the job pod owns it.
+        afterPodCreated: async (pod) => ({
+          ...(await session.onPodCreated(prepared.state, { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' })),
+        }),
+      };
+    },
+
+    async cleanup(input: CacheCleanupInput): Promise<void> {
+      const session = createCacheSession({
+        kube: input.client,
+        namespace: input.namespace,
+        runnerPod: { name: input.runnerPodName, uid: '' },
+        runnerEnv: input.processEnv,
+        logger: cacheLogger(input.log),
+      });
+      const jobPod = input.jobPod;
+      const report = await session.cleanup(input.state ?? null, {
+        succeeded: input.job.prepared && input.job.stepsFailed === 0,
+        ...(jobPod
+          ? {
+              flush: async (command: readonly string[]) => {
+                const r = await input.client.exec({ namespace: input.namespace, pod: jobPod, container: JOB_CONTAINER, command, signal: input.signal });
+                if (r.exitCode !== 0) throw new Error(`${command.join(' ')} exited with ${r.exitCode} in pod ${jobPod}`);
+              },
+            }
+          : {}),
+      });
+      for (const p of report.problems) input.log.warning(`Build cache: ${p}`);
+    },
+  };
+}
