@@ -42,7 +42,7 @@ on_error() {
   local rc=$?
   zlog "node: up failed (exit $rc); last lines of the node's logs:"
   local f
-  for f in "$DIR/logs/containerd.log" "$DIR/logs/kubelet.log"; do
+  for f in "$DIR/logs/containerd.log" "$DIR/logs/kubelet.log" "$DIR/logs/csi-registrar.log"; do
     [[ -e "$f" ]] && { echo "== $f" >&2; tail -n 15 "$f" >&2; }
   done
   exit "$rc"
