@@ -5,6 +5,7 @@
  * Environment:
  * - `ZRH_CLUSTER_EXTERNAL=1`: a cluster is already up in `ZRH_CLUSTER_DIR`; neither start nor stop it.
  * - `ZRH_CLUSTER_KEEP=1`: start it (fast when it is already up) but leave it running afterwards.
+ * A cluster that was already up when the run began is never stopped by the run.
  * - `ZRH_CLUSTER_DIR`, `ZRH_CLUSTER_PORT_BASE`: where and on which ports (see README.md).
  */
 import { spawnSync } from 'node:child_process';
@@ -51,11 +52,24 @@ function runScript(script: string): void {
   }
 }
 
+/** Whether the cluster in `dir` looks up: marked ready and its kube-apiserver process alive. */
+function clusterRunning(dir: string): boolean {
+  try {
+    if (!existsSync(join(dir, 'ready'))) return false;
+    const pid = readFileSync(join(dir, 'run', 'kube-apiserver.pid'), 'utf8').trim();
+    return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${dir}/`);
+  } catch {
+    return false;
+  }
+}
+
 export default function setup({ provide }: TestProject): (() => void) | undefined {
   const dir = process.env['ZRH_CLUSTER_DIR'] ?? '/tmp/zrh-cluster';
   const external = flag('ZRH_CLUSTER_EXTERNAL');
   const keep = flag('ZRH_CLUSTER_KEEP');
 
+  // A cluster that was already running before this run (someone's `pnpm cluster:up`) is left running.
+  const preexisting = external || clusterRunning(dir);
   if (!external) runScript('up.sh');
   const kubeconfig = join(dir, 'admin.kubeconfig');
   const binDirFile = join(dir, 'bin-dir');
@@ -67,6 +81,6 @@ export default function setup({ provide }: TestProject): (() => void) | undefine
   }
   provide('zrhCluster', { dir, kubeconfig, binDir: readFileSync(binDirFile, 'utf8').trim() });
 
-  if (external || keep) return undefined;
+  if (preexisting || keep) return undefined;
   return () => runScript('down.sh');
 }

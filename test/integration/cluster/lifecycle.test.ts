@@ -11,9 +11,31 @@ const dir = `/tmp/zrh-cluster-lifecycle-${process.pid}`;
 const env = {
   ...process.env,
   ZRH_CLUSTER_DIR: dir,
-  ZRH_CLUSTER_PORT_BASE: '17400',
+  ZRH_CLUSTER_PORT_BASE: String(freePortBase()),
   ZRH_KWOK_NODES: '1',
 };
+
+/** TCP ports something listens on (from /proc/net/tcp{,6}). */
+function listeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state === '0A' && local) ports.add(Number.parseInt(local.split(':').pop() ?? '', 16));
+    }
+  }
+  return ports;
+}
+
+/** First port base from 17400 (step 100) whose cluster ports (see lib.sh) are all free. */
+function freePortBase(): number {
+  const taken = listeningPorts();
+  for (let base = 17400; base < 20000; base += 100) {
+    if ([43, 47, 57, 59, 79, 80].every((offset) => !taken.has(base + offset))) return base;
+  }
+  throw new Error('no free port base between 17400 and 20000 for the lifecycle cluster');
+}
 
 function run(script: string): { status: number | null; ms: number; stderr: string } {
   const started = Date.now();
