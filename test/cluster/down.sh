@@ -11,6 +11,8 @@ if [[ ! -d "$DIR" ]]; then
   zlog "nothing to do: $DIR does not exist"
   exit 0
 fi
+# A real node (ZRH_NODE_MODE=real) has its own teardown: containers, shims, cgroups, bridge, sysctls.
+if [[ -d "$DIR/node" && -f "$HERE/../node/down.sh" ]]; then bash "$HERE/../node/down.sh" || true; fi
 stop_all
 unmount_all
 if [[ -n "$(mounts_under "$DIR")" ]]; then

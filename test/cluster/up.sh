@@ -13,11 +13,17 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
+# Node modes: kwok = only fake nodes (scheduling-only tests); real = additionally one real node
+# (containerd + kubelet on 127.0.0.1) started by test/node/up.sh, with the kwok nodes tainted so
+# that ordinary pods land on the real node.
+NODE_UP="$HERE/../node/up.sh"
+NODE_DOWN="$HERE/../node/down.sh"
 case "$ZRH_NODE_MODE" in
   kwok) ;;
-  real) echo "up.sh: ZRH_NODE_MODE=real (kubelet + containerd on 127.0.0.1) is not implemented yet" >&2; exit 2 ;;
+  real) [[ -f "$NODE_UP" ]] || { echo "up.sh: ZRH_NODE_MODE=real needs $NODE_UP" >&2; exit 2; } ;;
   *) echo "up.sh: ZRH_NODE_MODE must be kwok or real, got '$ZRH_NODE_MODE'" >&2; exit 2 ;;
 esac
+start_real_node() { [[ "$ZRH_NODE_MODE" != real ]] || bash "$NODE_UP"; }
 
 BIN="${ZRH_BIN_DIR:-}"
 if [[ -z "$BIN" ]]; then
@@ -38,6 +44,7 @@ healthy() {
 
 if healthy; then
   zlog "cluster in $DIR is already up and healthy (https://127.0.0.1:$APISERVER_PORT)"
+  start_real_node
   echo "$DIR/admin.kubeconfig"
   exit 0
 fi
@@ -45,6 +52,7 @@ fi
 # ---- clean up whatever a previous (crashed) run left ----
 if [[ -d "$DIR" ]]; then
   zlog "cleaning up previous state in $DIR"
+  if [[ -d "$DIR/node" && -f "$NODE_DOWN" ]]; then bash "$NODE_DOWN" || true; fi
   stop_all
   unmount_all
   rm -rf --one-file-system "$DIR"
@@ -239,7 +247,12 @@ start csi-snapshotter csi-snapshotter --csi-address "$CSI_SOCKET" --kubeconfig "
 
 # ---- nodes ----
 start_kwok_nodes() {
-  local i nodes=""
+  local i nodes="" taints=""
+  if [[ "$ZRH_NODE_MODE" == real ]]; then
+    taints="spec:
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}"
+  fi
   for ((i = 0; i < ZRH_KWOK_NODES; i++)); do
     nodes+="---
 apiVersion: v1
@@ -256,6 +269,7 @@ metadata:
     kubernetes.io/role: agent
     node-role.kubernetes.io/agent: \"\"
     type: kwok
+$taints
 status:
   allocatable: {cpu: \"32\", memory: 256Gi, pods: \"110\"}
   capacity: {cpu: \"32\", memory: 256Gi, pods: \"110\"}
@@ -301,6 +315,8 @@ snapshot_ready() {
 wait_for "smoke VolumeSnapshot readyToUse" 90 snapshot_ready
 kubectl_admin delete namespace zrh-smoke --wait=false >/dev/null
 wait_for "default ServiceAccount" 30 kubectl_admin -n default get serviceaccount default
+
+start_real_node
 
 date +%s >"$DIR/ready"
 zlog "cluster ready: API https://127.0.0.1:$APISERVER_PORT, snapshots work (kubeconfig $DIR/admin.kubeconfig)"
