@@ -16,7 +16,12 @@ describe('local cluster: scheduling onto kwok nodes', () => {
   function pod(name: string, spec: Partial<NonNullable<V1Pod['spec']>> = {}, image = 'registry.invalid/zrh/busybox:1'): V1Pod {
     return {
       metadata: { name },
-      spec: { containers: [{ name: 'main', image, command: ['sleep', '3600'] }], ...spec },
+      spec: {
+        containers: [{ name: 'main', image, command: ['sleep', '3600'] }],
+        // With a real node (ZRH_NODE_MODE=real) the kwok nodes carry this taint.
+        tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+        ...spec,
+      },
     };
   }
 
