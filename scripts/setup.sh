@@ -17,6 +17,10 @@ echo "==> building packages"
 pnpm -r run build
 
 if [ "${ZRH_SKIP_CLUSTER_BUILD:-}" != 1 ]; then
-  echo "==> building the local cluster (cached)"
+  echo "==> building the local cluster (cached by version)"
   bash test/cluster/build.sh
+  echo "==> installing the real node's runtime from Debian packages (cached)"
+  bash test/node/install.sh >/dev/null
+  echo "==> building the test images (cached)"
+  bash test/images/build.sh >/dev/null
 fi
