@@ -7,6 +7,7 @@
  * - `ZRH_CLUSTER_KEEP=1`: start it (fast when it is already up) but leave it running afterwards.
  * A cluster that was already up when the run began is never stopped by the run.
  * - `ZRH_CLUSTER_DIR`, `ZRH_CLUSTER_PORT_BASE`: where and on which ports (see README.md).
+ * - `ZRH_NODE_MODE`: `real` (default here: kwok nodes plus one real node, `test/node/`) or `kwok`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,11 +38,14 @@ function flag(name: string): boolean {
   return v !== undefined && v !== '' && v !== '0' && v !== 'false';
 }
 
+/** Integration suites run with the real node (`test/node/`) unless `ZRH_NODE_MODE` says otherwise. */
+const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ZRH_NODE_MODE: process.env['ZRH_NODE_MODE'] ?? 'real' };
+
 function runScript(script: string): void {
   const started = Date.now();
   const result = spawnSync('bash', [join(here, script)], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: process.env,
+    env: scriptEnv,
   });
   if (result.error) throw result.error;
   if (result.status !== 0) {

@@ -4,9 +4,12 @@
 
 ZRH_CLUSTER_DIR="${ZRH_CLUSTER_DIR:-/tmp/zrh-cluster}"
 ZRH_CLUSTER_PORT_BASE="${ZRH_CLUSTER_PORT_BASE:-16400}"
-ZRH_NODE_MODE="${ZRH_NODE_MODE:-kwok}"        # kwok | real (real: kubelet + containerd, later)
+ZRH_NODE_MODE="${ZRH_NODE_MODE:-kwok}"        # kwok | real (kwok nodes plus one real node: test/node/)
 ZRH_KWOK_NODES="${ZRH_KWOK_NODES:-3}"          # fake nodes kwok-node-0..N-1
-ZRH_CSI_NODE_ID="${ZRH_CSI_NODE_ID:-zrh-node}" # node id the host-path driver reports
+# Node id the host-path driver reports; in real mode the real node's name (see test/node/lib.sh),
+# so that the kubelet's CSINode entry and the driver agree.
+if [[ "$ZRH_NODE_MODE" == real ]]; then ZRH_CSI_NODE_ID="${ZRH_CSI_NODE_ID:-127.0.0.1}"; fi
+ZRH_CSI_NODE_ID="${ZRH_CSI_NODE_ID:-zrh-node}"
 
 DIR="$ZRH_CLUSTER_DIR"
 APISERVER_PORT=$((ZRH_CLUSTER_PORT_BASE + 43))   # 16443
