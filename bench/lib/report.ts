@@ -1,0 +1,34 @@
+import { appendFileSync } from 'node:fs';
+
+/** One figure a benchmark measured, as run-all.sh tabulates it. */
+export interface Figure {
+  readonly bench: string;
+  readonly figure: string;
+  /** Human-readable value, e.g. `41.2 ms` or `1.93×`. */
+  readonly value: string;
+  /** The target, e.g. `≤ 2.5×`; empty when the figure is informational. */
+  readonly target: string;
+  /** Whether the target is met; null when there is none. */
+  readonly ok: boolean | null;
+}
+
+/**
+ * Prints a figure (`  figure: value  [target …: ✓/✗]`) and, when `ZRH_BENCH_RESULTS` names a
+ * file, appends it there as one JSON line for the summary table of `bench/run-all.sh`.
+ */
+export function report(figure: Figure): void {
+  const target = figure.target ? `   [target ${figure.target}: ${figure.ok === null ? '–' : figure.ok ? '✓' : '✗'}]` : '';
+  console.log(`  ${figure.figure}: ${figure.value}${target}`);
+  const file = process.env['ZRH_BENCH_RESULTS'];
+  if (file) appendFileSync(file, `${JSON.stringify(figure)}\n`);
+}
+
+/** A section heading. */
+export function heading(text: string): void {
+  console.log(`\n== ${text}`);
+}
+
+/** A plain line of context. */
+export function note(text: string): void {
+  console.log(`  ${text}`);
+}
