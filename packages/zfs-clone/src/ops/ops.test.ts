@@ -54,6 +54,18 @@ describe('waitForClone', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('keeps waiting through a provisioning conflict the provisioner retries', async () => {
+    const fake = new FakeKube();
+    let attempts = 0;
+    fake.reactors.push(bindPvcs(() => (attempts++ === 0 ? 'Operation cannot be fulfilled on volumesnapshots.snapshot.storage.k8s.io "s": the object has been modified; please apply your changes to the latest version and try again' : undefined)));
+    await createClone(fake, { name: 'busy', namespace: NS, snapshot: 's', restoreSize: '1Gi', runnerPod: 'r', owner: podOwner('r', 'u') });
+    const waiting = waitForClone(fake, { namespace: NS, pvc: 'busy', timeoutSeconds: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const pvc = fake.store.get(`persistentvolumeclaims/${NS}/busy`);
+    fake.put('persistentvolumeclaims', { ...pvc, spec: { ...(pvc?.['spec'] as object), volumeName: 'pv-busy' }, status: { phase: 'Bound' } });
+    await expect(waiting).resolves.toBe('bound');
+  });
+
   it('times out naming the phase', async () => {
     const fake = new FakeKube();
     await createClone(fake, { name: 'stuck', namespace: NS, snapshot: 's', restoreSize: '1Gi', runnerPod: 'r', owner: podOwner('r', 'u') });

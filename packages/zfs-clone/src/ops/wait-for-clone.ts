@@ -61,7 +61,25 @@ export async function waitForClone(kube: KubeClient, options: WaitForCloneOption
 }
 
 /**
- * Watches a clone PVC's events; rejects on `ProvisioningFailed` with the driver's message,
+ * Messages of `ProvisioningFailed` events that the provisioner retries by itself and that go away:
+ * optimistic-concurrency conflicts (it adds a finalizer to the source snapshot, which concurrent
+ * clones of the same snapshot also modify), API timeouts and throttling.
+ */
+const TRANSIENT_FAILURES: readonly RegExp[] = [
+  /the object has been modified; please apply your changes to the latest version/i,
+  /\bcontext deadline exceeded\b/i,
+  /\betcdserver: request timed out\b/i,
+  /\bthe server is currently unable to handle the request\b/i,
+  /\btoo many requests\b/i,
+];
+
+/** Whether a `ProvisioningFailed` message is one the provisioner recovers from by retrying. */
+export function isTransientProvisioningFailure(message: string | undefined): boolean {
+  return message !== undefined && TRANSIENT_FAILURES.some((re) => re.test(message));
+}
+
+/**
+ * Watches a clone PVC's events; rejects on a lasting `ProvisioningFailed` with the driver's message,
  * resolves `waiting-for-consumer` on `WaitForFirstConsumer` (unless told to keep watching), and
  * otherwise runs until `signal`.
  * The hook can race it against its own pod wait to surface provisioning problems fast.
@@ -81,6 +99,10 @@ export async function watchCloneEvents(
       const e = event.object;
       if (event.type === 'DELETED') return false;
       if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
+        if (isTransientProvisioningFailure(e.message)) {
+          onProgress?.(`ProvisioningFailed (retried by the provisioner): ${e.message ?? ''}`);
+          return false;
+        }
         failure = e;
         return true;
       }
