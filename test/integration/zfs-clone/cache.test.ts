@@ -48,7 +48,16 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
   async function pod(name: string): Promise<{ name: string; uid: string }> {
     const created = await core.createNamespacedPod({
       namespace: ns.name,
-      body: { metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox:zrh', command: ['sleep', '3600'] }] } },
+      // Stand-ins for the runner and job pods: only their identity (owner references) matters here,
+      // so they go to kwok's simulated nodes, tainted when the cluster also runs a real node.
+      body: {
+        metadata: { name },
+        spec: {
+          nodeSelector: { type: 'kwok' },
+          tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [{ name: 'c', image: 'zrh.local/busybox:1', command: ['sleep', '3600'] }],
+        },
+      },
     });
     return { name, uid: created.metadata?.uid ?? '' };
   }
@@ -125,9 +134,11 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     expect(head.snapshot).toBe(winners[0]?.snapshot);
     const snap = (await custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: head.snapshot })) as { status?: { readyToUse?: boolean } };
     expect(snap.status?.readyToUse).toBe(true);
-    // The losers' snapshots and clones are gone; the winner's clone backs the new head.
-    const lineage = await readLineage(kube, ns.name);
-    expect(lineage.graph.snapshots.filter((s) => s.name.startsWith('race-'))).toEqual([expect.objectContaining({ name: head.snapshot })]);
+    // The losers' snapshots and clones go (deletion passes the snapshot controller's finalizers);
+    // the winner's clone backs the new head.
+    const raceSnapshots = async () => (await readLineage(kube, ns.name)).graph.snapshots.filter((s) => s.name.startsWith('race-')).map((s) => s.name);
+    await waitFor('loser snapshots deleted', raceSnapshots, (names) => names.length === 1);
+    expect(await raceSnapshots()).toEqual([head.snapshot]);
     await waitFor('loser clones deleted', pvcNames, (names) => names.filter((n) => n.startsWith('race-')).length === 1);
   });
 
