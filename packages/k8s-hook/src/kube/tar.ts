@@ -26,15 +26,21 @@ function exited(child: ChildProcess): Promise<number> {
   });
 }
 
-/** A local `tar -c` of `paths` (relative to `root`) as a stream, and its completion. */
+/**
+ * A local `tar -c` of `paths` (relative to `root`) as a stream, and its completion. The archive
+ * is piped into a stream of our own at once: Node discards what a child wrote to an unread stdout
+ * when the child exits, and a small archive is complete long before an exec connection is open.
+ */
 export function localTar(root: string, paths: readonly string[]): { stream: Readable; done: Promise<void> } {
   const child = spawn('tar', ['-c', '-f', '-', '-C', root, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stream = new PassThrough();
+  child.stdout?.pipe(stream);
   const err = new TextSink();
   child.stderr?.pipe(err);
   const done = exited(child).then((code) => {
     if (code !== 0) throw new HookError('COPY_FAILED', `tar could not read ${paths.join(', ')} in ${root} (exit ${code}): ${err.text.trim()}`);
   });
-  return { stream: child.stdout as Readable, done };
+  return { stream, done };
 }
 
 /** The in-pod command that extracts a tar from stdin into `dir` (created if missing). */
