@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bindPvcs, FakeKube } from './fake-kube.fixtures.js';
+import { bindPvcs, FakeKube, readySnapshots } from './fake-kube.fixtures.js';
 import { NS, seededCluster } from './ops.fixtures.js';
 import { detectCapabilities } from './capabilities.js';
 import { promote, readHead } from './promote.js';
@@ -84,6 +84,21 @@ describe('snapshotBack', () => {
     expect(result.restoreSize).toBe('2Gi');
     const pvc = fake.store.get(`persistentvolumeclaims/${NS}/job-zfs-1`);
     expect(pvc?.metadata?.['ownerReferences']).toEqual([{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: result.snapshot, uid: result.uid }]);
+  });
+
+  it('fails at once on a missing VolumeSnapshotClass and deletes the snapshot it created', async () => {
+    const fake = new FakeKube();
+    fake.reactors.push(readySnapshots('2Gi', 'Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "nope" not found'));
+    fake.put('persistentvolumeclaims', { metadata: { name: 'job-zfs-1', namespace: NS } });
+    const started = Date.now();
+    await expect(
+      snapshotBack(fake, { namespace: NS, pvc: 'job-zfs-1', snapshotClass: 'nope', expiresAt: new Date('2030-01-01T00:00:00Z'), timeoutSeconds: 30 }),
+    ).rejects.toMatchObject({
+      code: 'SNAPSHOT_FAILED',
+      message: expect.stringContaining('"nope" not found. Set ZFS_CLONE_SNAPSHOT_CLASS'),
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(fake.all('volumesnapshots')).toEqual([]);
   });
 });
 

@@ -75,8 +75,15 @@ export async function snapshotBack(kube: KubeClient, options: SnapshotBackOption
   }
   const uid = created.metadata?.uid;
   if (!uid) throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was created without a uid.`);
-  await reownClone(kube, namespace, pvc, snapshotOwner(name, uid));
-  options.onProgress?.('snapshot created, waiting until ready');
-  const ready = await waitForSnapshot(kube, { namespace, name, timeoutSeconds: options.timeoutSeconds, onProgress: options.onProgress });
+  let ready: VolumeSnapshot;
+  try {
+    await reownClone(kube, namespace, pvc, snapshotOwner(name, uid));
+    options.onProgress?.('snapshot created, waiting until ready');
+    ready = await waitForSnapshot(kube, { namespace, name, timeoutSeconds: options.timeoutSeconds, onProgress: options.onProgress });
+  } catch (error) {
+    // A snapshot that never became ready is of no use; do not leave it (nor its clone) behind.
+    await kube.delete({ type: R.volumeSnapshots, namespace, name }).catch(() => undefined);
+    throw error;
+  }
   return { snapshot: name, uid, restoreSize: ready.status?.restoreSize, readyMs: Date.now() - started };
 }

@@ -9,7 +9,21 @@ export interface WaitForSnapshotOptions {
   readonly onProgress?: (state: string) => void;
 }
 
-/** Watches a VolumeSnapshot until `readyToUse`; on timeout reports the controller's last error. */
+/**
+ * Snapshot-controller errors that retrying cannot fix: the VolumeSnapshotClass (or the source
+ * PVC) does not exist.
+ */
+const PERMANENT_ERRORS: readonly RegExp[] = [/failed to get snapshot class/i, /persistentvolumeclaims? "[^"]*" not found/i];
+
+/** Whether a VolumeSnapshot's `status.error.message` is one that waiting will not cure. */
+export function isPermanentSnapshotError(message: string | undefined): boolean {
+  return message !== undefined && PERMANENT_ERRORS.some((re) => re.test(message));
+}
+
+/**
+ * Watches a VolumeSnapshot until `readyToUse`; fails at once on an error that waiting cannot cure
+ * (a missing VolumeSnapshotClass), and on timeout reports the controller's last error.
+ */
 export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshotOptions): Promise<VolumeSnapshot> {
   const { namespace, name } = options;
   const abort = new AbortController();
@@ -35,6 +49,11 @@ export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshot
         if (status?.error?.message && status.error.message !== lastError) {
           lastError = status.error.message;
           options.onProgress?.(`error: ${lastError}`);
+          if (isPermanentSnapshotError(lastError)) {
+            throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" cannot be taken: ${lastError}.`, {
+              hint: 'Set ZFS_CLONE_SNAPSHOT_CLASS (or the runner\'s ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS) to an existing VolumeSnapshotClass.',
+            });
+          }
         }
         return status?.readyToUse === true;
       },
