@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 
 /** One figure a benchmark measured, as run-all.sh tabulates it. */
 export interface Figure {
@@ -31,4 +32,9 @@ export function heading(text: string): void {
 /** A plain line of context. */
 export function note(text: string): void {
   console.log(`  ${text}`);
+}
+
+/** `2 cores, load average 7.66 6.12 5.26` — how busy the machine was. */
+export function machineLoad(): string {
+  return `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 }
