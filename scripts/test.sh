@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check: type-check, unit tests, and the integration suites against a local
-# Kubernetes cluster that this script builds (cached) and starts (and stops) itself.
+# Kubernetes cluster (control plane, kwok nodes and one real node) that this script builds
+# (cached) and that the integration suites start and stop themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,4 +11,13 @@ echo "==> type-check"
 pnpm run typecheck
 
 echo "==> unit and integration tests"
-pnpm exec vitest run "$@"
+results="$(mktemp -d)/vitest.json"
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+if [ -f "$results" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  ' "$results"
+fi
+exit "$status"
