@@ -3,6 +3,7 @@ import { R, type ResourceType } from '@zfs-runner-hooks/kube';
 import { describeError } from '../errors.js';
 import { hookSelector } from '../pod/labels.js';
 import { writeResponse } from '../protocol/response.js';
+import { unsuccessfulSteps } from '../workspace/local.js';
 import { tryParseJobState } from '../protocol/state.js';
 import { jobNamespace, type CommandContext } from './context.js';
 
@@ -22,6 +23,8 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
 
   if (ctx.cache) {
     try {
+      // The runner keeps no state from a failed or cancelled step: the step log beside the runner says.
+      const unsuccessful = state?.jobPod ? await unsuccessfulSteps(state.workspace.workDir, state.jobPod) : 0;
       await ctx.log.group('Build cache', () =>
         ctx.cache!.cleanup({
           client: ctx.client,
@@ -30,7 +33,7 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
           jobPod: state?.hasJobContainer ? state.jobPod : undefined,
           processEnv: ctx.env,
           state: state?.clone,
-          job: { prepared: state?.jobPod !== undefined, stepsRun: state?.steps.run ?? 0, stepsFailed: state?.steps.failed ?? 0 },
+          job: { prepared: state?.jobPod !== undefined, stepsRun: state?.steps.run ?? 0, stepsFailed: Math.max(state?.steps.failed ?? 0, unsuccessful) },
           log: ctx.log,
           signal: ctx.signal,
         }),

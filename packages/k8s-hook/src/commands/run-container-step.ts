@@ -15,6 +15,7 @@ import type { RunContainerStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
 import { parseJobState, type JobState } from '../protocol/state.js';
 import { normalizeArgs } from '../workspace/env-file.js';
+import { markStep } from '../workspace/local.js';
 import { outermost, planStepMounts, stepPodWorkspace, type StepMount } from '../workspace/mounts.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL } from '../workspace/paths.js';
 import type { CommandContext } from './context.js';
@@ -45,6 +46,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   const runner = state.runnerPod;
   const seed = ctx.newSeed();
   const podName = objectName(runner.name, 'step', seed);
+  if (state.jobPod) await markStep(ws.workDir, state.jobPod, podName, 'start');
   const envSecretName = objectName(runner.name, 'env', seed);
 
   const plan = planStepMounts([...args.systemMountVolumes, ...args.userMountVolumes], ws);
@@ -100,6 +102,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   }
 
   const next: JobState = { ...state, steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) } };
+  if (exitCode === 0 && state.jobPod) await markStep(ws.workDir, state.jobPod, podName, 'ok');
   await writeResponse(responseFile, { state: next });
   if (exitCode !== 0) throw new StepFailedError(exitCode, `The container action exited with code ${exitCode}`);
 }

@@ -8,7 +8,7 @@ import type { RunScriptStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
 import { parseJobState, type JobState } from '../protocol/state.js';
 import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from '../workspace/env-file.js';
-import { copyExternalLocally, existing, removeStepFiles, writeEnvFile } from '../workspace/local.js';
+import { copyExternalLocally, existing, markStep, removeStepFiles, writeEnvFile } from '../workspace/local.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, HOOK_TEMP_REL } from '../workspace/paths.js';
 import { planStepCopy } from '../workspace/step-files.js';
 import type { CommandContext } from './context.js';
@@ -28,6 +28,7 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
   const ws = state.workspace;
   const target = { namespace: state.namespace, pod: state.jobPod, container: JOB_CONTAINER };
   const id = randomBytes(6).toString('hex');
+  await markStep(ws.workDir, state.jobPod, id, 'start');
   const argv = normalizeArgs(args.entryPointArgs);
   const env = renderEnvFile(args.environmentVariables, args.prependPath);
   if (env.skipped.length) ctx.log.warning(`Not passed to the step (names an environment cannot carry): ${env.skipped.join(', ')}`);
@@ -68,6 +69,7 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
     workspace: { ...ws, copiedActions: [...ws.copiedActions, ...plan.newActions], copiedExternals: [...ws.copiedExternals, ...plan.newExternals] },
     steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) },
   };
+  if (exitCode === 0) await markStep(ws.workDir, state.jobPod, id, 'ok');
   await writeResponse(responseFile, { state: next });
   if (exitCode !== 0) throw new StepFailedError(exitCode, `The step exited with code ${exitCode}`);
 }
