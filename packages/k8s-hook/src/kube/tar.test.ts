@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localTar } from './tar.js';
+import { localTar, untarCommand } from './tar.js';
 
 describe('localTar', () => {
   let dir: string | undefined;
@@ -28,3 +29,34 @@ describe('localTar', () => {
     await expect(tar.done).rejects.toThrow(/tar could not read missing\.txt/);
   });
 });
+
+describe('untarCommand', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function runUntar(target: string, input: Buffer) {
+    const [cmd, ...args] = untarCommand(target);
+    return spawnSync(cmd as string, args, { input, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  }
+
+  it('extracts the archive into a new folder and consumes input after the archive', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-untar-'));
+    await writeFile(join(dir, 'a.txt'), 'hello');
+    const archive = spawnSync('tar', ['-cf', '-', '-C', dir, 'a.txt']).stdout;
+    const result = runUntar(join(dir, 'out', 'deep'), Buffer.concat([archive, Buffer.alloc(1 << 20)]));
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe(0);
+    await expect(readFile(join(dir, 'out', 'deep', 'a.txt'), 'utf8')).resolves.toBe('hello');
+  });
+
+  it("reads all input even when tar fails, then exits with tar's status", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-untar-'));
+    const result = runUntar(dir, Buffer.alloc(4 << 20, 'x'));
+    expect(result.error).toBeUndefined();
+    expect(result.status).not.toBe(0);
+    expect(result.stderr.toString()).toMatch(/tar/);
+  });
+});
+

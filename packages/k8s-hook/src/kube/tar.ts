@@ -43,9 +43,14 @@ export function localTar(root: string, paths: readonly string[]): { stream: Read
   return { stream, done };
 }
 
-/** The in-pod command that extracts a tar from stdin into `dir` (created if missing). */
+/**
+ * The in-pod command that extracts a tar from stdin into `dir` (created if missing). It reads
+ * stdin to the end even when tar stops early (busybox tar stops at the end-of-archive blocks
+ * and ignores the padding after them; a failing tar stops at once), so the exec stream stays
+ * open until all input is sent and ends with tar's own exit status.
+ */
 export function untarCommand(dir: string): string[] {
-  return ['sh', '-c', 'mkdir -p "$1" && exec tar -xf - -C "$1"', 'zrh', dir];
+  return ['sh', '-c', 'mkdir -p "$1" || exit; tar -xf - -C "$1"; rc=$?; cat > /dev/null; exit "$rc"', 'zrh', dir];
 }
 
 /** The in-pod command that writes a tar of `paths` (relative to `dir`) to stdout. */
@@ -125,8 +130,9 @@ export async function copyBetweenPods(
   const source = client.exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, ...sig }).finally(() => pipe.end());
   const dest = client.exec({ ...to, command: untarCommand(toDir), stdin: pipe, stdout: dstErr, stderr: dstErr, ...sig });
   const [s, d] = await Promise.allSettled([source, dest]);
+  // The source's failure explains the destination's (which then saw a cut-off archive).
   if (s.status === 'rejected') throw copyError(what, (s.reason as Error).message, s.reason);
-  if (d.status === 'rejected') throw copyError(what, (d.reason as Error).message, d.reason);
   if (s.value.exitCode !== 0) throw copyError(what, `tar in ${from.pod} exited with ${s.value.exitCode}: ${srcErr.text.trim()}`);
+  if (d.status === 'rejected') throw copyError(what, `${(d.reason as Error).message}${dstErr.text.trim() ? ` (${dstErr.text.trim()})` : ''}`, d.reason);
   if (d.value.exitCode !== 0) throw copyError(what, `tar in ${to.pod} exited with ${d.value.exitCode}: ${dstErr.text.trim()}`);
 }

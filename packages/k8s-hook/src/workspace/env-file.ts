@@ -54,7 +54,8 @@ export function renderEnvFile(env: Readonly<Record<string, string>>, prependPath
  */
 export const STEP_LOADER = [
   'set -e',
-  'if [ -n "$1" ]; then tar -xf - -C "$1"; fi',
+  // Read stdin to its end: busybox tar stops at the end-of-archive blocks, before the padding.
+  'if [ -n "$1" ]; then tar -xf - -C "$1"; cat > /dev/null; fi',
   '__zrh_n=0',
   '. "$2"',
   '{ : > "$2"; } 2>/dev/null || :',
