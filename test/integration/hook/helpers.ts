@@ -74,11 +74,11 @@ function volumeDir(pv: V1PersistentVolume): string {
   return pv.spec?.csi?.volumeAttributes?.['hostPath'] ?? hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
 }
 
-/** Starts a simulated runner (its pod on the real node) in the suite's namespace. */
+/** Starts a simulated runner (its pod on the real node) in the suite's namespace, the hook under the suite's identity unless `options` says otherwise. */
 export async function startRunner(
   suite: HookSuite,
   mode: WorkMode,
-  options: Omit<Partial<StartRunnerOptions>, 'admin' | 'hookKubeConfig' | 'namespace' | 'mode'> = {},
+  options: Omit<Partial<StartRunnerOptions>, 'admin' | 'namespace' | 'mode'> = {},
 ): Promise<StartedRunner> {
   return startRunnerSimulator({
     admin: suite.admin,
