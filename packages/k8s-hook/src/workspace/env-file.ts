@@ -58,7 +58,8 @@ export const STEP_LOADER = [
   'if [ -n "$1" ]; then tar -xf - -C "$1"; cat > /dev/null; fi',
   '__zrh_n=0',
   '. "$2"',
-  '{ : > "$2"; } 2>/dev/null || :',
+  // In a subshell: a failed redirection of the special builtin `:` would end a POSIX shell (dash).
+  '( : > "$2" ) 2>/dev/null || :',
   '{ echo "$$" > "$3"; } 2>/dev/null || :',
   'cd "$4"',
   'shift 4',
