@@ -15,7 +15,7 @@ import { createKubeClient, loadKubeConfigFile, type KubeClient } from '../packag
 import type { WorkMode } from '../test/simulator/runner-pod.js';
 import { createBenchNamespace, requireBundle, startBenchCluster, type BenchCluster, type BenchNamespace } from './lib/cluster.js';
 import { watchPodTimeline, type PodTimeline } from './lib/pod-timeline.js';
-import { addApiRequests, formatApiRequests, parseApiRequests, type ApiRequests } from './lib/process.js';
+import { addApiRequests, formatApiRequests, parseApiRequests, timeProcess, type ApiRequests } from './lib/process.js';
 import { heading, machineLoad, note, report } from './lib/report.js';
 import { startBenchRunner, type BenchRunner } from './lib/runners.js';
 import { median, min, ms, ratio, summary } from './lib/stats.js';
@@ -81,6 +81,7 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     const target = { namespace: ns.name, pod: jobPod, container: 'job', command: ['true'] } as const;
     const stepMs: number[] = [];
     const execMs: number[] = [];
+    const nodeMs: number[] = [];
     let stepRequests: ApiRequests | undefined;
     for (let i = 0; i < stepRuns + 2; i++) {
       const step = await sim.runScript('true\n', { name: 'no-op' });
@@ -90,7 +91,9 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
       const { exitCode } = await hook.exec(target);
       const execWall = performance.now() - started;
       if (exitCode !== 0) throw new Error(`bare exec of true exited ${exitCode}`);
+      const bareNode = await timeProcess({ command: process.execPath, args: ['-e', '0'] });
       if (i >= 2) {
+        nodeMs.push(bareNode.wallMs);
         stepMs.push(step.durationMs);
         execMs.push(execWall);
       }
@@ -102,6 +105,8 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     lifecycle.push(requests(cleanup));
     note(`no-op step (run_script_step \`true\`) ${summary(stepMs)}`);
     note(`bare exec \`true\` (project client, same container) ${summary(execMs)}`);
+    note(`node -e 0 (the floor of any hook process) ${summary(nodeMs)}`);
+    note(`so a step ≈ node start ${ms(median(nodeMs))} + exec ${ms(median(execMs))} + the hook's own work ${ms(median(stepMs) - median(nodeMs) - median(execMs))} (medians)`);
     note(`machine: ${machineLoad()}`);
 
     const stepRatio = median(stepMs) / median(execMs);
