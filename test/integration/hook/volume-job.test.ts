@@ -38,7 +38,7 @@ describe('a job in volume mode (the runner pod has its work claim; the job pod m
       { image: IMAGES.debian, env: { JOB_LEVEL: 'from container.env' }, ports: ['3000'] },
       [
         { image: IMAGES.busybox, entrypoint: 'httpd', command: '-f -p 8080 -h /etc', ports: ['8080:8080'] },
-        { image: IMAGES.busybox, entrypoint: 'sh', command: '-c sleep 3600' },
+        { image: IMAGES.busybox, entrypoint: 'sleep', command: '3600' },
       ],
     );
   });
