@@ -20,26 +20,23 @@ const seconds = (fallback: number) =>
  * the hook's own settings use the `ZRH_` prefix. See the README's configuration table.
  */
 export const configEnvSchema = z.object({
-  /** Required: the runner pod's name; labels and owns everything the hook creates. */
-  ACTIONS_RUNNER_POD_NAME: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Kubernetes pod name'),
-  /** Namespace override; @default the kubeconfig / in-cluster namespace. */
-  ACTIONS_RUNNER_KUBERNETES_NAMESPACE: optionalText,
-  /** Path to the YAML pod template (hook extension). */
-  ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: optionalText,
-  /** How long to wait for a pod to become ready; @default 600. */
-  ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: seconds(600),
-  /** The runner's work claim (volume mode); @default read from the runner pod, else `<pod>-work`. */
-  ACTIONS_RUNNER_CLAIM_NAME: optionalText,
-  /** `true`: no node affinity to the runner's node in volume mode (RWX claims). */
-  ACTIONS_RUNNER_USE_KUBE_SCHEDULER: flag,
-  /** Image with `sh` and `tar` for copy-mode container steps; @default the job container's image. */
-  ACTIONS_RUNNER_IMAGE: optionalText,
-  /** `auto` (default), `volume` or `copy`. */
-  ZRH_WORKSPACE_MODE: z.preprocess(emptyAsUndefined, z.enum(['auto', 'volume', 'copy']).default('auto')),
-  /** `info` (default) or `debug` (debug lines printed as plain log lines). */
-  ZRH_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['info', 'debug']).default('info')),
-  /** How long an Unschedulable pod may wait (e.g. for a cluster autoscaler); @default 0 (fail at once). */
-  ZRH_UNSCHEDULABLE_GRACE_SECONDS: seconds(0),
+  ACTIONS_RUNNER_POD_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Kubernetes pod name')
+    .describe('Required. The runner pod\'s name (ARC sets it): every object the hook creates is labelled `runner-pod=<it>` and owned by that pod.'),
+  ACTIONS_RUNNER_KUBERNETES_NAMESPACE: optionalText.describe('Namespace of the job pods. Unset: the kubeconfig\'s or the in-cluster service account\'s namespace.'),
+  ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: optionalText.describe('Path to a YAML pod template merged into every job and step pod (hook extension, ADR 0134 format). Unreadable or invalid: prepare_job fails.'),
+  ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: seconds(600).describe('How long to wait for a job or step pod to become ready, in seconds.'),
+  ACTIONS_RUNNER_CLAIM_NAME: optionalText.describe('The runner\'s work PVC (volume mode). Unset: read from the runner pod, else `<pod>-work`.'),
+  ACTIONS_RUNNER_USE_KUBE_SCHEDULER: flag.describe('`true`: in volume mode, do not require the runner\'s node for the job pod (for ReadWriteMany work claims).'),
+  ACTIONS_RUNNER_IMAGE: optionalText.describe('An image with `sh` and `tar` that copy-mode container steps use to move files. Unset: the job container\'s image.'),
+  ZRH_WORKSPACE_MODE: z
+    .preprocess(emptyAsUndefined, z.enum(['auto', 'volume', 'copy']).default('auto'))
+    .describe('`volume`: mount the runner\'s work PVC into the job pod; `copy`: no shared volume, copy what each step needs; `auto`: `volume` when the runner\'s `_work` is a PVC, else `copy`.'),
+  ZRH_LOG_LEVEL: z
+    .preprocess(emptyAsUndefined, z.enum(['info', 'debug']).default('info'))
+    .describe('`debug` prints the hook\'s debug lines (resolved configuration, pod specs, API request counts) as plain log lines.'),
+  ZRH_UNSCHEDULABLE_GRACE_SECONDS: seconds(0).describe('How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
 });
 
 /** The resolved configuration of one hook call. */
