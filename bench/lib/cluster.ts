@@ -144,7 +144,13 @@ export async function createBenchNamespace(cluster: BenchCluster, prefix: string
   const hookKubeconfig = join(scratch, 'hook.kubeconfig');
   const role = join(scratch, 'hook-role.yaml');
   writeFileSync(role, readFileSync(HOOK_ROLE, 'utf8').replace(/^(\s+namespace:\s*)\S+$/m, `$1${name}`));
-  runScript('test/cluster/sa-kubeconfig.sh', [name, 'hook', role, hookKubeconfig], cluster.mode);
+  try {
+    runScript('test/cluster/sa-kubeconfig.sh', [name, 'hook', role, hookKubeconfig], cluster.mode);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    await cluster.admin.delete({ type: R.namespaces, name }).catch(() => false);
+    throw error;
+  }
   const deadline = Date.now() + 30_000;
   while (!(await cluster.admin.find({ type: R.serviceAccounts, namespace: name, name: 'default' }))) {
     if (Date.now() > deadline) throw new Error(`ServiceAccount default did not appear in namespace ${name}`);
