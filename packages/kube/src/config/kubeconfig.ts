@@ -1,4 +1,5 @@
 import { KubeConfigError } from '../errors.js';
+import * as z from 'zod';
 
 /**
  * A kubeconfig reduced to the one context in use. File references are still paths (resolved
@@ -25,7 +26,6 @@ const SUPPORTED_AUTH =
   'Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`';
 
 async function schema() {
-  const { z } = await import(/* webpackMode: "eager" */ 'zod');
   const cluster = z.looseObject({
     server: z.string().min(1),
     'certificate-authority': z.string().optional(),
