@@ -17,7 +17,11 @@ export async function createClone(kube: KubeClient, spec: ClonePvcSpec): Promise
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     const existing = await kube.get<V1PersistentVolumeClaim>({ ...ref, name: spec.name });
-    if (existing.metadata?.labels?.[RUNNER_POD] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot) return existing;
+    const ours = existing.metadata?.labels?.[RUNNER_POD] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot;
+    if (ours && !existing.metadata?.deletionTimestamp) return existing;
+    if (ours) {
+      throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" in namespace "${spec.namespace}" is still being deleted.`, { hint: 'Retry once it is gone.', cause: error });
+    }
     throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" already exists in namespace "${spec.namespace}" and is not this job's clone.`, {
       hint: 'Delete it or rename the runner pod.',
       cause: error,

@@ -45,6 +45,14 @@ describe('CacheSession.prepare', () => {
     expect(prepared?.state).toMatchObject({ pvc: claim, snapshot: 'gcc12-g1', cache: { name: 'gcc12', generation: 1 } });
   });
 
+  it('gives each job of a runner pod its own clone PVC', async () => {
+    const fake = seededCluster();
+    const first = await session(fake).s.prepare({ ZFS_CLONE_SOURCE: 'gcc12' });
+    const second = await session(fake).s.prepare({ ZFS_CLONE_SOURCE: 'gcc12' });
+    expect(second?.state.pvc).not.toBe(first?.state.pvc);
+    expect(pvcs(fake).sort()).toEqual([first?.state.pvc, second?.state.pvc].sort());
+  });
+
   it('fails on bad configuration before any object exists', async () => {
     const fake = seededCluster();
     const before = fake.requests.length;

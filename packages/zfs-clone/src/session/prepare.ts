@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { V1EnvVar, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isForbidden, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { podOwner } from '../build/owner.js';
@@ -41,6 +42,8 @@ export interface PrepareInput {
   readonly runnerPod: { readonly name: string; readonly uid: string };
   readonly config: CloneConfig;
   readonly logger: CacheLogger;
+  /** Makes the clone's name unique per job. @default 4 random bytes */
+  readonly nonce?: string;
 }
 
 /** Resolves the source, creates the clone PVC (owned by the runner pod) and waits for it. */
@@ -56,7 +59,9 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
   logger.info(`Cloning ${from}, ${resolved.restoreSize}${storageClass ? `, StorageClass ${storageClass}` : ''}`);
 
   const t1 = Date.now();
-  const pvc = dnsName(`${runnerPod.name}-zfs`, runnerPod.name, resolved.snapshot);
+  // Unique per job: a runner pod that runs another job must not meet its previous clone, which
+  // may still be terminating (a PVC name is only free once its deletion has finished).
+  const pvc = dnsName(`${runnerPod.name}-zfs`, runnerPod.name, resolved.snapshot, input.nonce ?? randomBytes(4).toString('hex'));
   await createClone(kube, {
     name: pvc,
     namespace,
