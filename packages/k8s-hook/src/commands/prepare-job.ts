@@ -117,7 +117,11 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   );
   const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
   const services = args.services.map((s, i) => ({ name: serviceNames[i] as string, ...containerParts(s, ws, dirs, `service ${serviceNames[i]}`, warn) }));
-  const job = args.container ? containerParts(args.container, ws, dirs, 'job container', warn) : undefined;
+  // Copy mode: no workingDir in the pod spec. The runtime would create it (and its parents) as
+  // root before the workspace is copied in, and a non-root job user could then not fill it; each
+  // step enters its working directory itself.
+  const jobContainer = args.container && ws.mode === 'copy' ? { ...args.container, workingDirectory: undefined } : args.container;
+  const job = jobContainer ? containerParts(jobContainer, ws, dirs, 'job container', warn) : undefined;
 
   let pod = buildJobPod({
     name: jobPodName,

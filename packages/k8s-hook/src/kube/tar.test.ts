@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,10 +36,45 @@ describe('untarCommand', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function runUntar(target: string, input: Buffer) {
+  function runUntar(target: string, input: Buffer, path = process.env.PATH ?? '/usr/bin:/bin') {
     const [cmd, ...args] = untarCommand(target);
-    return spawnSync(cmd as string, args, { input, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    return spawnSync(cmd as string, args, { input, env: { PATH: path } });
   }
+
+  /** A `tar` that says it is `version` and records its arguments in `<dir>/args`. */
+  async function fakeTar(version: string): Promise<string> {
+    const bin = await mkdtemp(join(dir as string, 'bin-'));
+    await writeFile(join(bin, 'tar'), `#!/bin/sh\nif [ "$1" = --version ]; then echo "${version}"; exit 0; fi\necho "$@" > "${dir}/args"\ncat > /dev/null\n`);
+    await chmod(join(bin, 'tar'), 0o755);
+    return `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  }
+
+  it("with GNU tar, restores everything but the kubelet's folders at the archive root; other tars get plain options", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-untar-'));
+    const w = join(dir, 'w');
+    expect(runUntar(w, Buffer.from('x'), await fakeTar('tar (GNU tar) 1.34')).status).toBe(0);
+    expect(await readFile(join(dir, 'args'), 'utf8')).toBe(
+      `-xf - -C ${w} --anchored --no-recursion --exclude=_temp --exclude=_temp/_github_home --exclude=_temp/_github_workflow --exclude=_externals\n`,
+    );
+    expect(runUntar(w, Buffer.from('x'), await fakeTar('tar (busybox) 1.36.1')).status).toBe(0);
+    expect(await readFile(join(dir, 'args'), 'utf8')).toBe(`-xf - -C ${w}\n`);
+  });
+
+  it("extracts the contents of the kubelet's folders, and folders of the same name deeper down in full", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-untar-'));
+    const src = join(dir, 'src');
+    await mkdir(join(src, '_temp', '_github_home'), { recursive: true });
+    await mkdir(join(src, 'ws', '_temp'), { recursive: true });
+    await writeFile(join(src, '_temp', '_github_home', 'h.txt'), 'home');
+    await writeFile(join(src, 'ws', '_temp', 'w.txt'), 'deep');
+    await chmod(join(src, 'ws', '_temp'), 0o700);
+    const archive = spawnSync('tar', ['-cf', '-', '-C', src, '_temp', 'ws']).stdout;
+    const out = join(dir, 'out');
+    expect(runUntar(out, archive).status).toBe(0);
+    await expect(readFile(join(out, '_temp', '_github_home', 'h.txt'), 'utf8')).resolves.toBe('home');
+    await expect(readFile(join(out, 'ws', '_temp', 'w.txt'), 'utf8')).resolves.toBe('deep');
+    expect((await stat(join(out, 'ws', '_temp'))).mode & 0o777).toBe(0o700);
+  });
 
   it('extracts the archive into a new folder and consumes input after the archive', async () => {
     dir = await mkdtemp(join(tmpdir(), 'zrh-untar-'));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { HookError } from '../errors.js';
+import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL } from '../workspace/paths.js';
 
 /** A container to copy to or from. */
 export interface PodTarget {
@@ -44,13 +45,31 @@ export function localTar(root: string, paths: readonly string[]): { stream: Read
 }
 
 /**
+ * Folders the kubelet creates as root in a copy-mode work volume (parents of subPath mounts). An
+ * archive of `_work` names them; a non-root job user cannot restore their mode or times.
+ */
+export const KUBELET_FOLDERS: readonly string[] = ['_temp', GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, EXTERNALS_REL];
+
+/** The script of `untarCommand`; `$1` is the target folder. */
+export const UNTAR_SCRIPT = [
+  'mkdir -p "$1" || exit',
+  // GNU tar: extract the contents of the kubelet's folders but leave the folders themselves alone
+  // (exact names at the archive root only; --no-recursion keeps their contents).
+  `case "$(tar --version 2>/dev/null)" in *GNU*) set -- "$1" --anchored --no-recursion ${KUBELET_FOLDERS.map((f) => `--exclude=${f}`).join(' ')};; esac`,
+  'tar -xf - -C "$@"',
+  'rc=$?',
+  'cat > /dev/null',
+  'exit "$rc"',
+].join('\n');
+
+/**
  * The in-pod command that extracts a tar from stdin into `dir` (created if missing). It reads
  * stdin to the end even when tar stops early (busybox tar stops at the end-of-archive blocks
  * and ignores the padding after them; a failing tar stops at once), so the exec stream stays
  * open until all input is sent and ends with tar's own exit status.
  */
 export function untarCommand(dir: string): string[] {
-  return ['sh', '-c', 'mkdir -p "$1" || exit; tar -xf - -C "$1"; rc=$?; cat > /dev/null; exit "$rc"', 'zrh', dir];
+  return ['sh', '-c', UNTAR_SCRIPT, 'zrh', dir];
 }
 
 /** The in-pod command that writes a tar of `paths` (relative to `dir`) to stdout. */
