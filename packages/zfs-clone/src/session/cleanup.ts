@@ -137,7 +137,9 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
     }
   }
   for (const p of problems) logger.warning(p);
-  return { snapshot, promotion, kept, released, problems, timings: { snapshotMs, promoteMs, totalMs: Date.now() - started } };
+  const totalMs = Date.now() - started;
+  logger.debug(`zfs-clone cleanup: ${totalMs} ms in all (snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
+  return { snapshot, promotion, kept, released, problems, timings: { snapshotMs, promoteMs, totalMs } };
 }
 
 /**
