@@ -30,6 +30,15 @@ describe.each(['volume', 'copy'] as const)('a job image that runs as a non-root 
     expect(step.fileCommands.outputs['greeting']).toBe('Hello, non-root!');
   });
 
+  it('runs a container step whose workspace changes reach the next step', async () => {
+    const step = await runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: ['/github/workspace/ci/container-step.sh'] });
+    expect(step.ok, output(step)).toBe(true);
+    expect(step.fileCommands.outputs).toEqual({ container: 'ok' });
+    const read = await runner.simulator.runScript('cat container-step.txt\n');
+    expect(read.ok, output(read)).toBe(true);
+    expect(read.stdout).toContain('written by a container step');
+  });
+
   it('cleans up completely', async () => {
     const cleanup = await runner.simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
