@@ -46,7 +46,7 @@ export function ensureHookBundle(): void {
     built = 0;
   }
   if (built > Math.max(...sources)) return;
-  const result = spawnSync('pnpm', ['--filter', '@zfs-runner-hooks/k8s-hook', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  const result = spawnSync('pnpm', ['--filter', '@zfs-runner-hooks/k8s-hook', 'build'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) throw new Error(`building the hook bundle failed (exit ${String(result.status ?? result.signal)})`);
 }
 
