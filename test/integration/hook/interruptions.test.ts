@@ -121,4 +121,15 @@ describe('interrupted steps never pass: a lost exec stream and cancellation', ()
     expect(call.stdout + call.stderr).toMatch(/::error::.*cancel/i);
     await waitFor('the cancelled step to be gone from the job pod', sleepers, (ps) => ps === '', { timeoutMs: 15_000 });
   });
+
+  it('a job pod deleted under a running step fails the step', async () => {
+    seen.text = '';
+    const step = runner.simulator.runScript('echo "step started: deleted"\nsleep 3600\n');
+    await outputContains(seen, 'step started: deleted');
+    await suite.core.deleteNamespacedPod({ name: jobPodOf(runner.simulator.state), namespace: suite.namespace, gracePeriodSeconds: 0 });
+    const call = await step;
+    // The runtime kills the step with the container: a signal's exit code, reported as the step's.
+    expect(call.exitCode, output(call)).toBeGreaterThan(128);
+    expect(call.stdout).toContain(`The step exited with code ${String(call.exitCode)}`);
+  });
 });
