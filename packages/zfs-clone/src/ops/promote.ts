@@ -17,6 +17,8 @@ export interface PromoteOptions {
   /** Who promotes, recorded in the history. */
   readonly by?: string | undefined;
   readonly now?: () => Date;
+  /** The caller has just seen `snapshot` ready (skips one read). */
+  readonly knownReady?: boolean;
 }
 
 export type PromoteResult =
@@ -55,7 +57,7 @@ export async function requireReadySnapshot(kube: KubeClient, namespace: string, 
  */
 export async function promote(kube: KubeClient, options: PromoteOptions): Promise<PromoteResult> {
   const { namespace, cache, snapshot, expected } = options;
-  await requireReadySnapshot(kube, namespace, snapshot);
+  if (!options.knownReady) await requireReadySnapshot(kube, namespace, snapshot);
   for (;;) {
     const { head, resourceVersion } = await readHead(kube, namespace, cache);
     if (head.generation !== expected.generation || head.snapshot !== expected.snapshot) return { outcome: 'lost', head };

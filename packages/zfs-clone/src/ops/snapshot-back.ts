@@ -76,11 +76,18 @@ export async function snapshotBack(kube: KubeClient, options: SnapshotBackOption
   const uid = created.metadata?.uid;
   if (!uid) throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was created without a uid.`);
   let ready: VolumeSnapshot;
+  const waiting = new AbortController();
   try {
-    await reownClone(kube, namespace, pvc, snapshotOwner(name, uid));
     options.onProgress?.('snapshot created, waiting until ready');
-    ready = await waitForSnapshot(kube, { namespace, name, timeoutSeconds: options.timeoutSeconds, onProgress: options.onProgress });
+    // The hand-over and the wait overlap: the snapshot is ready in about the time the patch takes.
+    const handedOver = reownClone(kube, namespace, pvc, snapshotOwner(name, uid)).catch((error: unknown) => {
+      waiting.abort();
+      throw error;
+    });
+    const readyNow = waitForSnapshot(kube, { namespace, name, timeoutSeconds: options.timeoutSeconds, onProgress: options.onProgress, signal: waiting.signal });
+    [, ready] = await Promise.all([handedOver, readyNow]);
   } catch (error) {
+    waiting.abort();
     // A snapshot that never became ready is of no use; do not leave it (nor its clone) behind.
     await kube.delete({ type: R.volumeSnapshots, namespace, name }).catch(() => undefined);
     throw error;

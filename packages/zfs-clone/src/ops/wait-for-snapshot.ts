@@ -7,6 +7,8 @@ export interface WaitForSnapshotOptions {
   readonly name: string;
   readonly timeoutSeconds: number;
   readonly onProgress?: (state: string) => void;
+  /** Stops the wait (it then rejects). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -27,6 +29,8 @@ export function isPermanentSnapshotError(message: string | undefined): boolean {
 export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshotOptions): Promise<VolumeSnapshot> {
   const { namespace, name } = options;
   const abort = new AbortController();
+  const stop = () => abort.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
   let lastError: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -65,5 +69,6 @@ export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshot
   } finally {
     clearTimeout(timer);
     abort.abort();
+    options.signal?.removeEventListener('abort', stop);
   }
 }
