@@ -49,13 +49,16 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   let snapshot: string | undefined;
   let snapshotMs: number | undefined;
   let promoteMs: number | undefined;
+  let flushMs: number | undefined;
   let promotion: CleanupReport['promotion'];
   let kept: CleanupReport['kept'];
   let released = false;
 
   if (wantSnapshot) {
     try {
+      const flushStarted = Date.now();
       if (input.flush) await input.flush(FLUSH_COMMAND).catch((error: unknown) => problems.push(`flush failed: ${message(error)}`));
+      flushMs = Date.now() - flushStarted;
       const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
       const taken = await snapshotBack(kube, {
         namespace,
@@ -81,6 +84,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
           expected: { generation: state.cache.generation, snapshot: state.snapshot },
           by: policy.by,
           now,
+          knownReady: true,
         });
         promoteMs = Date.now() - t;
         promotion = { outcome: result.outcome, generation: result.head.generation };
@@ -138,7 +142,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   }
   for (const p of problems) logger.warning(p);
   const totalMs = Date.now() - started;
-  logger.debug(`zfs-clone cleanup: ${totalMs} ms in all (snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
+  logger.debug(`zfs-clone cleanup: ${totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
   return { snapshot, promotion, kept, released, problems, timings: { snapshotMs, promoteMs, totalMs } };
 }
 
