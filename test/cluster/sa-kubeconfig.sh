@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sa-kubeconfig.sh <namespace> <name> <role.yaml> <out.kubeconfig>
-# Creates ServiceAccount <name> in <namespace>, the Role from <role.yaml> (applied in <namespace>;
-# it must not name another namespace), a RoleBinding <name>, and writes a kubeconfig authenticating with a TokenRequest
+# Creates ServiceAccount <name> in <namespace>, the Role from <role.yaml> (applied in <namespace>,
+# whatever namespace the file names), a RoleBinding <name>, and writes a kubeconfig authenticating with a TokenRequest
 # token of that ServiceAccount (valid ZRH_TOKEN_SECONDS, default 3600). Uses the admin kubeconfig of
 # the cluster in $ZRH_CLUSTER_DIR.
 set -euo pipefail
@@ -17,8 +17,10 @@ BIN="$(cat "$DIR/bin-dir")"
 
 kubectl_admin get namespace "$ns" >/dev/null 2>&1 || kubectl_admin create namespace "$ns" >/dev/null
 kubectl_admin -n "$ns" create serviceaccount "$name" --dry-run=client -o yaml | kubectl_admin apply -f - >/dev/null
-kubectl_admin -n "$ns" apply -f "$role" >/dev/null
-role_name="$(kubectl_admin -n "$ns" create --dry-run=client -f "$role" -o jsonpath='{.metadata.name}')"
+# The shipped Role names the runners' namespace; apply the same rules in <namespace>.
+role_doc="$(sed -E '/^  namespace: /d' "$role")"
+kubectl_admin -n "$ns" apply -f - <<<"$role_doc" >/dev/null
+role_name="$(kubectl_admin -n "$ns" create --dry-run=client -f - -o jsonpath='{.metadata.name}' <<<"$role_doc")"
 kubectl_admin -n "$ns" create rolebinding "$name" --role "$role_name" --serviceaccount "$ns:$name" \
   --dry-run=client -o yaml | kubectl_admin apply -f - >/dev/null
 token="$(kubectl_admin -n "$ns" create token "$name" --duration "${ZRH_TOKEN_SECONDS:-3600}s")"
