@@ -127,6 +127,11 @@ async function main(): Promise<number> {
         },
       });
       heading('After cleanup_job');
+      // Deleted pods take their grace period to go; wait for them (bounded) before counting.
+      const goneBy = Date.now() + 60_000;
+      while (Date.now() < goneBy && (await core.listNamespacedPod({ namespace, labelSelector: `runner-pod=${pod.name}` })).items.length > 0) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
       const left = await listObjects('after cleanup_job');
       allOk = printSummary(entries) && left === 0;
       if (left > 0) say('  ✘ cleanup_job left objects behind');
