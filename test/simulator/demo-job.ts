@@ -60,6 +60,14 @@ printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' >&3
 echo "service answered: $(head -n 1 <&3)"
 `;
 
+/** A build step using the cache: reads what the head holds, adds a package. */
+const CACHE_STEP = `echo "CONAN_HOME=$CONAN_HOME"
+cat "$CONAN_HOME/p/zlib.txt"
+ls "$CONAN_HOME/p"
+echo "app/1.0 built by job $GITHUB_RUN_ID" > "$CONAN_HOME/p/app-$GITHUB_RUN_ID.txt"
+sync
+`;
+
 /**
  * Runs the demo job through the simulator: prepare_job (a Debian job container and a busybox
  * httpd service), a bash step writing GITHUB_OUTPUT/GITHUB_ENV/GITHUB_PATH, a step reading them
@@ -107,6 +115,15 @@ export async function runDemoJob(sim: RunnerSimulator, options: DemoJobOptions =
       check('found demo-tool on the PATH', read.stdout.includes('demo tool here'), 'demo-tool did not run'),
       check('the service answered on localhost', read.stdout.includes('service answered: HTTP/1.'), 'no HTTP answer from the service'),
     ]);
+
+    if (options.containerEnv?.['ZFS_CLONE_SOURCE']) {
+      const cacheTitle = start('run: build with the cache clone at $CONAN_HOME');
+      const build = await sim.runScript(CACHE_STEP, { shell: 'bash', name: 'bash step using the cache' });
+      await record(cacheTitle, build, [
+        check('CONAN_HOME is the clone mount', build.stdout.includes('CONAN_HOME=/CONAN_HOME'), 'CONAN_HOME not set to /CONAN_HOME'),
+        check("the cache head's package is in the clone", build.stdout.includes('zlib/1.3 from the seed'), 'the seeded file is missing from /CONAN_HOME'),
+      ]);
+    }
 
     const { action } = sim.layout;
     const jsTitle = start(`uses: ${action.owner}/${action.name}@${action.ref} (JavaScript, node20 from /__e)`);

@@ -2,14 +2,16 @@
  * The demo: one full job (prepare_job, steps, a JavaScript action, a container step, cleanup_job)
  * through the runner simulator against the local cluster, told as it happens.
  *
- *   bash scripts/demo.sh [--mode volume|copy] [--env KEY=VALUE]... [--keep]
+ *   bash scripts/demo.sh [--mode volume|copy] [--env KEY=VALUE]... [--no-cache] [--keep]
  *
- * `--env` adds to the job container's `container.env` (how workflows configure the hook, e.g. a
- * build cache); `--keep` leaves the namespace for inspection. Exits non-zero if anything failed.
+ * The job clones the build cache `conan-demo` (seeded by an operator with `zfs-clone seed`) at
+ * /CONAN_HOME, adds to it and promotes it; `--no-cache` runs it without. `--env` adds to the job
+ * container's `container.env` (how workflows configure the hook); `--keep` leaves the namespace
+ * for inspection. Exits non-zero if anything failed.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,13 +26,14 @@ import { startRunnerSimulator } from './start.js';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const clusterDir = process.env['ZRH_CLUSTER_DIR'] ?? '/tmp/zrh-cluster';
 
-function parseOptions(argv: string[]): { mode: WorkMode; containerEnv: Record<string, string>; keep: boolean } {
+function parseOptions(argv: string[]): { mode: WorkMode; containerEnv: Record<string, string>; keep: boolean; cache: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
       mode: { type: 'string', default: 'volume' },
       env: { type: 'string', multiple: true, default: [] },
       keep: { type: 'boolean', default: false },
+      'no-cache': { type: 'boolean', default: false },
     },
   });
   if (values.mode !== 'volume' && values.mode !== 'copy') throw new Error(`--mode must be volume or copy, got "${values.mode}"`);
@@ -40,7 +43,7 @@ function parseOptions(argv: string[]): { mode: WorkMode; containerEnv: Record<st
     if (eq <= 0) throw new Error(`--env expects KEY=VALUE, got "${pair}"`);
     containerEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  return { mode: values.mode, containerEnv, keep: values.keep };
+  return { mode: values.mode, containerEnv, keep: values.keep, cache: !values['no-cache'] };
 }
 
 function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -84,6 +87,37 @@ async function main(): Promise<number> {
   runScript('test/cluster/sa-kubeconfig.sh', [namespace, 'hook', join(repoRoot, 'deploy/rbac/hook-role.yaml'), hookKubeconfig]);
   say(`  namespace ${namespace}; the hook runs as ServiceAccount "hook" with deploy/rbac/hook-role.yaml (never admin)`);
 
+  const zfsClone = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'packages/zfs-clone/lib/cli/main.js'), '-n', namespace, ...args], {
+      env: { ...process.env, KUBECONFIG: adminPath },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`zfs-clone ${args.join(' ')} failed (exit ${String(r.status)}): ${r.stderr}`);
+    return r.stdout.trimEnd();
+  };
+  if (options.cache) {
+    heading('Build cache (what an operator does once)');
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name: 'conan-seed' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '20Mi' } } } },
+    });
+    let seedPv: V1PersistentVolume | undefined;
+    for (let i = 0; i < 120 && !seedPv; i++) {
+      const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'conan-seed', namespace });
+      if (claim.status?.phase === 'Bound' && claim.spec?.volumeName) seedPv = await core.readPersistentVolume({ name: claim.spec.volumeName });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!seedPv) throw new Error('the seed PVC conan-seed did not bind');
+    const seedDir = volumeDir(seedPv);
+    mkdirSync(join(seedDir, 'p'), { recursive: true });
+    writeFileSync(join(seedDir, 'p', 'zlib.txt'), 'zlib/1.3 from the seed\n');
+    say('  PVC conan-seed filled with a Conan-like store (p/zlib.txt)');
+    for (const line of zfsClone('seed', 'conan-demo', '--from-pvc', 'conan-seed').split('\n')) say(`  $ zfs-clone seed: ${line}`);
+    options.containerEnv['ZFS_CLONE_SOURCE'] ??= 'cache:conan-demo';
+    options.containerEnv['ZFS_CLONE_PROMOTE'] ??= 'true';
+    say(`  the job's container.env: ${Object.entries(options.containerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+
   let allOk = false;
   try {
     heading(`Runner pod (${options.mode} mode)`);
@@ -107,7 +141,11 @@ async function main(): Promise<number> {
         const selector = { namespace, labelSelector: `runner-pod=${pod.name}` };
         const pods = (await core.listNamespacedPod(selector)).items;
         const secrets = (await core.listNamespacedSecret(selector)).items;
-        const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items.filter((c) => c.metadata?.name !== pod.claimName);
+        // A job's clone is owned by its job pod; a promoted clone is owned by the cache's snapshot
+        // it backs (ZFS: a volume takes its snapshots with it) and is the cache's, not a leftover.
+        const claims = (await core.listNamespacedPersistentVolumeClaim(selector)).items.filter(
+          (c) => c.metadata?.name !== pod.claimName && !c.metadata?.ownerReferences?.some((o) => o.kind === 'VolumeSnapshot'),
+        );
         say(`  objects labelled runner-pod=${pod.name} ${when}:`);
         for (const p of pods) say(`    pod ${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.spec?.containers.map((c) => `${c.name}(${c.image})`).join(', ')} — ${p.status?.phase}`);
         for (const s of secrets) say(`    secret ${s.metadata?.name} (${s.type})`);
@@ -133,7 +171,15 @@ async function main(): Promise<number> {
         await new Promise((r) => setTimeout(r, 500));
       }
       const left = await listObjects('after cleanup_job');
-      allOk = printSummary(entries) && left === 0;
+      let cacheOk = true;
+      if (options.cache) {
+        say('\n  $ zfs-clone list');
+        for (const line of zfsClone('list').split('\n')) say(`    ${line}`);
+        const { generation, head } = JSON.parse(zfsClone('status', 'conan-demo', '-o', 'json')) as { generation: number; head: string };
+        cacheOk = generation === 2;
+        say(cacheOk ? `  ✔ the job promoted its clone: cache conan-demo is at generation 2 (${head})` : `  ✘ cache conan-demo is at generation ${generation}, expected 2 after the promotion`);
+      }
+      allOk = printSummary(entries) && left === 0 && cacheOk;
       if (left > 0) say('  ✘ cleanup_job left objects behind');
     } finally {
       await runner.dispose();
