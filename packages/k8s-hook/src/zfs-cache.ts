@@ -1,8 +1,14 @@
-import { createCacheSession, explainNodeConflict, type CacheLogger } from '@zfs-runner-hooks/zfs-clone';
+import type { CacheLogger } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
 import { HookError } from './errors.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
+
+/**
+ * The cache library, loaded on first use: only prepare_job and cleanup_job need it, so the hook
+ * calls of every step skip evaluating it (it stays in the one bundle file).
+ */
+const library = () => import(/* webpackMode: "eager" */ '@zfs-runner-hooks/zfs-clone');
 
 function cacheLogger(log: Logger): CacheLogger {
   return { info: log.info, warning: log.warning, debug: log.debug, group: (name, fn) => log.group(name, fn) };
@@ -16,6 +22,7 @@ function cacheLogger(log: Logger): CacheLogger {
 export function zfsCloneCache(): JobCache {
   return {
     async plan(input: CachePlanInput): Promise<CachePlan | undefined> {
+      const { createCacheSession, explainNodeConflict } = await library();
       const session = createCacheSession({
         kube: input.client,
         namespace: input.namespace,
@@ -51,6 +58,7 @@ export function zfsCloneCache(): JobCache {
     },
 
     async cleanup(input: CacheCleanupInput): Promise<void> {
+      const { createCacheSession } = await library();
       const session = createCacheSession({
         kube: input.client,
         namespace: input.namespace,
