@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the hook benchmarks one after the other against the bench cluster (ZRH_BENCH_CLUSTER_DIR,
+# Runs the hook and cache benchmarks one after the other against the bench cluster (ZRH_BENCH_CLUSTER_DIR,
 # default /tmp/zrh-bench; ZRH_BENCH_PORT_BASE, default 22400) and prints a summary table.
 # Builds the hook bundle first. The cluster stays up between benchmarks and is stopped at the end
 # unless ZRH_CLUSTER_KEEP=1. Figures come from this one run; nothing is asserted.
@@ -19,8 +19,8 @@ export ZRH_BENCH_RESULTS="$results"
 pnpm --filter @zfs-runner-hooks/k8s-hook build >/dev/null || { echo "run-all: building the hook failed" >&2; exit 1; }
 
 failed=()
-# kwok mode first (cold start, concurrency), then the real node (steps).
-for bench in hook-cold-start hook-concurrency hook-steps; do
+# kwok mode first (cold start, concurrency), then the real node (steps, cache overhead).
+for bench in hook-cold-start hook-concurrency hook-steps zfs-clone-gc-planner zfs-clone-prepare-overhead; do
   if ! ZRH_CLUSTER_KEEP=1 timeout 1800 pnpm exec tsx --conditions=source "bench/$bench.ts"; then
     failed+=("$bench")
   fi
