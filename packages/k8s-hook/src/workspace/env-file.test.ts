@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeArgs, renderEnvFile, scriptStepCommand } from './env-file.js';
 
 const tricky: Record<string, string> = {
@@ -15,9 +15,15 @@ const tricky: Record<string, string> = {
   GLOB: '* ? [a]',
 };
 
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Runs the loader with the local /bin/sh, as the job container would. */
 function runLoader(env: Record<string, string>, prependPath: string[], entryPoint: string, args: string[]): { stdout: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'zrh-env-'));
+  scratch.push(dir);
   const envFile = join(dir, 'step.env');
   writeFileSync(envFile, renderEnvFile(env, prependPath).text);
   const [cmd, ...rest] = scriptStepCommand({ untarDir: undefined, envFile, pidFile: join(dir, 'step.pid'), workingDirectory: dir, entryPoint, args });
