@@ -1,5 +1,5 @@
-import type { V1EnvVar, V1NodeSelectorRequirement, V1OwnerReference, V1Pod, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { KubeClient, ResourceType } from '@zfs-runner-hooks/kube';
+import type { V1EnvVar, V1Pod, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { KubeClient } from '@zfs-runner-hooks/kube';
 import type { Logger } from './log.js';
 
 /** JSON the cache keeps in the job state (`state.clone`); nothing secret. */
@@ -16,18 +16,8 @@ export interface CachePlanInput {
   readonly containerEnv: Readonly<Record<string, string>>;
   /** The hook process environment (runner-level defaults and limits, `GITHUB_*` facts). */
   readonly processEnv: Readonly<Record<string, string | undefined>>;
-  /** Labels every per-job object must carry (`runner-pod`, managed-by). */
-  readonly labels: Readonly<Record<string, string>>;
-  /** Owner of every per-job object (the runner pod). */
-  readonly ownerReference: V1OwnerReference;
   readonly log: Logger;
   readonly signal: AbortSignal;
-}
-
-/** An object the hook creates before the job pod, on the cache's behalf. */
-export interface CacheObject {
-  readonly type: ResourceType;
-  readonly body: { readonly metadata?: { readonly name?: string } } & Record<string, unknown>;
 }
 
 /** What the cache adds to the job pod. */
@@ -37,10 +27,6 @@ export interface CachePlan {
   readonly volumeMounts: readonly V1VolumeMount[];
   /** Env of the `job` container. */
   readonly env: readonly V1EnvVar[];
-  /** Created by the hook (in order) before the pod; deleted by the cache's `cleanup`. */
-  readonly objects: readonly CacheObject[];
-  /** Required node constraints, ANDed with the workspace's. */
-  readonly nodeRequirements?: readonly V1NodeSelectorRequirement[];
   /** Merged into the pod's `securityContext` (e.g. `fsGroup` so non-root jobs can write the cache). */
   readonly podSecurityContext?: V1PodSecurityContext;
   /** Stored as `state.clone` and handed back to `cleanup`. */

@@ -47,7 +47,6 @@ export function zfsCloneCache(): JobCache {
         volumes: [prepared.volume],
         volumeMounts: [prepared.volumeMount],
         env: prepared.env,
-        objects: [],
         ...(prepared.podSecurityContext ? { podSecurityContext: prepared.podSecurityContext } : {}),
         state: { ...prepared.state },
         // The runner pod owned the clone until now; from here on the job pod owns it.

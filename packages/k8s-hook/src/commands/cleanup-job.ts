@@ -21,7 +21,9 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
   const namespace = state?.namespace ?? jobNamespace(ctx);
   const runnerPodName = state?.runnerPod.name ?? ctx.config.runnerPodName;
 
-  if (ctx.cache) {
+  // A recorded state without a clone means the job had none; without a state (prepare_job failed
+  // or was killed) the cache looks for this runner pod's leftover clones.
+  if (ctx.cache && (!state || state.clone)) {
     try {
       // The runner keeps no state from a failed or cancelled step: the step log beside the runner says.
       const unsuccessful = state?.jobPod ? await unsuccessfulSteps(state.workspace.workDir, state.jobPod) : 0;

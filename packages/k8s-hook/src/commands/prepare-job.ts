@@ -82,8 +82,6 @@ async function planCache(ctx: CommandContext, namespace: string, runner: RunnerP
       requiredNode,
       containerEnv: args.container?.environmentVariables ?? {},
       processEnv: ctx.env,
-      labels: hookLabels(runner.name, 'job'),
-      ownerReference: runnerOwnerReference(runner),
       log: ctx.log,
       signal: ctx.signal,
     }),
@@ -131,7 +129,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     services,
     workspace: jobPodWorkspace(ws),
     pullSecrets: secrets.map((s) => s.metadata?.name ?? ''),
-    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.nodeRequirements ? { nodeRequirements: cache.nodeRequirements } : {}), ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}) } } : {}),
+    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}) } } : {}),
   });
   if (template) {
     const merged = mergePodTemplate(pod, template, { serviceImages: Object.fromEntries(services.map((s) => [s.name, s.container.image])) });
@@ -158,7 +156,6 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       await Promise.all([EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL].map((rel) => mkdir(join(dirs.workDir, rel), { recursive: true })));
     }
     await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s)));
-    for (const o of cache?.objects ?? []) await ctx.client.create({ type: o.type, namespace }, o.body);
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
     if (cache) state.clone = await cache.afterPodCreated(p);
