@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { cleanupJobInput, serializeHookInput } from '../test/simulator/stdin.js';
 import { createBenchNamespace, HOOK_BUNDLE, requireBundle, startBenchCluster } from './lib/cluster.js';
 import { formatApiRequests, parseApiRequests, resourceUsage, timeProcess, type ProcessSpec } from './lib/process.js';
-import { heading, note, report } from './lib/report.js';
+import { heading, note, report, runBench } from './lib/report.js';
 import { max, median, mib, min, ms, ratio, summary } from './lib/stats.js';
 
 const BENCH = 'hook-cold-start';
@@ -107,7 +107,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${BENCH} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(BENCH, main);

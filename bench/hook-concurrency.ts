@@ -17,7 +17,7 @@
 import { createBenchNamespace, requireBundle, startBenchCluster } from './lib/cluster.js';
 import { watchPodTimeline, type PodTimeline } from './lib/pod-timeline.js';
 import { addApiRequests, formatApiRequests, parseApiRequests, type ApiRequests } from './lib/process.js';
-import { heading, machineLoad, note, report } from './lib/report.js';
+import { heading, machineLoad, note, report, runBench } from './lib/report.js';
 import { mapLimit, readCallUsage, startBenchRunner, type BenchRunner } from './lib/runners.js';
 import { cpus } from 'node:os';
 import { max, median, mib, ms, percentile, ratio, summary } from './lib/stats.js';
@@ -164,7 +164,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${BENCH} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(BENCH, main);

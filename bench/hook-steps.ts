@@ -16,7 +16,7 @@ import type { WorkMode } from '../test/simulator/runner-pod.js';
 import { createBenchNamespace, requireBundle, startBenchCluster, type BenchCluster, type BenchNamespace } from './lib/cluster.js';
 import { watchPodTimeline, type PodTimeline } from './lib/pod-timeline.js';
 import { addApiRequests, formatApiRequests, parseApiRequests, timeProcess, type ApiRequests } from './lib/process.js';
-import { heading, machineLoad, note, report } from './lib/report.js';
+import { heading, machineLoad, note, report, runBench } from './lib/report.js';
 import { startBenchRunner, type BenchRunner } from './lib/runners.js';
 import { median, min, ms, ratio, summary } from './lib/stats.js';
 
@@ -147,7 +147,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${BENCH} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(BENCH, main);

@@ -21,7 +21,7 @@ import { createKubeClient, loadKubeConfigFile, R, type KubeClient, type Resource
 import { runCli } from '../packages/zfs-clone/src/cli/run.js';
 import { createBenchNamespace, requireBundle, startBenchCluster, type BenchCluster, type BenchNamespace } from './lib/cluster.js';
 import { addApiRequests, formatApiRequests, parseApiRequests, type ApiRequests } from './lib/process.js';
-import { heading, machineLoad, note, report } from './lib/report.js';
+import { heading, machineLoad, note, report, runBench } from './lib/report.js';
 import { startBenchRunner } from './lib/runners.js';
 import { median, ms, summary } from './lib/stats.js';
 
@@ -226,7 +226,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${BENCH} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(BENCH, main);

@@ -38,3 +38,11 @@ export function note(text: string): void {
 export function machineLoad(): string {
   return `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 }
+
+/** Runs a benchmark's `main`; a failure is printed as `<bench> failed: <message>` with exit code 1. */
+export function runBench(bench: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${bench} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
