@@ -11,7 +11,9 @@ import {
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
+  type V1PersistentVolumeClaim,
   type V1Role,
+  type V1TypedLocalObjectReference,
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parse } from 'yaml';
@@ -177,4 +179,17 @@ function parseRole(roleFile: string, defaultName: string, namespace: string): V1
   }
   const role = doc as V1Role;
   return { ...role, metadata: { ...role.metadata, name: role.metadata?.name ?? defaultName, namespace } };
+}
+
+/** A 10Mi ReadWriteOnce claim on the cluster's host-path StorageClass, optionally from a data source. */
+export function hostPathClaim(name: string, dataSource?: V1TypedLocalObjectReference): V1PersistentVolumeClaim {
+  return {
+    metadata: { name },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'csi-hostpath',
+      resources: { requests: { storage: '10Mi' } },
+      ...(dataSource ? { dataSource } : {}),
+    },
+  };
 }

@@ -4,12 +4,12 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   type V1PersistentVolumeClaim,
-  type V1TypedLocalObjectReference,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminKubeConfig,
   createTestNamespace,
+  hostPathClaim,
   hostPathVolumeDir,
   waitFor,
   type TestNamespace,
@@ -36,18 +36,6 @@ describe('local cluster: host-path CSI volumes and VolumeSnapshots', () => {
   afterAll(async () => {
     await ns?.delete();
   });
-
-  function pvc(name: string, dataSource?: V1TypedLocalObjectReference): V1PersistentVolumeClaim {
-    return {
-      metadata: { name },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'csi-hostpath',
-        resources: { requests: { storage: '10Mi' } },
-        ...(dataSource ? { dataSource } : {}),
-      },
-    };
-  }
 
   /** Creates a PVC, waits until it is Bound and returns the host folder of its volume. */
   async function boundVolumeDir(claim: V1PersistentVolumeClaim): Promise<string> {
@@ -83,13 +71,13 @@ describe('local cluster: host-path CSI volumes and VolumeSnapshots', () => {
   }
 
   it('provisions a PVC whose volume is a folder on this machine', async () => {
-    const dir = await boundVolumeDir(pvc('plain'));
+    const dir = await boundVolumeDir(hostPathClaim('plain'));
     await writeFile(join(dir, 'probe.txt'), 'hello');
     expect(await readFile(join(dir, 'probe.txt'), 'utf8')).toBe('hello');
   });
 
   it('restores a VolumeSnapshot into a new PVC with the data as it was when the snapshot was taken', async () => {
-    const sourceDir = await boundVolumeDir(pvc('source'));
+    const sourceDir = await boundVolumeDir(hostPathClaim('source'));
     await mkdir(join(sourceDir, 'p', 'pkg'), { recursive: true });
     await writeFile(join(sourceDir, 'p', 'pkg', 'conanfile.txt'), 'version 1\n');
 
@@ -101,16 +89,16 @@ describe('local cluster: host-path CSI volumes and VolumeSnapshots', () => {
     await writeFile(join(sourceDir, 'p', 'pkg', 'conanfile.txt'), 'version 2\n');
 
     const restoredDir = await boundVolumeDir(
-      pvc('restored', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' }),
+      hostPathClaim('restored', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' }),
     );
     expect(restoredDir).not.toBe(sourceDir);
     expect(await readFile(join(restoredDir, 'p', 'pkg', 'conanfile.txt'), 'utf8')).toBe('version 1\n');
   });
 
   it('clones a PVC (dataSource kind PersistentVolumeClaim) with a copy of its data', async () => {
-    const sourceDir = await boundVolumeDir(pvc('clone-source'));
+    const sourceDir = await boundVolumeDir(hostPathClaim('clone-source'));
     await writeFile(join(sourceDir, 'cache.db'), 'cached');
-    const cloneDir = await boundVolumeDir(pvc('clone', { apiGroup: '', kind: 'PersistentVolumeClaim', name: 'clone-source' }));
+    const cloneDir = await boundVolumeDir(hostPathClaim('clone', { apiGroup: '', kind: 'PersistentVolumeClaim', name: 'clone-source' }));
     expect(await readFile(join(cloneDir, 'cache.db'), 'utf8')).toBe('cached');
     await writeFile(join(cloneDir, 'cache.db'), 'changed in clone');
     expect(await readFile(join(sourceDir, 'cache.db'), 'utf8')).toBe('cached');

@@ -1,12 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CustomObjectsApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminKubeConfig,
   apiStatus,
   createTestNamespace,
+  hostPathClaim,
   hostPathVolumeDir,
   waitFor,
   type TestNamespace,
@@ -30,18 +31,6 @@ describe('real node: CSI volumes mounted into pods', () => {
     await ns?.delete();
   });
 
-  function claim(name: string, snapshot?: string): V1PersistentVolumeClaim {
-    return {
-      metadata: { name },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'csi-hostpath',
-        resources: { requests: { storage: '10Mi' } },
-        ...(snapshot ? { dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshot } } : {}),
-      },
-    };
-  }
-
   async function boundVolumeDir(name: string): Promise<string> {
     const bound = await waitFor(
       `PVC ${ns.name}/${name} to be Bound`,
@@ -58,7 +47,7 @@ describe('real node: CSI volumes mounted into pods', () => {
 
   it('mounts a PVC restored from a snapshot with its data, writable by a non-root user through fsGroup', async () => {
     // A cache volume filled by root, as a cache-building job would leave it.
-    await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('cache') });
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: hostPathClaim('cache') });
     const sourceDir = await boundVolumeDir('cache');
     await mkdir(join(sourceDir, 'conan'), { recursive: true });
     await writeFile(join(sourceDir, 'conan', 'package.txt'), 'built once\n', { mode: 0o644 });
@@ -78,7 +67,7 @@ describe('real node: CSI volumes mounted into pods', () => {
       () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 'cache' }),
       (s: { status?: { readyToUse?: boolean } }) => s.status?.readyToUse === true,
     );
-    await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('job-cache', 'cache') });
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: hostPathClaim('job-cache', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'cache' }) });
 
     await core.createNamespacedPod({
       namespace: ns.name,
