@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { R, type KubeClient } from '../../packages/kube/src/index.js';
 import { buildHookProcessEnv } from '../../test/simulator/hook-env.js';
 import { RunnerSimulator } from '../../test/simulator/runner.js';
-import { buildRunnerPod, hostPathOfVolume, runnerPodName, type Placement, type RunnerPodInfo, type RunnerPodSpec, type WorkMode } from '../../test/simulator/runner-pod.js';
+import { buildRunnerPod, FATAL_WAITING, hostPathOfVolume, poll, runnerPodName, type Placement, type RunnerPodInfo, type RunnerPodSpec, type WorkMode } from '../../test/simulator/runner-pod.js';
 import { defaultJobFacts } from '../../test/simulator/step-env.js';
 import { layOutWork } from '../../test/simulator/work-layout.js';
 import { HOOK_BUNDLE } from './cluster.js';
@@ -40,18 +40,6 @@ export interface BenchRunnerOptions {
 
 type Pod = ReturnType<typeof buildRunnerPod>;
 type PersistentVolume = NonNullable<RunnerPodInfo['volume']>;
-const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
-
-async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /**
  * The simulator's runner pod (`buildRunnerPod`), created with the project's client: waits until it
  * is Ready and, in volume mode, until its work claim is bound.
