@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createKubeClient } from '../client.js';
@@ -133,6 +134,102 @@ describe('exec over a stream that fails', () => {
     expect(out.text()).toBe(`got ${payload.length}`);
     expect(maxFrame).toBeLessThanOrEqual(64 * 1024 + 1);
     expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
+  });
+});
+
+const STATUS_EXIT_5 = Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"5"}]}}')]);
+
+/** The server side's raw socket of the next websocket connection (for frames `ws` would not send). */
+function nextSocket(server: Server): Promise<Socket> {
+  return new Promise((resolve) => server.once('upgrade', (_req, socket: Socket) => resolve(socket)));
+}
+
+/** Stdin that sends one chunk, then a second one only once `gate` resolves. */
+function gatedStdin(gate: Promise<unknown>): Readable {
+  return Readable.from((async function* () {
+    yield Buffer.from('first chunk');
+    await gate;
+    yield Buffer.from('second chunk');
+  })());
+}
+
+describe('exec: a received exit status is the result', () => {
+  it('keeps the status when stdin can no longer be sent after it (the server is closing)', async () => {
+    const { client, server } = await fakeServer((ws) => {
+      ws.once('message', () => {
+        ws.send(Buffer.concat([Buffer.from([1]), Buffer.from('done early\n')]));
+        ws.send(STATUS_EXIT_5);
+        ws.close(1000);
+        // Never answer the client's close frame: it stays CLOSING, and sends fail, until the end.
+        void socket.then((s) => s.pause());
+      });
+    });
+    const socket = nextSocket(server);
+    let sawOutput!: () => void;
+    const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
+    const out = new Writable({ write: (_c: Buffer, _e, cb) => { sawOutput(); cb(); } });
+    // The second chunk goes out after the status and the close frame arrived: its send fails.
+    const stdin = gatedStdin(outputSeen.then(() => new Promise((r) => setTimeout(r, 100))));
+    await expect(client.exec({ ...opts, stdin, stdout: out })).resolves.toEqual({ exitCode: 5, protocol: 'v5.channel.k8s.io' });
+  });
+
+  it('keeps the status when the stream breaks after it', async () => {
+    const { client, server } = await fakeServer((ws) => {
+      ws.send(STATUS_EXIT_5);
+      // An invalid frame (reserved opcode): the client's socket errors.
+      void socket.then((s) => s.write(Buffer.from([0x83, 0x00])));
+    });
+    const socket = nextSocket(server);
+    await expect(client.exec(opts)).resolves.toEqual({ exitCode: 5, protocol: 'v5.channel.k8s.io' });
+  });
+
+  it('keeps the status when stdin fails to read after it', async () => {
+    let statusSent!: () => void;
+    const sent = new Promise<void>((resolve) => (statusSent = resolve));
+    const { client } = await fakeServer((ws) => {
+      ws.once('message', () => ws.send(STATUS_EXIT_5, () => statusSent()));
+    });
+    const stdin = Readable.from((async function* () {
+      yield Buffer.from('first chunk');
+      await sent;
+      await new Promise((r) => setTimeout(r, 100));
+      throw new Error('disk went away');
+    })());
+    await expect(client.exec({ ...opts, stdin })).resolves.toMatchObject({ exitCode: 5 });
+  });
+
+  it('rejects with ExecStreamError when stdin cannot be sent and no status came', async () => {
+    const { client, server } = await fakeServer((ws) => {
+      ws.once('message', () => {
+        ws.close(1000);
+        void socket.then((s) => s.pause());
+      });
+    });
+    const socket = nextSocket(server);
+    const err = await rejection(client.exec({ ...opts, stdin: gatedStdin(new Promise((r) => setTimeout(r, 200))) }));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.message).toMatch(/^sending stdin to pod ci\/job-1 container job failed: WebSocket is not open/);
+  });
+
+  it('rejects with ExecStreamError when stdin fails to read and no status came', async () => {
+    const { client } = await fakeServer(() => undefined);
+    const stdin = Readable.from((async function* () {
+      yield Buffer.from('first chunk');
+      throw new Error('disk went away');
+    })());
+    const err = await rejection(client.exec({ ...opts, stdin }));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.message).toBe('sending stdin to pod ci/job-1 container job failed: disk went away');
+  });
+
+  it('rejects with ExecStreamError when the stream breaks before a status', async () => {
+    const { client, server } = await fakeServer(() => {
+      void socket.then((s) => s.write(Buffer.from([0x83, 0x00])));
+    });
+    const socket = nextSocket(server);
+    const err = await rejection(client.exec(opts));
+    expect(err).toBeInstanceOf(ExecStreamError);
+    expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job failed \(Invalid WebSocket frame: invalid opcode 3\); the step's result is unknown/);
   });
 });
 

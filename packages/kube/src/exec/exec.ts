@@ -43,9 +43,10 @@ async function* chunksOf(stdin: Readable | Buffer | string): AsyncGenerator<Buff
 
 /**
  * Runs a command in a container over a websocket and resolves with its exit code from the
- * status channel. Rejects with `ExecStreamError` when the stream ends or goes silent without a
- * status (the result is then unknown), `ExecAbortedError` on abort, `ExecError` when the command
- * could not run, `KubeApiError` when the upgrade is refused.
+ * status channel. Rejects with `ExecStreamError` when the stream ends, breaks, goes silent or
+ * cannot take stdin before a status arrived (the result is then unknown), `ExecAbortedError` on
+ * abort, `ExecError` when the command could not run, `KubeApiError` when the upgrade is refused.
+ * A status once received is the result, whatever the stream does after it.
  */
 export async function execInPod(transport: Transport, options: ExecOptions): Promise<ExecResult> {
   const { namespace, pod, container } = options;
@@ -94,6 +95,11 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
       if (statusError) settle(statusError);
       else settle(undefined, { exitCode: exitCode as number, protocol: ws.protocol });
     };
+    // Once the status channel has spoken, the command has ended and that status is the result:
+    // a later failure of the stream (stdin that can no longer be sent, a broken or silent socket)
+    // changes nothing. Before it, every such failure leaves the result unknown and is an error.
+    const hasStatus = () => exitCode !== undefined || statusError !== undefined;
+    const fail = (err: unknown) => (hasStatus() ? finishWithStatus() : settle(err));
     const onAbort = () => settle(new ExecAbortedError(`exec of ${JSON.stringify(options.command[0] ?? '')} in ${where} was aborted`, { cause: options.signal?.reason }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -110,7 +116,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
       if (keepaliveMs > 0) {
         keepalive = setInterval(() => {
           if (!ws.isPaused && Date.now() - lastSeen > MISSED_PONGS * keepaliveMs) {
-            settle(new ExecStreamError(`the exec stream to ${where} stopped answering keepalive pings for ${Math.round((Date.now() - lastSeen) / 1000)} s; the step's result is unknown`, {
+            fail(new ExecStreamError(`the exec stream to ${where} stopped answering keepalive pings for ${Math.round((Date.now() - lastSeen) / 1000)} s; the step's result is unknown`, {
               hint: 'The connection to the API server or the node was lost',
             }));
             return;
@@ -120,7 +126,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
         keepalive.unref?.();
       }
       if (options.stdin !== undefined) {
-        pumpStdin(options.stdin).catch((err: unknown) => settle(err instanceof KubeError ? err : new ExecStreamError(`sending stdin to ${where} failed: ${(err as Error).message}`, { cause: err })));
+        pumpStdin(options.stdin).catch((err: unknown) => fail(err instanceof KubeError ? err : new ExecStreamError(`sending stdin to ${where} failed: ${(err as Error).message}`, { cause: err })));
       }
     });
 
@@ -180,7 +186,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
             statusError = err;
           }
           // Output frames come before the status; give the server a moment to close cleanly.
-          grace = setTimeout(finishWithStatus, CLOSE_GRACE_MS);
+          grace ??= setTimeout(finishWithStatus, CLOSE_GRACE_MS);
           break;
         default:
           break;
@@ -190,7 +196,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
       lastSeen = Date.now();
     });
     ws.on('close', (code: number, reason: Buffer) => {
-      if (exitCode !== undefined || statusError !== undefined) return finishWithStatus();
+      if (hasStatus()) return finishWithStatus();
       const why = code === 1006 ? 'the connection dropped' : `close code ${code}${reason.length ? ` "${reason.toString()}"` : ''}`;
       settle(new ExecStreamError(`the exec stream to ${where} closed without an exit status (${why}); the step's result is unknown`, {
         hint: 'The API server, the node or the network ended the stream; re-run the step',
@@ -198,7 +204,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
     });
     ws.on('error', (err: Error) => {
       if (!opened) settle(connectionError(transport.config.server, err));
-      else settle(new ExecStreamError(`the exec stream to ${where} failed (${err.message}); the step's result is unknown`, { cause: err }));
+      else fail(new ExecStreamError(`the exec stream to ${where} failed (${err.message}); the step's result is unknown`, { cause: err }));
     });
   });
 }
