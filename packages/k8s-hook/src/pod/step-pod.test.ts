@@ -34,6 +34,12 @@ describe('buildStepPod', () => {
     expect(pod.spec?.containers.map((c) => c.name)).toEqual(['step', 'zrh-io']);
     expect(pod.spec?.volumes).toEqual([{ name: 'work', emptyDir: {} }]);
   });
+
+  it('escapes $ in the entry point and args so that Kubernetes passes them on literally', () => {
+    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', entryPoint: '/opt/$bin', args: ['$(HOME)', 'pid$$', 'plain'], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], helperImage: 'busybox' });
+    expect(pod.spec?.containers[0]?.command).toEqual(['/opt/$$bin']);
+    expect(pod.spec?.containers[0]?.args).toEqual(['$$(HOME)', 'pid$$$$', 'plain']);
+  });
 });
 
 describe('buildStepEnvSecret', () => {

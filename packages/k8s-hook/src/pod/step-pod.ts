@@ -19,6 +19,15 @@ export const DONE_MARKER = '.zrh-done';
 const waitFor = (marker: string) =>
   `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep 0.2 2>/dev/null || sleep 1; done`;
 
+/**
+ * A command or argument that Kubernetes passes on as it is: the kubelet expands `$(NAME)` from the
+ * container's environment and turns `$$` into `$` in `command` and `args`, which Docker never
+ * does, so every `$` is doubled.
+ */
+export function literalArg(arg: string): string {
+  return arg.replace(/\$/g, () => '$$');
+}
+
 /** Inputs of `buildStepPod`. */
 export interface StepPodSpec {
   readonly name: string;
@@ -39,7 +48,7 @@ export interface StepPodSpec {
 
 /**
  * A pod running one container action: the image with its own ENTRYPOINT unless `entryPoint` is
- * given, the step's environment from a Secret (never in the plain pod spec), the `/github/*`
+ * given, the arguments as given (no `$(NAME)` expansion), the step's environment from a Secret (never in the plain pod spec), the `/github/*`
  * mounts, `restartPolicy: Never`. In copy mode a `zrh-init` init container waits until the
  * workspace is copied in, and a `zrh-io` container keeps the volume reachable for copying results
  * back after the step.
@@ -49,8 +58,8 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
   const step: V1Container = {
     name: STEP_CONTAINER,
     image: spec.image,
-    ...(spec.entryPoint ? { command: [spec.entryPoint] } : {}),
-    ...(spec.args.length ? { args: [...spec.args] } : {}),
+    ...(spec.entryPoint ? { command: [literalArg(spec.entryPoint)] } : {}),
+    ...(spec.args.length ? { args: spec.args.map(literalArg) } : {}),
     workingDir: spec.workingDir,
     env,
     envFrom: [{ secretRef: { name: spec.envSecretName } }],
