@@ -24,6 +24,8 @@ export const IMAGES = {
   busybox: 'zrh.local/busybox:1',
   debian: 'zrh.local/debian:12-1',
   debianNonRoot: 'zrh.local/debian-nonroot:12-1',
+  /** busybox with ENTRYPOINT /entrypoint.sh and CMD from-cmd (test/images/defs/entrypoint.sh). */
+  entrypoint: 'zrh.local/entrypoint:1',
 } as const;
 
 function newestMtime(dir: string): number {
