@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { R, type KubeClient } from '../../packages/kube/src/index.js';
 import { buildHookProcessEnv } from '../../test/simulator/hook-env.js';
 import { RunnerSimulator } from '../../test/simulator/runner.js';
-import { buildRunnerPod, FATAL_WAITING, hostPathOfVolume, poll, runnerPodName, type Placement, type RunnerPodInfo, type RunnerPodSpec, type WorkMode } from '../../test/simulator/runner-pod.js';
+import { createRunnerPod, hostPathOfVolume, type Placement, type RunnerPodApi, type RunnerPodInfo, type WorkMode } from '../../test/simulator/runner-pod.js';
 import { defaultJobFacts } from '../../test/simulator/step-env.js';
 import { layOutWork } from '../../test/simulator/work-layout.js';
 import { HOOK_BUNDLE } from './cluster.js';
@@ -38,34 +38,15 @@ export interface BenchRunnerOptions {
   readonly rusage?: boolean;
 }
 
-type Pod = ReturnType<typeof buildRunnerPod>;
-type PersistentVolume = NonNullable<RunnerPodInfo['volume']>;
-/**
- * The simulator's runner pod (`buildRunnerPod`), created with the project's client: waits until it
- * is Ready and, in volume mode, until its work claim is bound.
- */
-export async function createRunnerPod(admin: KubeClient, spec: RunnerPodSpec, timeoutMs = 120_000): Promise<RunnerPodInfo> {
-  const name = spec.name ?? runnerPodName();
-  const namespace = spec.namespace;
-  const created = await admin.create<Pod>({ type: R.pods, namespace }, buildRunnerPod({ ...spec, name }));
-  const pod = await poll(`runner pod ${namespace}/${name} to be Ready`, timeoutMs, async () => {
-    const p = await admin.get<Pod>({ type: R.pods, namespace, name });
-    for (const s of p.status?.containerStatuses ?? []) {
-      const reason = s.state?.waiting?.reason;
-      if (reason && FATAL_WAITING.has(reason)) throw new Error(`runner pod ${namespace}/${name}: ${reason}: ${s.state?.waiting?.message ?? ''}`);
-    }
-    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
-  });
-  const info = { name, namespace, uid: created.metadata?.uid ?? '', nodeName: pod.spec?.nodeName ?? '', mode: spec.mode };
-  if (spec.mode === 'copy') return info;
-  const claimName = `${name}-work`;
-  const volume = await poll(`work claim ${namespace}/${claimName} to be bound`, timeoutMs, async () => {
-    const claim = await admin.get<{ spec?: { volumeName?: string }; status?: { phase?: string } }>({ type: R.persistentVolumeClaims, namespace, name: claimName });
-    const volumeName = claim.spec?.volumeName;
-    if (claim.status?.phase !== 'Bound' || !volumeName) return undefined;
-    return admin.get<PersistentVolume>({ type: R.persistentVolumes, name: volumeName });
-  });
-  return { ...info, claimName, volume };
+type Pod = Parameters<RunnerPodApi['createPod']>[1];
+/** The simulator's `createRunnerPod` over the project's client (the benchmarks use no other). */
+function runnerPods(admin: KubeClient): RunnerPodApi {
+  return {
+    createPod: (namespace, pod) => admin.create<Pod>({ type: R.pods, namespace }, pod),
+    readPod: (namespace, name) => admin.get({ type: R.pods, namespace, name }),
+    readClaim: (namespace, name) => admin.get({ type: R.persistentVolumeClaims, namespace, name }),
+    readVolume: (name) => admin.get({ type: R.persistentVolumes, name }),
+  };
 }
 
 /**
@@ -84,7 +65,7 @@ export async function startBenchRunner(options: BenchRunnerOptions): Promise<Ben
   try {
     const workDir = join(root, '_work');
     pod = await createRunnerPod(
-      options.admin,
+      runnerPods(options.admin),
       { namespace: options.namespace, mode: options.mode, placement: options.placement, workPath: workDir, ...(options.runnerEnv ? { env: options.runnerEnv } : {}) },
       120_000,
     );

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiException, type CoreV1Api, type V1Affinity, type V1PersistentVolume, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, type CoreV1Api, type V1Affinity, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 
 /** The workspace modes the runner pod can be set up for, as ARC renders them. */
 export type WorkMode = 'volume' | 'copy';
@@ -134,14 +134,36 @@ export async function poll<T>(what: string, timeoutMs: number, probe: () => Prom
 }
 
 /**
+ * The API calls `createRunnerPod` makes, so that any client can create runner pods:
+ * `coreV1RunnerPods` adapts a CoreV1Api of @kubernetes/client-node (the benchmarks adapt the
+ * project's own client).
+ */
+export interface RunnerPodApi {
+  createPod(namespace: string, pod: V1Pod): Promise<V1Pod>;
+  readPod(namespace: string, name: string): Promise<V1Pod>;
+  readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim>;
+  readVolume(name: string): Promise<V1PersistentVolume>;
+}
+
+/** `RunnerPodApi` over a CoreV1Api. */
+export function coreV1RunnerPods(core: CoreV1Api): RunnerPodApi {
+  return {
+    createPod: (namespace, body) => core.createNamespacedPod({ namespace, body }),
+    readPod: (namespace, name) => core.readNamespacedPod({ namespace, name }),
+    readClaim: (namespace, name) => core.readNamespacedPersistentVolumeClaim({ namespace, name }),
+    readVolume: (name) => core.readPersistentVolume({ name }),
+  };
+}
+
+/**
  * Creates the runner pod, waits until it is Ready (and, in volume mode, until its work claim is
  * bound), and returns what the simulator needs. Fails fast when the image cannot be used.
  */
-export async function createRunnerPod(core: CoreV1Api, spec: RunnerPodSpec, timeoutMs = 120_000): Promise<RunnerPodInfo> {
+export async function createRunnerPod(api: RunnerPodApi, spec: RunnerPodSpec, timeoutMs = 120_000): Promise<RunnerPodInfo> {
   const name = spec.name ?? runnerPodName();
-  const created = await core.createNamespacedPod({ namespace: spec.namespace, body: buildRunnerPod({ ...spec, name }) });
+  const created = await api.createPod(spec.namespace, buildRunnerPod({ ...spec, name }));
   const pod = await poll(`runner pod ${spec.namespace}/${name} to be Ready`, timeoutMs, async () => {
-    const current = await core.readNamespacedPod({ name, namespace: spec.namespace });
+    const current = await api.readPod(spec.namespace, name);
     for (const status of current.status?.containerStatuses ?? []) {
       const reason = status.state?.waiting?.reason;
       if (reason && FATAL_WAITING.has(reason)) {
@@ -164,10 +186,10 @@ export async function createRunnerPod(core: CoreV1Api, spec: RunnerPodSpec, time
   if (spec.mode === 'copy') return info;
   const claimName = `${name}-work`;
   const volume = await poll(`work claim ${spec.namespace}/${claimName} to be bound`, timeoutMs, async () => {
-    const claim = await core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace: spec.namespace });
+    const claim = await api.readClaim(spec.namespace, claimName);
     const volumeName = claim.spec?.volumeName;
     if (claim.status?.phase !== 'Bound' || !volumeName) return undefined;
-    return core.readPersistentVolume({ name: volumeName });
+    return api.readVolume(volumeName);
   });
   return { ...info, claimName, volume };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
 import { buildHookProcessEnv } from './hook-env.js';
 import { DEFAULT_HOOK_PATH, RunnerSimulator } from './runner.js';
-import { createRunnerPod, deleteRunnerPod, hostPathOfVolume, type Placement, type RunnerPodInfo, type WorkMode } from './runner-pod.js';
+import { coreV1RunnerPods, createRunnerPod, deleteRunnerPod, hostPathOfVolume, type Placement, type RunnerPodInfo, type WorkMode } from './runner-pod.js';
 import { defaultJobFacts, type JobFacts } from './step-env.js';
 import { layOutWork, type WorkLayout } from './work-layout.js';
 
@@ -82,7 +82,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
   };
   try {
     pod = await createRunnerPod(
-      core,
+      coreV1RunnerPods(core),
       {
         namespace: options.namespace,
         mode: options.mode,
