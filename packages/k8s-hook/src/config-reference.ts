@@ -1,9 +1,10 @@
+import { check as c } from '@zfs-runner-hooks/kube';
 import { configEnvSchema } from './config.js';
 
 /** The documented default of each setting: what `loadConfig` resolves for an unset variable. */
 function defaultOf(name: string): string {
-  const parsed = configEnvSchema.safeParse({ ACTIONS_RUNNER_POD_NAME: 'runner' });
-  const value = parsed.success ? (parsed.data as Record<string, unknown>)[name] : undefined;
+  const parsed = c.parse(configEnvSchema, { ACTIONS_RUNNER_POD_NAME: 'runner' });
+  const value = parsed.ok ? (parsed.value as Record<string, unknown>)[name] : undefined;
   if (name === 'ACTIONS_RUNNER_POD_NAME' || value === undefined || value === false) return '—';
   return `\`${String(value)}\``;
 }

@@ -1,42 +1,51 @@
-import * as z from 'zod';
+import { check as c } from '@zfs-runner-hooks/kube';
 import { HookError } from './errors.js';
-import { formatIssues } from './protocol/issues.js';
 
 const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-const flag = z.preprocess(
+const FLAG_VALUES = ['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'] as const;
+const flag = c.preprocess(
   emptyAsUndefined,
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
-    .optional()
-    .transform((v) => v !== undefined && ['true', '1', 'yes', 'TRUE', 'True'].includes(v)),
+  c.map(c.optional(c.oneOf(FLAG_VALUES)), (v) => v !== undefined && ['true', '1', 'yes', 'TRUE', 'True'].includes(v)),
 );
-const optionalText = z.preprocess(emptyAsUndefined, z.string().optional());
-const seconds = (fallback: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).optional().transform((v) => v ?? fallback));
+const optionalText = c.preprocess(emptyAsUndefined, c.optional(c.string()));
+/** A whole number of seconds (0 or more) written as text; unset or empty: `fallback`. */
+const seconds = (fallback: number): c.Check<number> => ({
+  expects: 'a whole number of seconds',
+  run: (v, path, issues) => {
+    const raw = emptyAsUndefined(v);
+    if (raw === undefined) return fallback;
+    const n = typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n)) {
+      issues.push({ path: [...path], message: `expected a whole number of seconds (0 or more), got ${c.typeName(raw)}` });
+      return c.INVALID;
+    }
+    return n;
+  },
+});
+const choice = <const V extends readonly string[]>(values: V, fallback: V[number]) => c.preprocess(emptyAsUndefined, c.optional(c.oneOf(values), fallback));
 
 /**
  * Every environment variable the hook reads, in one schema. Upstream names keep their meaning;
  * the hook's own settings use the `ZRH_` prefix. See the README's configuration table.
  */
-export const configEnvSchema = z.object({
-  ACTIONS_RUNNER_POD_NAME: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Kubernetes pod name')
-    .describe('Required. The runner pod\'s name (ARC sets it): every object the hook creates is labelled `runner-pod=<it>` and owned by that pod.'),
-  ACTIONS_RUNNER_KUBERNETES_NAMESPACE: optionalText.describe('Namespace of the job pods. Unset: the kubeconfig\'s or the in-cluster service account\'s namespace.'),
-  ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: optionalText.describe('Path to a YAML pod template merged into every job and step pod (hook extension, ADR 0134 format). Unreadable or invalid: prepare_job fails.'),
-  ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: seconds(600).describe('How long to wait for a job or step pod to become ready, in seconds.'),
-  ACTIONS_RUNNER_CLAIM_NAME: optionalText.describe('The runner\'s work PVC (volume mode). Unset: read from the runner pod, else `<pod>-work`.'),
-  ACTIONS_RUNNER_USE_KUBE_SCHEDULER: flag.describe('`true`: in volume mode, do not require the runner\'s node for the job pod (for ReadWriteMany work claims).'),
-  ACTIONS_RUNNER_IMAGE: optionalText.describe('An image with `sh` and `tar` that copy-mode container steps use to move files. Unset: the job container\'s image.'),
-  ZRH_WORKSPACE_MODE: z
-    .preprocess(emptyAsUndefined, z.enum(['auto', 'volume', 'copy']).default('auto'))
-    .describe('`volume`: mount the runner\'s work PVC into the job pod; `copy`: no shared volume, copy what each step needs; `auto`: `volume` when the runner\'s `_work` is a PVC, else `copy`.'),
-  ZRH_LOG_LEVEL: z
-    .preprocess(emptyAsUndefined, z.enum(['info', 'debug']).default('info'))
-    .describe('`debug` prints the hook\'s debug lines (resolved configuration, pod specs, API request counts) as plain log lines.'),
-  ZRH_UNSCHEDULABLE_GRACE_SECONDS: seconds(0).describe('How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
+export const configEnvSchema = c.object({
+  ACTIONS_RUNNER_POD_NAME: c.describe(
+    c.string({ pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, patternMessage: 'expected a Kubernetes pod name' }),
+    'Required. The runner pod\'s name (ARC sets it): every object the hook creates is labelled `runner-pod=<it>` and owned by that pod.'),
+  ACTIONS_RUNNER_KUBERNETES_NAMESPACE: c.describe(optionalText, 'Namespace of the job pods. Unset: the kubeconfig\'s or the in-cluster service account\'s namespace.'),
+  ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: c.describe(optionalText, 'Path to a YAML pod template merged into every job and step pod (hook extension, ADR 0134 format). Unreadable or invalid: prepare_job fails.'),
+  ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: c.describe(seconds(600), 'How long to wait for a job or step pod to become ready, in seconds.'),
+  ACTIONS_RUNNER_CLAIM_NAME: c.describe(optionalText, 'The runner\'s work PVC (volume mode). Unset: read from the runner pod, else `<pod>-work`.'),
+  ACTIONS_RUNNER_USE_KUBE_SCHEDULER: c.describe(flag, '`true`: in volume mode, do not require the runner\'s node for the job pod (for ReadWriteMany work claims).'),
+  ACTIONS_RUNNER_IMAGE: c.describe(optionalText, 'An image with `sh` and `tar` that copy-mode container steps use to move files. Unset: the job container\'s image.'),
+  ZRH_WORKSPACE_MODE: c.describe(
+    choice(['auto', 'volume', 'copy'], 'auto'),
+    '`volume`: mount the runner\'s work PVC into the job pod; `copy`: no shared volume, copy what each step needs; `auto`: `volume` when the runner\'s `_work` is a PVC, else `copy`.'),
+  ZRH_LOG_LEVEL: c.describe(
+    choice(['info', 'debug'], 'info'),
+    '`debug` prints the hook\'s debug lines (resolved configuration, pod specs, API request counts) as plain log lines.'),
+  ZRH_UNSCHEDULABLE_GRACE_SECONDS: c.describe(seconds(0), 'How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
 });
 
 /** The resolved configuration of one hook call. */
@@ -56,13 +65,13 @@ export interface HookConfig {
 
 /** Reads the configuration from `env` (pass `process.env`). Reports every invalid variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): HookConfig {
-  const result = configEnvSchema.safeParse(env, { reportInput: true });
-  if (!result.success) {
-    throw new HookError('CONFIG_INVALID', `Invalid hook configuration:\n  ${formatIssues(result.error.issues).join('\n  ')}`, {
+  const result = c.parse(configEnvSchema, env);
+  if (!result.ok) {
+    throw new HookError('CONFIG_INVALID', `Invalid hook configuration:\n  ${c.formatIssues(result.issues).join('\n  ')}`, {
       hint: 'Fix these environment variables of the runner container.',
     });
   }
-  const e = result.data;
+  const e = result.value;
   return {
     runnerPodName: e.ACTIONS_RUNNER_POD_NAME,
     namespace: e.ACTIONS_RUNNER_KUBERNETES_NAMESPACE,

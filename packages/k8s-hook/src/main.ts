@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import * as z from 'zod';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { JobCache } from './cache.js';
 import { cleanupJob } from './commands/cleanup-job.js';
@@ -72,8 +71,6 @@ export async function run(options: RunOptions = {}): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let code: number = EXIT.ok;
-  // Each schema parses one input once per process: compiling fast paths would cost more than it saves.
-  z.config({ jitless: true });
   try {
     const input = parseHookInput(await readStdin());
     const config = loadConfig(process.env);

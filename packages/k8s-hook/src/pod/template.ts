@@ -1,29 +1,28 @@
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import { check as c, type Output } from '@zfs-runner-hooks/kube';
 import { HookError } from '../errors.js';
-import { formatIssues } from '../protocol/issues.js';
 
-const named = z.looseObject({ name: z.string().min(1) });
+const named = c.object({ name: c.string({ min: 1 }) });
 
 /** The hook template (ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE): a partial pod, ADR 0134 format. */
-export const podTemplateSchema = z.looseObject({
-  metadata: z
-    .looseObject({
-      labels: z.record(z.string(), z.string()).optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-  spec: z
-    .looseObject({
-      containers: z.array(named).optional(),
-      initContainers: z.array(named).optional(),
-      volumes: z.array(named).optional(),
-      securityContext: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
+export const podTemplateSchema = c.object({
+  metadata: c.optional(
+    c.object({
+      labels: c.optional(c.record(c.string())),
+      annotations: c.optional(c.record(c.string())),
+    }),
+  ),
+  spec: c.optional(
+    c.object({
+      containers: c.optional(c.array(named)),
+      initContainers: c.optional(c.array(named)),
+      volumes: c.optional(c.array(named)),
+      securityContext: c.optional(c.record(c.unknown())),
+    }),
+  ),
 });
 /** A validated hook template. */
-export type PodTemplate = z.output<typeof podTemplateSchema>;
+export type PodTemplate = Output<typeof podTemplateSchema>;
 
 /** Parses and validates template YAML; `source` names the file in errors. */
 export async function parsePodTemplate(text: string, source: string): Promise<PodTemplate> {
@@ -38,15 +37,15 @@ export async function parsePodTemplate(text: string, source: string): Promise<Po
       hint: 'Fix the file named by ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE.',
     });
   }
-  const result = podTemplateSchema.safeParse(doc ?? {}, { reportInput: true });
-  if (!result.success) {
+  const result = c.parse(podTemplateSchema, doc ?? {});
+  if (!result.ok) {
     throw new HookError(
       'TEMPLATE_INVALID',
-      `Hook template ${source} is invalid:\n  ${formatIssues(result.error.issues).join('\n  ')}`,
+      `Hook template ${source} is invalid:\n  ${c.formatIssues(result.issues).join('\n  ')}`,
       { hint: 'The template is a partial pod: metadata.labels/annotations and spec (containers named $job, $<service>, …).' },
     );
   }
-  return result.data;
+  return result.value;
 }
 
 /** Reads and validates the template file; a missing or unreadable file is an error naming it. */

@@ -1,122 +1,98 @@
-import * as z from 'zod';
+import { check as c, type Issue, type Output } from '@zfs-runner-hooks/kube';
 import { HookError } from '../errors.js';
-import { formatIssues } from './issues.js';
 
 /** The hook commands the runner sends. */
 export const COMMANDS = ['prepare_job', 'cleanup_job', 'run_script_step', 'run_container_step'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
-const stringList = z
-  .array(z.string().nullable())
-  .nullish()
-  .transform((v) => (v ?? []).map((s) => s ?? ''));
+const optionalString = c.nullish(c.string());
+const stringList = c.map(c.nullish(c.array(c.nullable(c.string())), []), (v) => v.map((s) => s ?? ''));
 /** Env maps: keys keep their case; a null value is treated as the empty string. */
-const envMap = z
-  .record(z.string(), z.string().nullable())
-  .nullish()
-  .transform((v) => {
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v ?? {})) out[k] = val ?? '';
-    return out;
-  });
+const envMap = c.map(c.nullish(c.record(c.nullable(c.string())), {}), (v) => {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) out[k] = val ?? '';
+  return out;
+});
 
-const mountVolumeSchema = z.looseObject({
+const mountVolumeSchema = c.object({
   userProvidedValue: optionalString,
   sourceVolumePath: optionalString,
-  targetVolumePath: z.string(),
-  readOnly: z
-    .boolean()
-    .nullish()
-    .transform((v) => v ?? false),
+  targetVolumePath: c.string(),
+  readOnly: c.nullish(c.boolean(), false),
 });
 /** A volume the runner asks to mount (`systemMountVolumes`, `userMountVolumes`). */
-export type MountVolume = z.output<typeof mountVolumeSchema>;
+export type MountVolume = Output<typeof mountVolumeSchema>;
 
-const registrySchema = z.looseObject({
+const registrySchema = c.object({
   username: optionalString,
   password: optionalString,
   serverUrl: optionalString,
 });
 /** Registry credentials of one container; `serverUrl` undefined or `""` means Docker Hub. */
-export type Registry = z.output<typeof registrySchema>;
+export type Registry = Output<typeof registrySchema>;
 
-const mountList = z
-  .array(mountVolumeSchema)
-  .nullish()
-  .transform((v) => v ?? []);
+const mountList = c.nullish(c.array(mountVolumeSchema), []);
 
 /** The runner's `HookContainer`: the job container, a service, or a container step. */
-export const containerSchema = z.looseObject({
+export const containerSchema = c.object({
   image: optionalString,
   dockerfile: optionalString,
   entryPointArgs: stringList,
   entryPoint: optionalString,
   workingDirectory: optionalString,
   createOptions: optionalString,
-  registry: registrySchema.nullish().transform((v) => v ?? undefined),
+  registry: c.nullish(registrySchema),
   environmentVariables: envMap,
   portMappings: stringList,
   systemMountVolumes: mountList,
   userMountVolumes: mountList,
 });
-export type HookContainer = z.output<typeof containerSchema>;
+export type HookContainer = Output<typeof containerSchema>;
 
 /** A container that must name an image (job container, services). */
-const imageContainerSchema = containerSchema.extend({ image: z.string().min(1) });
-export type ImageContainer = z.output<typeof imageContainerSchema>;
+const imageContainerSchema = c.extend(containerSchema, { image: c.string({ min: 1 }) });
+export type ImageContainer = Output<typeof imageContainerSchema>;
 
-export const prepareJobArgsSchema = z.looseObject({
-  container: imageContainerSchema.nullish().transform((v) => v ?? undefined),
-  services: z
-    .array(imageContainerSchema)
-    .nullish()
-    .transform((v) => v ?? []),
+export const prepareJobArgsSchema = c.object({
+  container: c.nullish(imageContainerSchema),
+  services: c.nullish(c.array(imageContainerSchema), []),
 });
-export type PrepareJobArgs = z.output<typeof prepareJobArgsSchema>;
+export type PrepareJobArgs = Output<typeof prepareJobArgsSchema>;
 
-export const runScriptStepArgsSchema = z.looseObject({
-  entryPoint: z.string().min(1),
+export const runScriptStepArgsSchema = c.object({
+  entryPoint: c.string({ min: 1 }),
   entryPointArgs: stringList,
   environmentVariables: envMap,
-  prependPath: z
-    .union([z.array(z.string().nullable()), z.string()])
-    .nullish()
-    .transform((v): string[] => {
-      if (v === null || v === undefined) return [];
-      if (typeof v === 'string') return v === '' ? [] : [v];
-      return v.filter((p): p is string => typeof p === 'string' && p !== '');
-    }),
+  prependPath: c.map(c.nullish(c.anyOf(c.array(c.nullable(c.string())), c.string())), (v): string[] => {
+    if (v === undefined) return [];
+    if (typeof v === 'string') return v === '' ? [] : [v];
+    return v.filter((p): p is string => typeof p === 'string' && p !== '');
+  }),
   workingDirectory: optionalString,
 });
-export type RunScriptStepArgs = z.output<typeof runScriptStepArgsSchema>;
+export type RunScriptStepArgs = Output<typeof runScriptStepArgsSchema>;
 
 export const runContainerStepArgsSchema = containerSchema;
-export type RunContainerStepArgs = z.output<typeof runContainerStepArgsSchema>;
+export type RunContainerStepArgs = Output<typeof runContainerStepArgsSchema>;
 
-const cleanupJobArgsSchema = z
-  .looseObject({})
-  .nullish()
-  .transform(() => ({}));
+const cleanupJobArgsSchema = c.map(c.nullish(c.object({})), () => ({}));
 
-const envelope = <C extends CommandName, A extends z.ZodType>(command: C, args: A) =>
-  z.looseObject({
-    command: z.literal(command),
-    responseFile: z.string().min(1),
-    args,
-    state: z.unknown().optional(),
-  });
+const ARGS = {
+  prepare_job: prepareJobArgsSchema,
+  cleanup_job: cleanupJobArgsSchema,
+  run_script_step: runScriptStepArgsSchema,
+  run_container_step: runContainerStepArgsSchema,
+} as const;
 
-const envelopeHeadSchema = z.looseObject({ command: z.enum(COMMANDS), responseFile: z.string().min(1) });
-
-export const hookInputSchema = z.discriminatedUnion('command', [
-  envelope('prepare_job', prepareJobArgsSchema),
-  envelope('cleanup_job', cleanupJobArgsSchema),
-  envelope('run_script_step', runScriptStepArgsSchema),
-  envelope('run_container_step', runContainerStepArgsSchema),
-]);
+type Envelope<C extends CommandName> = { command: C; responseFile: string; args: Output<(typeof ARGS)[C]>; state?: unknown };
 /** The validated stdin of one hook call. `state` is checked by each command. */
-export type HookInput = z.output<typeof hookInputSchema>;
+export type HookInput = { [C in CommandName]: Envelope<C> }[CommandName];
+
+const envelopeSchema = c.object({
+  command: c.oneOf(COMMANDS),
+  responseFile: c.string({ min: 1 }),
+  state: c.unknown(),
+});
 
 /**
  * Parses the runner's stdin. Throws an `INPUT_INVALID` HookError listing every problem with its
@@ -133,14 +109,16 @@ export function parseHookInput(text: string): HookInput {
       hint: 'The hook expects one JSON object from the GitHub Actions runner on stdin.',
     });
   }
-  // The command picks the schema; report it (and the response file) first when it is unusable.
-  const head = envelopeHeadSchema.safeParse(json, { reportInput: true });
-  const result = head.success ? hookInputSchema.safeParse(json, { reportInput: true }) : head;
-  if (!result.success) {
-    const lines = formatIssues(result.error.issues);
-    throw new HookError('INPUT_INVALID', `Invalid hook input:\n  ${lines.join('\n  ')}`, {
-      hint: 'The hook expects the JSON the GitHub Actions runner sends (ACTIONS_RUNNER_CONTAINER_HOOKS).',
-    });
+  // The command picks the args check; report it (and the response file) first when it is unusable.
+  const issues: Issue[] = [];
+  const head = envelopeSchema.run(json, [], issues);
+  if (head !== c.INVALID && issues.length === 0) {
+    const args = ARGS[head.command].run((json as Record<string, unknown>)['args'], ['args'], issues);
+    if (args !== c.INVALID && issues.length === 0) {
+      return { command: head.command, responseFile: head.responseFile, args, state: head.state } as HookInput;
+    }
   }
-  return result.data;
+  throw new HookError('INPUT_INVALID', `Invalid hook input:\n  ${c.formatIssues(issues).join('\n  ')}`, {
+    hint: 'The hook expects the JSON the GitHub Actions runner sends (ACTIONS_RUNNER_CONTAINER_HOOKS).',
+  });
 }

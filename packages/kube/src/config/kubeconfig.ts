@@ -1,5 +1,5 @@
+import * as c from '../check.js';
 import { KubeConfigError } from '../errors.js';
-import * as z from 'zod';
 
 /**
  * A kubeconfig reduced to the one context in use. File references are still paths (resolved
@@ -25,34 +25,31 @@ const SUPPORTED_AUTH =
   'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, or none. ' +
   'Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`';
 
-async function schema() {
-  const cluster = z.looseObject({
-    server: z.string().min(1),
-    'certificate-authority': z.string().optional(),
-    'certificate-authority-data': z.string().optional(),
-    'insecure-skip-tls-verify': z.boolean().optional(),
-    'tls-server-name': z.string().optional(),
-  });
-  const user = z.looseObject({
-    'client-certificate': z.string().optional(),
-    'client-certificate-data': z.string().optional(),
-    'client-key': z.string().optional(),
-    'client-key-data': z.string().optional(),
-    token: z.string().optional(),
-    tokenFile: z.string().optional(),
-  });
-  const context = z.looseObject({ cluster: z.string().min(1), user: z.string().optional(), namespace: z.string().optional() });
-  return z.looseObject({
-    clusters: z.array(z.object({ name: z.string().min(1), cluster })).nullable().transform((v) => v ?? []).default([]),
-    users: z.array(z.object({ name: z.string().min(1), user: user.nullable().optional() })).nullable().transform((v) => v ?? []).default([]),
-    contexts: z.array(z.object({ name: z.string().min(1), context })).nullable().transform((v) => v ?? []).default([]),
-    'current-context': z.string().optional(),
-  });
-}
+const optionalString = c.optional(c.string());
+const listOf = <T>(check: c.Check<T>) => c.nullish(c.array(check), []);
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(root)';
-}
+const clusterSchema = c.object({
+  server: c.string({ min: 1 }),
+  'certificate-authority': optionalString,
+  'certificate-authority-data': optionalString,
+  'insecure-skip-tls-verify': c.optional(c.boolean()),
+  'tls-server-name': optionalString,
+});
+const userSchema = c.object({
+  'client-certificate': optionalString,
+  'client-certificate-data': optionalString,
+  'client-key': optionalString,
+  'client-key-data': optionalString,
+  token: optionalString,
+  tokenFile: optionalString,
+});
+const contextSchema = c.object({ cluster: c.string({ min: 1 }), user: optionalString, namespace: optionalString });
+const kubeConfigSchema = c.object({
+  clusters: listOf(c.object({ name: c.string({ min: 1 }), cluster: clusterSchema })),
+  users: listOf(c.object({ name: c.string({ min: 1 }), user: c.nullish(userSchema) })),
+  contexts: listOf(c.object({ name: c.string({ min: 1 }), context: contextSchema })),
+  'current-context': optionalString,
+});
 
 const b64 = (value: string): Buffer => Buffer.from(value, 'base64');
 
@@ -72,12 +69,11 @@ export async function parseKubeConfig(text: string, file: string, context?: stri
   } catch (err) {
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
-  const parsed = (await schema()).safeParse(doc ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} is invalid: ${problems.join('; ')}`);
+  const parsed = c.parse(kubeConfigSchema, doc ?? {});
+  if (!parsed.ok) {
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} is invalid: ${c.formatIssues(parsed.issues).join('; ')}`);
   }
-  const cfg = parsed.data;
+  const cfg = parsed.value;
   const contextName = context ?? cfg['current-context'];
   if (!contextName) {
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} has no current-context and no context was given`, {
@@ -92,7 +88,7 @@ export async function parseKubeConfig(text: string, file: string, context?: stri
   if (!cluster) {
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: context ${JSON.stringify(contextName)} refers to cluster ${JSON.stringify(ctx.cluster)}, which clusters does not define`);
   }
-  let user: NonNullable<(typeof cfg.users)[number]['user']> = {};
+  let user: c.Output<typeof userSchema> = {};
   if (ctx.user !== undefined) {
     const found = cfg.users.find((u) => u.name === ctx.user);
     if (!found) {
@@ -101,7 +97,7 @@ export async function parseKubeConfig(text: string, file: string, context?: stri
     user = found.user ?? {};
   }
   for (const unsupported of ['exec', 'auth-provider', 'username']) {
-    if (user[unsupported] != null) {
+    if ((user as Record<string, unknown>)[unsupported] != null) {
       throw new KubeConfigError('CONFIG_UNSUPPORTED_AUTH', `kubeconfig ${file}: user ${JSON.stringify(ctx.user)} uses "${unsupported}" authentication, which this client does not support`, { hint: SUPPORTED_AUTH });
     }
   }

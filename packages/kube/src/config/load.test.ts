@@ -98,7 +98,7 @@ describe('loadKubeConfigFile', () => {
     ['an unknown context', twoContexts, 'nope', 'contexts has no entry named "nope"'],
     ['a context without a cluster definition', twoContexts.replace('cluster: insecure,', 'cluster: gone,'), 'runner', 'context "runner" refers to cluster "gone", which clusters does not define'],
     ['a context without a user definition', twoContexts.replace('user: runner,', 'user: ghost,'), 'runner', 'context "runner" refers to user "ghost", which users does not define'],
-    ['a cluster without server', twoContexts.replace('server: https://127.0.0.1:7443', 'proxy-url: x'), 'runner', 'clusters[1].cluster.server: Invalid input: expected string, received undefined'],
+    ['a cluster without server', twoContexts.replace('server: https://127.0.0.1:7443', 'proxy-url: x'), 'runner', 'clusters[1].cluster.server: expected string, got nothing'],
     ['no current-context', twoContexts.replace('current-context: admin', ''), undefined, 'has no current-context and no context was given'],
     ['a certificate without a key', twoContexts.replace(/client-key-data: .*/, ''), 'admin', 'user "admin" has a client certificate but no client-key(-data)'],
     ['a missing CA file', twoContexts.replace('ca.crt', 'missing-ca.crt'), 'admin', `certificate-authority file ${'DIR'}/missing-ca.crt does not exist`],
@@ -112,8 +112,8 @@ describe('loadKubeConfigFile', () => {
   it('lists every schema problem at once', async () => {
     const file = write('bad.yaml', 'clusters:\n- name: a\n  cluster: {server: 1}\ncontexts:\n- context: {cluster: a}\n');
     const err = await failure(loadKubeConfigFile(file));
-    expect(err.message).toContain('clusters[0].cluster.server: Invalid input: expected string, received number');
-    expect(err.message).toContain('contexts[0].name: Invalid input: expected string, received undefined');
+    expect(err.message).toContain('clusters[0].cluster.server: expected string, got number');
+    expect(err.message).toContain('contexts[0].name: expected string, got nothing');
   });
 
   it.each([
