@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     note(`cleanup_job, snapshot + promote ${summary(cleanupMs.promote)}`);
     note(`snapshot create→readyToUse (observed) ${summary(readyMs)}`);
     note(`cache step of cleanup_job (flush, snapshot, promotion) beyond time-to-ready ${summary(inHookCleanup)}`);
-    note(`  of which the flush (\`sync\` over exec in the job container) ${summary(flushMs)}`);
+    note(`  of which the flush (\`sync -f <mount path>\` over exec in the job container) ${summary(flushMs)}`);
     note(`machine: ${machineLoad()}`);
 
     const prepareOverhead = median(prepareMs.clone) - median(prepareMs.plain) - median(boundMs);

@@ -1,4 +1,6 @@
-import type { CacheLogger } from '@zfs-runner-hooks/zfs-clone';
+import { Writable } from 'node:stream';
+import type { KubeClient } from '@zfs-runner-hooks/kube';
+import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
 import { HookError } from './errors.js';
 import type { Logger } from './log.js';
@@ -9,6 +11,27 @@ import { JOB_CONTAINER } from './pod/containers.js';
  * calls of every step skip evaluating it (it stays in the one bundle file).
  */
 const library = () => import(/* webpackMode: "eager" */ '@zfs-runner-hooks/zfs-clone');
+
+/** Collects a command's error output (for the flush's fallback and messages), bounded. */
+class TextSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    if (this.text.length < 4096) this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+/**
+ * Runs a command of the cache library (the flush before a snapshot) in the job pod's `job`
+ * container: its exit code and error output go back to the library, which decides what they mean.
+ */
+export function runInJobContainer(client: KubeClient, namespace: string, pod: string, signal: AbortSignal): RunInJob {
+  return async (command) => {
+    const stderr = new TextSink();
+    const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal });
+    return { exitCode: r.exitCode, stderr: stderr.text };
+  };
+}
 
 function cacheLogger(log: Logger): CacheLogger {
   return { info: log.info, warning: log.warning, debug: log.debug, group: (name, fn) => log.group(name, fn) };
@@ -68,14 +91,7 @@ export function zfsCloneCache(): JobCache {
       const jobPod = input.jobPod;
       const report = await session.cleanup(input.state ?? null, {
         succeeded: input.job.prepared && input.job.stepsFailed === 0,
-        ...(jobPod
-          ? {
-              flush: async (command: readonly string[]) => {
-                const r = await input.client.exec({ namespace: input.namespace, pod: jobPod, container: JOB_CONTAINER, command, signal: input.signal });
-                if (r.exitCode !== 0) throw new Error(`${command.join(' ')} exited with ${r.exitCode} in pod ${jobPod}`);
-              },
-            }
-          : {}),
+        ...(jobPod ? { runInJob: runInJobContainer(input.client, input.namespace, jobPod, input.signal) } : {}),
       });
       for (const p of report.problems) input.log.warning(`Build cache: ${p}`);
     },

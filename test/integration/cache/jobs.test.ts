@@ -46,6 +46,7 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     const cleanup = await job1.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
     expect(output(cleanup)).toMatch(/Cache conan now at generation 2 \(/);
+    expect(output(cleanup)).not.toContain('flush failed');
     const head = await world.head();
     expect(head.generation).toBe(2);
     expect(head.snapshot).not.toBe(seedSnapshot);
@@ -106,6 +107,36 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect((await simulator.cleanupJob()).ok).toBe(true);
     expect(await world.head()).toEqual(before);
     expect((await world.objects()).snapshots.filter((s) => s.startsWith(pod.name))).toEqual([]);
+  });
+
+  /** A step that puts a `sync` in front of the image's own (first in PATH) that answers like `script`. */
+  const fakeSync = (script: string) =>
+    `cat > /usr/local/bin/sync <<'EOF'\n#!/bin/sh\n${script}\nEOF\nchmod +x /usr/local/bin/sync\n`;
+
+  it('flushes with a plain sync when the image\'s sync has no -f, and still promotes', async () => {
+    const before = await world.head();
+    const { simulator } = await world.runner();
+    expect((await simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
+    // coreutils before 8.24: `sync -f` is an invalid option.
+    const older = fakeSync(`case "$1" in -*) echo "sync: invalid option -- '\${1#-}'" >&2; echo "Try 'sync --help' for more information." >&2; exit 1;; esac\nexec /usr/bin/sync`);
+    const step = await simulator.runScript(`${older}echo old-sync > "$CONAN_HOME/p/old-sync.txt"\n`);
+    expect(step.exitCode, output(step)).toBe(0);
+    const cleanup = await simulator.cleanupJob();
+    expect(cleanup.ok, output(cleanup)).toBe(true);
+    expect(output(cleanup)).toContain('`sync` in the job container has no -f: flushed every file system instead of /CONAN_HOME');
+    expect(output(cleanup)).not.toContain('flush failed');
+    expect((await world.head()).generation).toBe(before.generation + 1);
+  });
+
+  it('reports a failing flush as a warning with sync\'s own message', async () => {
+    const { simulator } = await world.runner();
+    expect((await simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
+    const failing = fakeSync(`echo "sync: error syncing '$2': Input/output error" >&2\nexit 1`);
+    expect((await simulator.runScript(failing)).exitCode).toBe(0);
+    const cleanup = await simulator.cleanupJob();
+    expect(cleanup.ok, output(cleanup)).toBe(true);
+    expect(output(cleanup)).toContain("Build cache: flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error");
+    expect(output(cleanup)).not.toContain('has no -f');
   });
 
   it('a non-root job user (uid 1001) writes the cache when the runner sets ZFS_CLONE_FS_GROUP', async () => {

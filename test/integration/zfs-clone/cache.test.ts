@@ -100,7 +100,7 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     const job1 = await startJob('runner-1', { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' });
     expect(readFileSync(join(job1.dir, 'p', 'zlib.txt'), 'utf8')).toBe('zlib/1.3 from the seed\n');
     writeFileSync(join(job1.dir, 'p', 'fmt.txt'), 'fmt/10 built by job 1\n');
-    const report = await job1.session.cleanup(job1.state, { succeeded: true, flush: async () => undefined });
+    const report = await job1.session.cleanup(job1.state, { succeeded: true, runInJob: async () => ({ exitCode: 0, stderr: '' }) });
     expect(report.promotion).toEqual({ outcome: 'promoted', generation: 2 });
     await core.deleteNamespacedPod({ name: 'runner-1-job', namespace: ns.name });
 

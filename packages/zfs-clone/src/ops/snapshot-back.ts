@@ -7,12 +7,6 @@ import { dnsName } from '../names.js';
 import { reownClone } from './create-clone.js';
 import { waitForSnapshot } from './wait-for-snapshot.js';
 
-/**
- * The command to run in the job container before a snapshot, so the page cache reaches the
- * clone's file system.
- */
-export const FLUSH_COMMAND: readonly string[] = ['sync'];
-
 export interface SnapshotBackOptions {
   readonly namespace: string;
   /** The job's clone PVC. */
@@ -43,7 +37,7 @@ export function snapshotBackName(pvc: string): string {
 
 /**
  * Takes a VolumeSnapshot of a job's clone (the job container must be flushed first, see
- * {@link FLUSH_COMMAND}), then makes the snapshot the clone PVC's only owner: deleting a volume
+ * `flushClone`), then makes the snapshot the clone PVC's only owner: deleting a volume
  * destroys its snapshots under zfs-localpv 2.6, so the volume now lives exactly as long as the
  * snapshot, and not as long as the job pod. Waits until the snapshot is ready.
  */

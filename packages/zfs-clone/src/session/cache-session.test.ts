@@ -89,11 +89,57 @@ describe('CacheSession.cleanup', () => {
     const fake = seededCluster();
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
     const flushed: string[][] = [];
-    const report = await s.cleanup(state, { succeeded: true, flush: async (c) => void flushed.push([...c]) });
-    expect(flushed).toEqual([['sync']]);
+    const report = await s.cleanup(state, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME']]);
+    expect(report.problems).toEqual([]);
     expect(report.promotion).toEqual({ outcome: 'promoted', generation: 2 });
     expect((await readHead(fake, NS, 'gcc12')).head.snapshot).toBe(report.snapshot);
     expect(pvcs(fake)).toEqual([state.pvc]);
+  });
+
+  it('records the mount path, and flushes that file system alone', async () => {
+    const fake = seededCluster();
+    const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_MOUNT_PATH: '/opt/conan', ZFS_CLONE_SNAPSHOT_BACK: 'always' }, 'r1');
+    expect(state.mountPath).toBe('/opt/conan');
+    const flushed: string[][] = [];
+    await s.cleanup(state, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    expect(flushed).toEqual([['sync', '-f', '/opt/conan']]);
+  });
+
+  it('flushes a state written without a mount path with a plain sync', async () => {
+    const fake = seededCluster();
+    const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
+    const { mountPath: _, ...older } = state;
+    const flushed: string[][] = [];
+    const report = await s.cleanup(older, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    expect(flushed).toEqual([['sync']]);
+    expect(report).toMatchObject({ problems: [], promotion: { outcome: 'promoted' } });
+  });
+
+  it('falls back to a plain sync in an image whose sync has no -f, without a warning', async () => {
+    const fake = seededCluster();
+    const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
+    const flushed: string[][] = [];
+    const report = await s.cleanup(state, {
+      succeeded: true,
+      runInJob: async (c) => (flushed.push([...c]), c.length > 1 ? { exitCode: 1, stderr: "sync: invalid option -- 'f'\n" } : { exitCode: 0, stderr: '' }),
+    });
+    expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME'], ['sync']]);
+    expect(report).toMatchObject({ problems: [], promotion: { outcome: 'promoted' } });
+  });
+
+  it('reports a failed flush as a problem and still takes the snapshot', async () => {
+    const fake = seededCluster();
+    const { s, state, lines } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
+    const flushed: string[][] = [];
+    const report = await s.cleanup(state, {
+      succeeded: true,
+      runInJob: async (c) => (flushed.push([...c]), { exitCode: 1, stderr: "sync: error syncing '/CONAN_HOME': Input/output error\n" }),
+    });
+    expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME']]);
+    expect(report.problems).toEqual(["flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error"]);
+    expect(lines).toContain("warning: flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error");
+    expect(report.snapshot).toBeDefined();
   });
 
   it('does not snapshot or promote a failed job under on-success, and releases its clone', async () => {

@@ -5,7 +5,8 @@ import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
 import { gc } from '../ops/gc.js';
 import { promote } from '../ops/promote.js';
 import { countKeptClones, keepClone, releaseClone } from '../ops/release.js';
-import { FLUSH_COMMAND, snapshotBack } from '../ops/snapshot-back.js';
+import { flushClone, type RunInJob } from '../ops/flush.js';
+import { snapshotBack } from '../ops/snapshot-back.js';
 import type { CacheLogger } from './logger.js';
 import type { CloneState } from './state.js';
 
@@ -13,10 +14,11 @@ export interface CleanupInput {
   /** Whether every step the hook ran succeeded. */
   readonly succeeded: boolean;
   /**
-   * Runs `command` in the job container (the hook's exec); called before a snapshot so writes
-   * reach the disk. Omit when the job pod is gone.
+   * Runs a command in the job container (the hook's exec) and reports its exit code and error
+   * output; used before a snapshot to flush the clone (`sync -f <mount path>`, see `flushClone`).
+   * Omit when the job pod is gone.
    */
-  readonly flush?: (command: readonly string[]) => Promise<void>;
+  readonly runInJob?: RunInJob;
 }
 
 /** What cleanup did, for logs and benchmarks. */
@@ -57,7 +59,14 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   if (wantSnapshot) {
     try {
       const flushStarted = Date.now();
-      if (input.flush) await input.flush(FLUSH_COMMAND).catch((error: unknown) => problems.push(`flush failed: ${message(error)}`));
+      if (input.runInJob) {
+        await flushClone(input.runInJob, state.mountPath).then(
+          (flushed) => {
+            if (flushed.fellBack) logger.debug(`\`sync\` in the job container has no -f: flushed every file system instead of ${state.mountPath ?? 'the clone'}`);
+          },
+          (error: unknown) => problems.push(`flush failed: ${message(error)}`),
+        );
+      }
       flushMs = Date.now() - flushStarted;
       const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
       const taken = await snapshotBack(kube, {

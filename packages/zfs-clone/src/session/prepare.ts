@@ -95,6 +95,7 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
     namespace,
     runnerPod: runnerPod.name,
     pvc,
+    mountPath: config.mountPath,
     source: config.source,
     snapshot: resolved.snapshot,
     restoreSize: resolved.restoreSize,

@@ -10,6 +10,11 @@ export const cloneStateSchema = z.object({
   namespace: z.string(),
   runnerPod: z.string(),
   pvc: z.string(),
+  /**
+   * Where the clone is mounted in the job container; cleanup flushes that file system alone.
+   * Absent in states written before it was recorded: cleanup then flushes with a plain `sync`.
+   */
+  mountPath: z.string().optional(),
   jobPod: z.string().optional(),
   source: z.object({ kind: z.enum(['cache', 'snapshot']), name: z.string() }),
   /** The snapshot cloned (the cache head at prepare time). */
