@@ -38,6 +38,8 @@ async function main(): Promise<void> {
       KUBECONFIG: ns.hookKubeconfig,
       ACTIONS_RUNNER_POD_NAME: 'runner-cold-start',
       ACTIONS_RUNNER_KUBERNETES_NAMESPACE: ns.name,
+      // The loader's compiled-code cache starts empty here; the first (debug) run writes it.
+      ZRH_CODE_CACHE_DIR: join(scratch, 'code-cache'),
     };
     const hook = (extraEnv: Record<string, string> = {}): ProcessSpec => {
       writeFileSync(responseFile, '');
@@ -58,26 +60,32 @@ async function main(): Promise<void> {
     }
     const bareMs: number[] = [];
     const hookMs: number[] = [];
+    const noCacheMs: number[] = [];
     const noApiMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       bareMs.push((await timeProcess(bare)).wallMs);
       const h = await timeProcess(hook());
       if (h.exitCode !== 0) throw new Error(`the hook failed in run ${i + 1} (exit ${String(h.exitCode)}): ${h.stdout}${h.stderr}`);
       hookMs.push(h.wallMs);
+      const n = await timeProcess(hook({ ZRH_CODE_CACHE_DIR: 'off' }));
+      if (n.exitCode !== 0) throw new Error(`the hook without code cache failed in run ${i + 1} (exit ${String(n.exitCode)}): ${n.stdout}${n.stderr}`);
+      noCacheMs.push(n.wallMs);
       const v = await timeProcess(noApi);
       if (v.exitCode === 0) throw new Error('the hook accepted an invalid stdin');
       noApiMs.push(v.wallMs);
     }
     const bareUse = [];
     const hookUse = [];
+    const noCacheUse = [];
     for (let i = 0; i < RUSAGE_RUNS; i++) {
       bareUse.push(await resourceUsage(bare));
       const h = await resourceUsage(hook());
       if (h.exitCode !== 0) throw new Error(`the hook failed under /usr/bin/time (exit ${String(h.exitCode)})`);
       hookUse.push(h);
+      noCacheUse.push(await resourceUsage(hook({ ZRH_CODE_CACHE_DIR: 'off' })));
     }
     const bareRss = bareUse.map((u) => u.maxRssKiB);
-    const hookRss = hookUse.map((u) => u.maxRssKiB);
+    const hookRss = [...hookUse, ...noCacheUse].map((u) => u.maxRssKiB);
     const bareCpu = bareUse.map((u) => u.cpuMs);
     const hookCpu = hookUse.map((u) => u.cpuMs);
 
@@ -85,7 +93,9 @@ async function main(): Promise<void> {
     note(`node -e 0:                          ${summary(bareMs)}`);
     note(`hook, stdin rejected (no API call): ${summary(noApiMs)}`);
     note(`hook cleanup_job, state null:       ${summary(hookMs)}`);
-    note(`CPU time (user+sys, 10 ms ticks): node -e 0 median ${ms(median(bareCpu))}, hook median ${ms(median(hookCpu))} (n=${RUSAGE_RUNS})`);
+    note(`the same without code cache:        ${summary(noCacheMs)}`);
+    note(`CPU time (user+sys, 10 ms ticks): node -e 0 median ${ms(median(bareCpu))}, hook median ${ms(median(hookCpu))}, without code cache ${ms(median(noCacheUse.map((u) => u.cpuMs)))} (n=${RUSAGE_RUNS})`);
+    const rNoCache = median(noCacheMs) / median(bareMs);
     const r = median(hookMs) / median(bareMs);
     const rMin = min(hookMs) / min(bareMs);
     const rCpu = median(hookCpu) / median(bareCpu);
@@ -95,6 +105,7 @@ async function main(): Promise<void> {
     report({ bench: BENCH, figure: 'cold start ratio hook / node -e 0 (medians)', value: ratio(r), target: '≤ 2.5×', ok: r <= 2.5 });
     report({ bench: BENCH, figure: 'cold start ratio, fastest runs (min / min)', value: ratio(rMin), target: '≤ 2.5×', ok: rMin <= 2.5 });
     report({ bench: BENCH, figure: 'cold start ratio, CPU time (user+sys medians)', value: ratio(rCpu), target: '', ok: null });
+    report({ bench: BENCH, figure: "first call of a runner pod (no code cache yet) / node -e 0, medians", value: `${ratio(rNoCache)} (${ms(median(noCacheMs))})`, target: '≤ 2.5×', ok: rNoCache <= 2.5 });
     report({ bench: BENCH, figure: `hook peak RSS (max of ${RUSAGE_RUNS})`, value: `${mib(max(hookRss))} (node -e 0: ${mib(max(bareRss))})`, target: '≤ 70 MiB', ok: max(hookRss) <= 70 * 1024 });
     const size = statSync(HOOK_BUNDLE).size;
     report({ bench: BENCH, figure: 'bundle size (dist/index.js)', value: `${(size / 1024 / 1024).toFixed(2)} MB (${size} bytes)`, target: '', ok: null });

@@ -2,7 +2,8 @@
 // the CommonJS entry with ncc, and checks that the bundle is one self-contained file. Lazy
 // `import()`s in the sources carry webpack's "eager" mode, so they stay in the one file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +31,14 @@ const extra = files.filter((f) => f !== main);
 if (!main || extra.length > 0) {
   throw new Error(`ncc must emit a single index file, got: ${files.join(', ')}`);
 }
-renameSync(join(tmp, main), join(out, 'index.js'));
+// dist/index.js = bundle/loader.cjs + the bundle as line comments (compiled by the loader with a
+// V8 code cache). A line comment ends at any JavaScript line terminator, so only \n may occur.
+const code = readFileSync(join(tmp, main), 'utf8');
+if (/[\r\u2028\u2029]/.test(code)) throw new Error('the bundle contains a \\r, U+2028 or U+2029 line terminator; the loader cannot carry it');
+const buildId = createHash('sha256').update(code).digest('hex').slice(0, 16);
+const loader = readFileSync(join(pkg, 'bundle', 'loader.cjs'), 'utf8').replaceAll('__BUILD_ID__', buildId);
+const commented = code.split('\n').map((line) => `//${line}`).join('\n');
+writeFileSync(join(out, 'index.js'), `${loader}\n//# zrh-hook-code\n${commented}\n`);
 // The package is ESM; this marks the bundle as CommonJS where it sits (the runner image ships it alone).
 writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
 rmSync(tmp, { recursive: true, force: true });

@@ -45,6 +45,7 @@ export const configEnvSchema = c.object({
   ZRH_LOG_LEVEL: c.describe(
     choice(['info', 'debug'], 'info'),
     '`debug` prints the hook\'s debug lines (resolved configuration, pod specs, API request counts) as plain log lines.'),
+  ZRH_CODE_CACHE_DIR: c.describe(optionalText, 'Folder of the V8 code cache the bundle\'s loader reads and writes (docs/decisions/0014-startup-time.md); it must be the hook user\'s own and writable by nobody else. `off`: no cache. Unset: `<tmpdir>/zrh-hook-<uid>`.'),
   ZRH_UNSCHEDULABLE_GRACE_SECONDS: c.describe(seconds(0), 'How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
 });
 

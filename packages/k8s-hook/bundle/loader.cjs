@@ -1,0 +1,73 @@
+'use strict';
+// zfs-runner-hooks Kubernetes container hook, build __BUILD_ID__.
+// The hook's code is the commented-out block at the end of this file. This loader compiles it
+// with a V8 code cache kept in a private folder (default <tmpdir>/zrh-hook-<uid>, or
+// ZRH_CODE_CACHE_DIR; `off` disables it), so the hook processes of a job after the first skip
+// most compilation. A missing, foreign or rejected cache only costs time: the code then compiles
+// as usual and the cache is written again. See docs/decisions/0014-startup-time.md.
+const fs = require('fs');
+const path = require('path');
+const vm = require('vm');
+
+const BUILD_ID = '__BUILD_ID__';
+const MARKER = '\n//# zrh-hook' + '-code\n';
+
+/** The cache file of this build on this Node, or undefined when there is no private folder for it. */
+function cacheFile() {
+  const setting = process.env.ZRH_CODE_CACHE_DIR;
+  if (setting === 'off' || typeof process.getuid !== 'function') return undefined;
+  const uid = process.getuid();
+  const dir = setting || path.join(require('os').tmpdir(), `zrh-hook-${uid}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if (err.code !== 'EEXIST') return undefined;
+  }
+  try {
+    // Only a real folder of this user that nobody else can write to: code from it runs as the hook.
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  return path.join(dir, `${BUILD_ID}-${process.version}-${process.arch}.v8cache`);
+}
+
+const text = fs.readFileSync(__filename, 'utf8');
+const at = text.indexOf(MARKER);
+const source = text
+  .slice(at + MARKER.length)
+  .split('\n')
+  .map((line) => line.slice(2))
+  .join('\n');
+const file = cacheFile();
+let cachedData;
+if (file) {
+  try {
+    cachedData = fs.readFileSync(file);
+  } catch {
+    cachedData = undefined;
+  }
+}
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
+  filename: __filename,
+  lineOffset: text.slice(0, at + MARKER.length).split('\n').length - 1,
+  cachedData,
+});
+if (file && (cachedData === undefined || script.cachedDataRejected)) {
+  // Written at exit, when it also holds the functions this run compiled.
+  process.once('exit', () => {
+    const tmp = `${file}.${process.pid}`;
+    try {
+      fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+      fs.renameSync(tmp, file);
+    } catch {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // nothing to tidy
+      }
+    }
+  });
+}
+script.runInThisContext().call(module.exports, module.exports, require, module, __filename, __dirname);
