@@ -3,6 +3,7 @@ import type { ImageContainer } from '../protocol/input.js';
 import type { CreateOptions } from './create-options.js';
 import { containerEnv } from './env.js';
 import type { PortMapping } from './ports.js';
+import { literalArg } from './step-pod.js';
 import { toContainerPorts } from './ports.js';
 
 /** The job container's name; the runner's steps are exec'd into it. */
@@ -46,7 +47,10 @@ export interface ServiceContainerSpec {
   readonly options: CreateOptions;
 }
 
-/** A service as a sidecar of the job pod; its entrypoint/args as the workflow gives them. */
+/**
+ * A service as a sidecar of the job pod; its entrypoint/args as the workflow gives them, passed on
+ * literally (no `$(NAME)` expansion by the kubelet, as with Docker).
+ */
 export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
   const { container, options } = spec;
   const workingDir = options.workingDir ?? container.workingDirectory;
@@ -54,8 +58,8 @@ export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
   return {
     name: spec.name,
     image: container.image,
-    ...(container.entryPoint ? { command: [container.entryPoint] } : {}),
-    ...(args.length ? { args } : {}),
+    ...(container.entryPoint ? { command: [literalArg(container.entryPoint)] } : {}),
+    ...(args.length ? { args: args.map(literalArg) } : {}),
     ...(workingDir ? { workingDir } : {}),
     env: [...containerEnv(container.environmentVariables), ...options.env.map((e) => ({ ...e }))],
     ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),

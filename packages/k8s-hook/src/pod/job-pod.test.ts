@@ -71,6 +71,11 @@ describe('buildJobPod', () => {
     expect(redis?.volumeMounts).toBeUndefined();
   });
 
+  it('passes a service\'s entrypoint and args on literally, as Docker does (no $(NAME) expansion)', () => {
+    const p = buildJobPod({ name: 'x', namespace: 'ci', runner, services: [{ name: 'db', ...parts(container({ image: 'db', entryPoint: '/bin/$(SHELL)', entryPointArgs: ['-c', 'echo $(HOME) $$ $X'] })) }], workspace: jobPodWorkspace({ mode: 'copy' }), pullSecrets: [] });
+    expect(p.spec?.containers[0]).toMatchObject({ command: ['/bin/$$(SHELL)'], args: ['-c', 'echo $$(HOME) $$$$ $$X'] });
+  });
+
   it('honours ports and create options', () => {
     expect(job?.ports).toEqual([{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }]);
     expect(job?.resources).toEqual({ limits: { cpu: '2' } });
