@@ -16,6 +16,7 @@ export const IMAGES = {
   busybox: 'zrh.local/busybox:1',
   debian: 'zrh.local/debian:12-1',
   debianNonRoot: 'zrh.local/debian-nonroot:12-1',
+  entrypoint: 'zrh.local/entrypoint:1',
   pause: 'zrh.local/pause:1',
 } as const;
 
