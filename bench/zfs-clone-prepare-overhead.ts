@@ -17,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKubeClient, loadKubeConfigFile, R, type KubeClient, type ResourceType } from '../packages/kube/src/index.js';
+import { R, type KubeClient, type ResourceType } from '../packages/kube/src/index.js';
 import { runCli } from '../packages/zfs-clone/src/cli/run.js';
 import { createBenchNamespace, requireBundle, startBenchCluster, type BenchCluster, type BenchNamespace } from './lib/cluster.js';
 import { addApiRequests, formatApiRequests, parseApiRequests, type ApiRequests } from './lib/process.js';
@@ -89,8 +89,11 @@ function failIf(call: { ok: boolean; exitCode: number | null; stdout: string; st
   if (!call.ok) throw new Error(`${what} failed (exit ${String(call.exitCode)}):\n${call.stdout}${call.stderr}`);
 }
 
-/** A PVC `golden` with a small Conan-like tree, seeded as cache `conan` with the operator CLI. */
-async function seedCache(cluster: BenchCluster, ns: BenchNamespace, hook: KubeClient): Promise<void> {
+/**
+ * A PVC `golden` with a small Conan-like tree, seeded as cache `conan` with the operator CLI (as
+ * admin: creating a cache is an operator's job, which the hook's Role does not allow).
+ */
+async function seedCache(cluster: BenchCluster, ns: BenchNamespace): Promise<void> {
   await cluster.admin.create(
     { type: R.persistentVolumeClaims, namespace: ns.name },
     { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '64Mi' } } } },
@@ -112,7 +115,7 @@ async function seedCache(cluster: BenchCluster, ns: BenchNamespace, hook: KubeCl
   const code = await runCli(['-n', ns.name, 'seed', 'conan', '--from-pvc', 'golden'], {
     stdout: { write: () => true } as never,
     stderr: { write: (s: string) => ((err += s), true) } as never,
-    connect: async () => Object.create(hook, { close: { value: () => undefined } }) as KubeClient,
+    connect: async () => Object.create(cluster.admin, { close: { value: () => undefined } }) as KubeClient,
   });
   if (code !== 0) throw new Error(`zfs-clone seed failed: ${err}`);
 }
@@ -127,7 +130,6 @@ async function main(): Promise<void> {
   heading(`ZFS-clone cache through the hook on the real node: ${runs} measured jobs per variant (after one warm-up)`);
   const cluster = await startBenchCluster('real');
   const ns = await createBenchNamespace(cluster, 'bench-zc');
-  const hook = createKubeClient(await loadKubeConfigFile(ns.hookKubeconfig));
   const timeline = await watchTimeline(cluster.admin, ns.name);
   const runner = await startBenchRunner({
     admin: cluster.admin,
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
   });
   const sim = runner.simulator;
   try {
-    await seedCache(cluster, ns, hook);
+    await seedCache(cluster, ns);
     note(`runner pod ${runner.pod.name} on node ${runner.pod.nodeName}; ${machineLoad()}`);
     const variants = {
       plain: { DEMO: '1' },
@@ -219,7 +221,6 @@ async function main(): Promise<void> {
   } finally {
     await runner.dispose();
     await timeline.stop();
-    hook.close();
     await ns.delete();
     await cluster.stop();
     clearTimeout(deadline);

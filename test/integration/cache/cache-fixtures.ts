@@ -1,8 +1,8 @@
 /**
  * Shared set-up of the cache suites that run the real hook bundle through the runner simulator:
- * a namespace, the hook's identity from deploy/rbac/hook-role.yaml, a cache seeded with the
- * operator CLI from a PVC whose folder holds a file, and runners on the real node (so the clone
- * PVC is really mounted at /CONAN_HOME in the job container).
+ * a namespace, the hook's identity from deploy/rbac/hook-role.yaml, an operator's identity for the
+ * `zfs-clone` CLI, a cache seeded with the CLI from a PVC whose folder holds a file, and runners on
+ * the real node (so the clone PVC is really mounted at /CONAN_HOME in the job container).
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import { startRunnerSimulator, type StartedRunner } from '../../simulator/start.
 import type { WorkflowContainer } from '../../simulator/stdin.js';
 
 export const HOOK_ROLE = fileURLToPath(new URL('../../../deploy/rbac/hook-role.yaml', import.meta.url));
+/** What an operator running `zfs-clone` needs (`seed` creates a head ConfigMap; the hook never does). */
+export const OPERATOR_ROLE = fileURLToPath(new URL('../zfs-clone/fixtures/zfs-clone-role.yaml', import.meta.url));
 export const DEBIAN = 'zrh.local/debian:12-1';
 export const DEBIAN_NONROOT = 'zrh.local/debian-nonroot:12-1';
 /** The file the seed PVC holds, relative to the cache root. */
@@ -32,10 +34,10 @@ export interface CacheWorld {
   readonly admin: KubeConfig;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
-  /** The project's client with the hook's identity (what the CLI and checks use). */
+  /** The project's client with the hook's identity (what checks use). */
   readonly kube: KubeClient;
   readonly hookKubeconfig: string;
-  /** Runs the `zfs-clone` CLI in the namespace with the hook's identity. */
+  /** Runs the `zfs-clone` CLI in the namespace with an operator's identity ({@link OPERATOR_ROLE}). */
   cli(...argv: string[]): Promise<{ code: number; out: string; err: string }>;
   /** The head of cache `cache`. */
   head(cache?: string): Promise<{ generation: number; snapshot: string }>;
@@ -65,6 +67,9 @@ export async function createCacheWorld(prefix: string, cache = 'conan'): Promise
   const hookKubeconfig = join(scratch, 'hook.kubeconfig');
   writeFileSync(hookKubeconfig, (await serviceAccountKubeConfig(ns.name, HOOK_ROLE, 'hook')).exportConfig(), { mode: 0o644 });
   const kube = createKubeClient(await loadKubeConfigFile(hookKubeconfig));
+  const operatorKubeconfig = join(scratch, 'operator.kubeconfig');
+  writeFileSync(operatorKubeconfig, (await serviceAccountKubeConfig(ns.name, OPERATOR_ROLE, 'operator')).exportConfig(), { mode: 0o644 });
+  const operator = createKubeClient(await loadKubeConfigFile(operatorKubeconfig));
 
   const volumeDir = async (pvc: string) => {
     const bound = await waitFor(`PVC ${pvc} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }), (c) => c.status?.phase === 'Bound');
@@ -77,7 +82,7 @@ export async function createCacheWorld(prefix: string, cache = 'conan'): Promise
     const code = await runCli(['-n', ns.name, ...argv], {
       stdout: sink((s) => (out += s)) as never,
       stderr: sink((s) => (err += s)) as never,
-      connect: async () => Object.create(kube, { close: { value: () => undefined } }) as KubeClient,
+      connect: async () => Object.create(operator, { close: { value: () => undefined } }) as KubeClient,
     });
     return { code, out, err };
   };
@@ -135,6 +140,7 @@ export async function createCacheWorld(prefix: string, cache = 'conan'): Promise
     async dispose() {
       await Promise.allSettled(runners.map((r) => r.dispose()));
       kube.close();
+      operator.close();
       await ns.delete();
     },
   };
