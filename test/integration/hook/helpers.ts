@@ -26,6 +26,8 @@ export const IMAGES = {
   debianNonRoot: 'zrh.local/debian-nonroot:12-1',
   /** busybox with ENTRYPOINT /entrypoint.sh and CMD from-cmd (test/images/defs/entrypoint.sh). */
   entrypoint: 'zrh.local/entrypoint:1',
+  /** busybox with /etc/alpine-release (test/images/defs/alpine-release.sh). */
+  alpineRelease: 'zrh.local/alpine-release:1',
 } as const;
 
 function newestMtime(dir: string): number {

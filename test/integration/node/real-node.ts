@@ -17,6 +17,7 @@ export const IMAGES = {
   debian: 'zrh.local/debian:12-1',
   debianNonRoot: 'zrh.local/debian-nonroot:12-1',
   entrypoint: 'zrh.local/entrypoint:1',
+  alpineRelease: 'zrh.local/alpine-release:1',
   pause: 'zrh.local/pause:1',
 } as const;
 

@@ -4,6 +4,7 @@ import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/clien
 import { R } from '@zfs-runner-hooks/kube';
 import type { CachePlan } from '../cache.js';
 import { HookError } from '../errors.js';
+import { isAlpineContainer } from '../kube/pod-os.js';
 import { copyToPod } from '../kube/tar.js';
 import { waitForPod } from '../kube/wait-pod.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
@@ -176,6 +177,9 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   let isAlpine = false;
   if (job) {
     const target = { namespace, pod: jobPodName, container: JOB_CONTAINER };
+    const command = created.spec?.containers.find((c) => c.name === JOB_CONTAINER)?.command;
+    const alpine = isAlpineContainer(ctx.client, target, command, ctx.signal);
+    alpine.catch(() => undefined); // awaited below; a failing copy must not leave it unhandled
     if (ws.mode === 'copy') {
       await ctx.log.group('Copying the workspace into the job pod', async () => {
         const wsRel = args.container?.workingDirectory ? workRelative(args.container.workingDirectory)?.split('/')[0] : undefined;
@@ -185,8 +189,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
         ctx.log.info(`Copied ${rels.join(', ')}`);
       });
     }
-    const probe = await ctx.client.exec({ ...target, command: ['sh', '-c', '[ -f /etc/alpine-release ]'], ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    isAlpine = probe.exitCode === 0;
+    isAlpine = await alpine;
   }
 
   const ctxOf = (id: string, ports: ContainerParts['ports']): ContainerContext => ({ id, network: jobPodName, ports: portsContext(ports) });

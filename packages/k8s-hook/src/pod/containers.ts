@@ -8,8 +8,14 @@ import { toContainerPorts } from './ports.js';
 
 /** The job container's name; the runner's steps are exec'd into it. */
 export const JOB_CONTAINER = 'job';
-/** Keeps the job container alive; steps run through exec. */
-export const JOB_COMMAND: readonly string[] = ['tail', '-f', '/dev/null'];
+/** The job container's first log line starts with this, followed by `alpine` or `other`. */
+export const OS_MARKER = 'zrh-os: ';
+/**
+ * Keeps the job container alive (steps run through exec). First it logs whether the image is
+ * Alpine (`isAlpine` of prepare_job's answer), so prepare_job reads one log line instead of
+ * exec'ing a probe; then `tail` replaces the shell as PID 1.
+ */
+export const JOB_COMMAND: readonly string[] = ['sh', '-c', `if [ -f /etc/alpine-release ]; then echo '${OS_MARKER}alpine'; else echo '${OS_MARKER}other'; fi; exec tail -f /dev/null`];
 
 /** Inputs of `buildJobContainer`. */
 export interface JobContainerSpec {

@@ -3,6 +3,7 @@ import type { ImageContainer } from '../protocol/input.js';
 import { jobPodWorkspace } from '../workspace/mounts.js';
 import { parseCreateOptions } from './create-options.js';
 import { buildJobPod } from './job-pod.js';
+import { JOB_COMMAND } from './containers.js';
 import { parsePortMappings } from './ports.js';
 
 const container = (over: Partial<ImageContainer> = {}): ImageContainer => ({
@@ -42,7 +43,7 @@ describe('buildJobPod', () => {
   const redis = pod.spec?.containers[1];
 
   it('runs the job container as `job`, kept alive, in the workflow working directory', () => {
-    expect(job).toMatchObject({ name: 'job', image: 'node:20', command: ['tail', '-f', '/dev/null'], workingDir: '/__w/repo/repo' });
+    expect(job).toMatchObject({ name: 'job', image: 'node:20', command: [...JOB_COMMAND], workingDir: '/__w/repo/repo' });
   });
 
   it('adds CI and GITHUB_ACTIONS, then the workflow env, then collaborator env', () => {
