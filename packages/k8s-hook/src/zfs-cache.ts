@@ -1,16 +1,22 @@
 import { Writable } from 'node:stream';
-import type { KubeClient } from '@zfs-runner-hooks/kube';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
 import { HookError } from './errors.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
+import { hookSelector, ROLE_LABEL } from './pod/labels.js';
 
 /**
  * The cache library, loaded on first use: only prepare_job and cleanup_job need it, so the hook
  * calls of every step skip evaluating it (it stays in the one bundle file).
  */
 const library = () => import(/* webpackMode: "eager" */ '@zfs-runner-hooks/zfs-clone');
+
+/** Cache settings start with this; without any, prepare_job has no clone to make. */
+const SETTING_PREFIX = 'ZFS_CLONE_';
+const hasSettings = (env: Readonly<Record<string, string | undefined>>) => Object.keys(env).some((k) => k.startsWith(SETTING_PREFIX));
 
 /** Collects a command's error output (for the flush's fallback and messages), bounded. */
 class TextSink extends Writable {
@@ -45,6 +51,11 @@ function cacheLogger(log: Logger): CacheLogger {
 export function zfsCloneCache(): JobCache {
   return {
     async plan(input: CachePlanInput): Promise<CachePlan | undefined> {
+      // Neither the workflow nor the runner sets anything: no clone, and no need to load the library.
+      if (!hasSettings(input.containerEnv) && !hasSettings(input.processEnv)) {
+        input.log.debug('zfs-clone: no ZFS_CLONE_* setting, no clone');
+        return undefined;
+      }
       const { createCacheSession, explainNodeConflict } = await library();
       const session = createCacheSession({
         kube: input.client,
@@ -80,6 +91,15 @@ export function zfsCloneCache(): JobCache {
     },
 
     async cleanup(input: CacheCleanupInput): Promise<void> {
+      if (!input.state) {
+        // No job state (prepare_job failed or was killed): the library looks for this runner's
+        // leftover clones; it is loaded only when there are any.
+        const leftovers = await input.client.list<V1PersistentVolumeClaim>(
+          { type: R.persistentVolumeClaims, namespace: input.namespace },
+          { labelSelector: `${hookSelector(input.runnerPodName)},${ROLE_LABEL}=clone` },
+        );
+        if (leftovers.items.length === 0) return;
+      }
       const { createCacheSession } = await library();
       const session = createCacheSession({
         kube: input.client,
