@@ -11,11 +11,12 @@
  *
  * Brings up the bench cluster with ZRH_NODE_MODE=real. Asserts nothing.
  */
+import { join } from 'node:path';
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '../packages/kube/src/index.js';
 import type { WorkMode } from '../test/simulator/runner-pod.js';
 import { createBenchNamespace, requireBundle, startBenchCluster, type BenchCluster, type BenchNamespace } from './lib/cluster.js';
 import { watchPodTimeline, type PodTimeline } from './lib/pod-timeline.js';
-import { addApiRequests, formatApiRequests, parseApiRequests, timeProcess, type ApiRequests } from './lib/process.js';
+import { addApiRequests, formatApiRequests, parseApiRequests, timeProcess, type ApiRequests, type ProcessSpec } from './lib/process.js';
 import { heading, machineLoad, note, report, runBench } from './lib/report.js';
 import { startBenchRunner, type BenchRunner } from './lib/runners.js';
 import { median, min, ms, ratio, summary } from './lib/stats.js';
@@ -81,7 +82,12 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     const target = { namespace: ns.name, pod: jobPod, container: 'job', command: ['true'] } as const;
     const stepMs: number[] = [];
     const execMs: number[] = [];
+    const kubectlMs: number[] = [];
     const nodeMs: number[] = [];
+    const kubectl: ProcessSpec = {
+      command: join(cluster.binDir, 'kubectl'),
+      args: ['--kubeconfig', ns.hookKubeconfig, '-n', ns.name, 'exec', jobPod, '-c', 'job', '--', 'true'],
+    };
     let stepRequests: ApiRequests | undefined;
     for (let i = 0; i < stepRuns + 2; i++) {
       const step = await sim.runScript('true\n', { name: 'no-op' });
@@ -92,7 +98,10 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
       const execWall = performance.now() - started;
       if (exitCode !== 0) throw new Error(`bare exec of true exited ${exitCode}`);
       const bareNode = await timeProcess({ command: process.execPath, args: ['-e', '0'] });
+      const kc = await timeProcess(kubectl);
+      if (kc.exitCode !== 0) throw new Error(`kubectl exec of true exited ${String(kc.exitCode)}: ${kc.stderr}`);
       if (i >= 2) {
+        kubectlMs.push(kc.wallMs);
         nodeMs.push(bareNode.wallMs);
         stepMs.push(step.durationMs);
         execMs.push(execWall);
@@ -105,6 +114,7 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     lifecycle.push(requests(cleanup));
     note(`no-op step (run_script_step \`true\`) ${summary(stepMs)}`);
     note(`bare exec \`true\` (project client, same container) ${summary(execMs)}`);
+    note(`kubectl exec \`true\` (a process: start, kubeconfig, TLS, one exec) ${summary(kubectlMs)}`);
     note(`node -e 0 (the floor of any hook process) ${summary(nodeMs)}`);
     note(`so a step ≈ node start ${ms(median(nodeMs))} + exec ${ms(median(execMs))} + the hook's own work ${ms(median(stepMs) - median(nodeMs) - median(execMs))} (medians)`);
     note(`machine: ${machineLoad()}`);
@@ -116,6 +126,8 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     report({ bench: BENCH, figure: `${mode}: bare exec round trip, median wall`, value: ms(median(execMs)), target: '', ok: null });
     report({ bench: BENCH, figure: `${mode}: no-op step / bare exec (medians)`, value: ratio(stepRatio), target: '≤ 1.5×', ok: stepRatio <= 1.5 });
     report({ bench: BENCH, figure: `${mode}: no-op step / bare exec (fastest runs)`, value: ratio(min(stepMs) / min(execMs)), target: '', ok: null });
+    const kubectlRatio = median(stepMs) / median(kubectlMs);
+    report({ bench: BENCH, figure: `${mode}: no-op step / \`kubectl exec … true\` (medians)`, value: `${ratio(kubectlRatio)} (kubectl ${ms(median(kubectlMs))})`, target: '', ok: null });
     report({ bench: BENCH, figure: `${mode}: API requests per job lifecycle (prepare_job + 1 step + cleanup_job)`, value: formatApiRequests(addApiRequests(lifecycle)), target: '', ok: null });
     note(`prepare_job ${formatApiRequests(addApiRequests([lifecycle[0]]))}; step ${formatApiRequests(addApiRequests([lifecycle[1]]))}; cleanup_job ${formatApiRequests(addApiRequests([lifecycle[2]]))}`);
   } finally {
