@@ -61,6 +61,11 @@ if (file && (cachedData === undefined || script.cachedDataRejected)) {
     try {
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, file);
+      // Caches of other builds or Node versions are dead weight once this one exists.
+      const dir = path.dirname(file);
+      for (const name of fs.readdirSync(dir)) {
+        if (name.endsWith('.v8cache') && name !== path.basename(file)) fs.rmSync(path.join(dir, name), { force: true });
+      }
     } catch {
       try {
         fs.rmSync(tmp, { force: true });

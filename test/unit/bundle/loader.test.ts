@@ -45,6 +45,16 @@ describe('the bundle loader and its code cache', () => {
     expect([after.ino, after.mtimeMs]).toEqual([written.ino, written.mtimeMs]); // accepted, not rewritten
   });
 
+  it('removes the caches of other builds when it writes its own', () => {
+    mkdirSync(cacheDir, { mode: 0o700 });
+    writeFileSync(join(cacheDir, `0000000000000000-${process.version}-${process.arch}.v8cache`), 'old build', { mode: 0o600 });
+    writeFileSync(join(cacheDir, 'notes.txt'), 'not a cache', { mode: 0o600 });
+    expect(runHook().code).toBe(1);
+    expect(cacheFiles()).toHaveLength(1);
+    expect(cacheFiles()[0]).not.toMatch(/^0{16}-/);
+    expect(readdirSync(cacheDir)).toContain('notes.txt');
+  });
+
   it('ignores a damaged cache, gives the same result and writes a good one', () => {
     const expected = runHook(); // writes the cache
     const file = join(cacheDir, cacheFiles()[0]!);
