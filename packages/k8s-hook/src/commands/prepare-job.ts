@@ -99,7 +99,9 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   const warn = (m: string) => ctx.log.warning(m);
   if (!args.container && args.services.length === 0) throw new HookError('INPUT_INVALID', 'prepare_job has neither a job container nor services');
 
+  const mark: [string, number][] = [['start', performance.now()]];
   const runnerPod = await readRunnerPod(ctx, namespace);
+  mark.push(['runner pod read', performance.now()]);
   const runner = { name: ctx.config.runnerPodName, uid: runnerPod.metadata?.uid ?? '', node: runnerPod.spec?.nodeName };
   const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
   if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
@@ -159,6 +161,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s)));
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
+    mark.push(['pod created', performance.now()]);
     if (cache) state.clone = await cache.afterPodCreated(p);
     return waitForPod(ctx.client, {
       namespace,
@@ -172,6 +175,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       what: 'Job pod',
     });
   });
+  mark.push(['pod ready', performance.now()]);
   ctx.log.info(`Job pod ${jobPodName} is ready${created.spec?.nodeName ? ` on node ${created.spec.nodeName}` : ''}`);
 
   let isAlpine = false;
@@ -201,4 +205,6 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     },
     isAlpine,
   });
+  mark.push(['answered', performance.now()]);
+  ctx.log.debug(`prepare_job timings (ms since the process started): ${mark.map(([what, at]) => `${what} ${Math.round(at)}`).join(', ')}`);
 }
