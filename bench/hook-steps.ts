@@ -11,6 +11,8 @@
  *
  * Brings up the bench cluster with ZRH_NODE_MODE=real. Asserts nothing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '../packages/kube/src/index.js';
 import type { WorkMode } from '../test/simulator/runner-pod.js';
@@ -48,6 +50,7 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
   });
   const sim = runner.simulator;
   let hook: KubeClient | undefined;
+  let kubectlHome: string | undefined;
   let prepared = false;
   try {
     note(`runner pod ${runner.pod.name} on node ${runner.pod.nodeName}; ${machineLoad()}`);
@@ -84,9 +87,12 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     const execMs: number[] = [];
     const kubectlMs: number[] = [];
     const nodeMs: number[] = [];
+    // kubectl keeps a discovery cache under $HOME/.kube: give it a scratch home.
+    kubectlHome = mkdtempSync(join(tmpdir(), 'zrh-bench-kubectl-'));
     const kubectl: ProcessSpec = {
       command: join(cluster.binDir, 'kubectl'),
       args: ['--kubeconfig', ns.hookKubeconfig, '-n', ns.name, 'exec', jobPod, '-c', 'job', '--', 'true'],
+      env: { HOME: kubectlHome, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
     };
     let stepRequests: ApiRequests | undefined;
     for (let i = 0; i < stepRuns + 2; i++) {
@@ -131,6 +137,7 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     report({ bench: BENCH, figure: `${mode}: API requests per job lifecycle (prepare_job + 1 step + cleanup_job)`, value: formatApiRequests(addApiRequests(lifecycle)), target: '', ok: null });
     note(`prepare_job ${formatApiRequests(addApiRequests([lifecycle[0]]))}; step ${formatApiRequests(addApiRequests([lifecycle[1]]))}; cleanup_job ${formatApiRequests(addApiRequests([lifecycle[2]]))}`);
   } finally {
+    if (kubectlHome) rmSync(kubectlHome, { recursive: true, force: true });
     hook?.close();
     if (prepared) await sim.cleanupJob().catch(() => undefined);
     await runner.dispose();
