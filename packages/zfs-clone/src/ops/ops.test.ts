@@ -1,3 +1,4 @@
+import { KubeApiError } from '@zfs-runner-hooks/kube';
 import { describe, expect, it } from 'vitest';
 import { bindPvcs, FakeKube, readySnapshots } from './fake-kube.fixtures.js';
 import { NS, seededCluster } from './ops.fixtures.js';
@@ -158,5 +159,16 @@ describe('detectCapabilities', () => {
     expect(await detectCapabilities(fake)).toEqual({ zfsPromote: true });
     fake.missingResources.add('zfspromotes');
     expect(await detectCapabilities(fake)).toEqual({ zfsPromote: false });
+  });
+
+  it('turns ZFSPromote off with a note when the client may not list it (a 403 does not say whether it exists)', async () => {
+    const fake = new FakeKube();
+    const forbidden = Object.create(fake, {
+      list: { value: async () => Promise.reject(new KubeApiError('FORBIDDEN', 'forbidden', { status: 403, reason: 'Forbidden', serverMessage: 'forbidden', verb: 'list', resource: 'zfspromotes', group: 'zfs.openebs.io', namespace: 'openebs', name: undefined, causes: [] })) },
+    }) as FakeKube;
+    expect(await detectCapabilities(forbidden)).toEqual({
+      zfsPromote: false,
+      note: 'not allowed to list zfspromotes.zfs.openebs.io in namespace "openebs", so gc requests no ZFSPromote (grant get, list and create on it there if the driver offers it)',
+    });
   });
 });

@@ -61,7 +61,7 @@ export async function gcCommand(
   if (ctx.output === 'json') {
     printJson(ctx, { dryRun: flags.dryRun, capabilities: caps, ...result });
   } else {
-    for (const w of [...result.problems, ...result.plan.warnings]) ctx.stderr.write(`warning: ${w}\n`);
+    for (const w of [...(caps.note !== undefined ? [caps.note] : []), ...result.problems, ...result.plan.warnings]) ctx.stderr.write(`warning: ${w}\n`);
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     const done = new Set(result.deleted);
     const rows = result.plan.delete.map((d) => [`${d.kind}/${d.name}`, d.cache ?? '', done.has(`${d.kind}/${d.name}`) ? verb : 'failed', d.reason]);
