@@ -2,7 +2,8 @@
 // tar archive of that folder, and a volume created from a snapshot (or cloned from a volume) really
 // gets a copy of the data. It plays the role of kubernetes-csi/csi-driver-host-path (whose Go module
 // the module proxy does not serve) for the controller side, plus a minimal node side (bind mounts)
-// for a real kubelet.
+// for a real kubelet. Like zfs-localpv, it refuses a volume from a snapshot whose requested size
+// differs from the snapshot's ("clone volume size is not matching").
 //
 // Layout under --state-dir:
 //
@@ -177,10 +178,13 @@ func (d *driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 				_ = os.RemoveAll(dir)
 				return nil, status.Errorf(codes.NotFound, "snapshot %s not found", sid)
 			}
-			if capacity < sm.Size {
-				capacity = sm.Size
-				meta.Capacity = capacity
+			// Like zfs-localpv (a clone has its snapshot's size): any other requested size is refused.
+			if capacity != 0 && capacity != sm.Size {
+				_ = os.RemoveAll(dir)
+				return nil, status.Errorf(codes.InvalidArgument, "clone volume size is not matching: requested %d bytes, snapshot %s has %d", capacity, sid, sm.Size)
 			}
+			capacity = sm.Size
+			meta.Capacity = capacity
 			if err := run("tar", "-C", dir, "-xf", d.snapTar(sid)); err != nil {
 				_ = os.RemoveAll(dir)
 				return nil, status.Error(codes.Internal, err.Error())
