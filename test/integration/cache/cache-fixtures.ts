@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
 import { readHead, type VolumeSnapshot } from '@zfs-runner-hooks/zfs-clone';
-import { runCli } from '../../../packages/zfs-clone/src/cli/run.js';
+import { runZfsClone } from '../zfs-clone/suite.js';
 import { adminKubeConfig, createTestNamespace, hostPathVolumeDir, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
 import { DEFAULT_HOOK_PATH } from '../../simulator/runner.js';
 import type { JobFacts } from '../../simulator/step-env.js';
@@ -75,17 +75,7 @@ export async function createCacheWorld(prefix: string, cache = 'conan'): Promise
     const bound = await waitFor(`PVC ${pvc} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }), (c) => c.status?.phase === 'Bound');
     return volumeDirOf(await core.readPersistentVolume({ name: bound.spec?.volumeName ?? '' }));
   };
-  const cli = async (...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(s), true) }) as unknown as NodeJS.WritableStream;
-    const code = await runCli(['-n', ns.name, ...argv], {
-      stdout: sink((s) => (out += s)) as never,
-      stderr: sink((s) => (err += s)) as never,
-      connect: async () => Object.create(operator, { close: { value: () => undefined } }) as KubeClient,
-    });
-    return { code, out, err };
-  };
+  const cli = (...argv: string[]) => runZfsClone(ns.name, operator, argv);
 
   await core.createNamespacedPersistentVolumeClaim({
     namespace: ns.name,

@@ -1,16 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
+import { type KubeClient } from '@zfs-runner-hooks/kube';
 import { createCacheSession, gc, readHead, readLineage, silentLogger, type CloneState } from '@zfs-runner-hooks/zfs-clone';
+import { createZfsCloneSuite, mainPush, type ZfsCloneSuite } from './suite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKubeConfig, createTestNamespace, hostPathVolumeDir, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
-import { runCli } from '../../../packages/zfs-clone/src/cli/run.js';
+import { adminKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
 
-const roleFile = fileURLToPath(new URL('./fixtures/zfs-clone-role.yaml', import.meta.url));
-const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app' };
 const snapshotApi = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots' } as const;
 
 describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS would clone)', () => {
@@ -19,60 +15,24 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
   const custom = admin.makeApiClient(CustomObjectsApi);
   let ns: TestNamespace;
   let kube: KubeClient;
+  let s: ZfsCloneSuite;
+  const volumeDir = (pvc: string) => s.volumeDir(pvc);
+  const pod = (name: string) => s.pod(name);
+  const cli = (...argv: string[]) => s.cli(...argv);
 
   beforeAll(async () => {
-    ns = await createTestNamespace('zc');
-    const sa = await serviceAccountKubeConfig(ns.name, roleFile, 'zfs-clone');
-    const file = join(mkdtempSync(join(tmpdir(), 'zc-')), 'kubeconfig');
-    writeFileSync(file, sa.exportConfig());
-    kube = createKubeClient(await loadKubeConfigFile(file));
-    await core.createNamespacedPersistentVolumeClaim({
-      namespace: ns.name,
-      body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } } },
-    });
-    const dir = await volumeDir('golden');
+    s = await createZfsCloneSuite('zc');
+    ({ ns, kube } = s);
+    const dir = await s.volumeDir('golden');
     mkdirSync(join(dir, 'p'), { recursive: true });
     writeFileSync(join(dir, 'p', 'zlib.txt'), 'zlib/1.3 from the seed\n');
   });
   afterAll(async () => {
-    kube?.close();
-    await ns?.delete();
+    await s?.close();
   });
 
-  async function volumeDir(pvc: string): Promise<string> {
-    const bound = await waitFor(`PVC ${pvc} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }), (c) => c.status?.phase === 'Bound');
-    const pv = await core.readPersistentVolume({ name: bound.spec?.volumeName ?? '' });
-    return hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
-  }
 
-  async function pod(name: string): Promise<{ name: string; uid: string }> {
-    const created = await core.createNamespacedPod({
-      namespace: ns.name,
-      // Stand-ins for the runner and job pods: only their identity (owner references) matters here,
-      // so they go to kwok's simulated nodes, tainted when the cluster also runs a real node.
-      body: {
-        metadata: { name },
-        spec: {
-          nodeSelector: { type: 'kwok' },
-          tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-          containers: [{ name: 'c', image: 'zrh.local/busybox:1', command: ['sleep', '3600'] }],
-        },
-      },
-    });
-    return { name, uid: created.metadata?.uid ?? '' };
-  }
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(s), true) }) as unknown as NodeJS.WritableStream;
-    const code = await runCli(['-n', ns.name, ...argv], {
-      stdout: sink((s) => (out += s)) as never,
-      stderr: sink((s) => (err += s)) as never,
-      connect: async () => Object.create(kube, { close: { value: () => undefined } }) as KubeClient,
-    });
-    return { code, out, err };
-  }
 
   /** One job: runner pod, prepare, job pod, then cleanup with `succeeded`. */
   async function startJob(runner: string, env: Record<string, string>, runnerEnv: Record<string, string> = mainPush) {

@@ -1,15 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
+import { type KubeClient } from '@zfs-runner-hooks/kube';
 import { createCacheSession, readHead, seed, silentLogger } from '@zfs-runner-hooks/zfs-clone';
+import { createZfsCloneSuite, mainPush, type ZfsCloneSuite } from './suite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKubeConfig, createTestNamespace, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
+import { adminKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
 
-const roleFile = fileURLToPath(new URL('./fixtures/zfs-clone-role.yaml', import.meta.url));
-const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app' };
 const snapshotApi = { group: 'snapshot.storage.k8s.io', version: 'v1' } as const;
 
 // zfs-localpv refuses a clone whose size differs from its snapshot's; the hook asks for exactly the
@@ -22,21 +18,14 @@ describe('a clone of a snapshot whose restoreSize is wrong', () => {
   const custom = admin.makeApiClient(CustomObjectsApi);
   let ns: TestNamespace;
   let kube: KubeClient;
+  let s: ZfsCloneSuite;
 
   beforeAll(async () => {
-    ns = await createTestNamespace('zs');
-    const sa = await serviceAccountKubeConfig(ns.name, roleFile, 'zfs-clone');
-    const file = join(mkdtempSync(join(tmpdir(), 'zs-')), 'kubeconfig');
-    writeFileSync(file, sa.exportConfig());
-    kube = createKubeClient(await loadKubeConfigFile(file));
-    await core.createNamespacedPersistentVolumeClaim({
-      namespace: ns.name,
-      body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } } },
-    });
+    s = await createZfsCloneSuite('zs');
+    ({ ns, kube } = s);
   });
   afterAll(async () => {
-    kube?.close();
-    await ns?.delete();
+    await s?.close();
   });
 
   it('fails prepare fast with the driver\'s message and leaves no PVC or PV behind', async () => {

@@ -1,16 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
 import { createCacheSession, detectCapabilities, readHead, silentLogger } from '@zfs-runner-hooks/zfs-clone';
+import { createZfsCloneSuite, mainPush, type ZfsCloneSuite } from './suite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKubeConfig, apiStatus, cluster, createTestNamespace, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
-import { runCli } from '../../../packages/zfs-clone/src/cli/run.js';
+import { adminKubeConfig, apiStatus, cluster, waitFor, type TestNamespace } from '../../cluster/harness.js';
 
-const roleFile = fileURLToPath(new URL('./fixtures/zfs-clone-role.yaml', import.meta.url));
-const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app' };
 const CRD_NAME = 'zfspromotes.zfs.openebs.io';
 const DRIVER_NAMESPACE = 'openebs';
 const promoteApi = { group: 'zfs.openebs.io', version: 'v1', plural: 'zfspromotes' } as const;
@@ -55,24 +49,19 @@ describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by 
   let adminKube: KubeClient;
   /** The least-privilege identity: the namespaced zfs-clone Role, nothing on zfspromotes. */
   let kube: KubeClient;
+  let s: ZfsCloneSuite;
+  const pod = (name: string) => s.pod(name);
+  const cli = (...argv: string[]) => s.cli(...argv);
 
   beforeAll(async () => {
     await removeCrd(); // left over by an earlier run that was killed
-    ns = await createTestNamespace('zp');
+    s = await createZfsCloneSuite('zp');
+    ({ ns, kube } = s);
     adminKube = createKubeClient(await loadKubeConfigFile(cluster().kubeconfig));
-    const sa = await serviceAccountKubeConfig(ns.name, roleFile, 'zfs-clone');
-    const file = join(mkdtempSync(join(tmpdir(), 'zp-')), 'kubeconfig');
-    writeFileSync(file, sa.exportConfig());
-    kube = createKubeClient(await loadKubeConfigFile(file));
-    await core.createNamespacedPersistentVolumeClaim({
-      namespace: ns.name,
-      body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } } },
-    });
   });
   afterAll(async () => {
-    kube?.close();
     adminKube?.close();
-    await ns?.delete();
+    await s?.close();
     await removeCrd();
     try {
       await core.deleteNamespace({ name: DRIVER_NAMESPACE, propagationPolicy: 'Background' });
@@ -91,33 +80,7 @@ describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by 
     await waitFor(`CRD ${CRD_NAME} gone`, () => extensions.listCustomResourceDefinition(), (l) => !l.items.some((c) => c.metadata?.name === CRD_NAME));
   }
 
-  async function pod(name: string): Promise<{ name: string; uid: string }> {
-    const created = await core.createNamespacedPod({
-      namespace: ns.name,
-      // Stand-ins for runner and job pods (only their identity matters) on kwok's simulated nodes.
-      body: {
-        metadata: { name },
-        spec: {
-          nodeSelector: { type: 'kwok' },
-          tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-          containers: [{ name: 'c', image: 'zrh.local/busybox:1', command: ['sleep', '3600'] }],
-        },
-      },
-    });
-    return { name, uid: created.metadata?.uid ?? '' };
-  }
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(s), true) }) as unknown as NodeJS.WritableStream;
-    const code = await runCli(['-n', ns.name, ...argv], {
-      stdout: sink((s) => (out += s)) as never,
-      stderr: sink((s) => (err += s)) as never,
-      connect: async () => Object.create(kube, { close: { value: () => undefined } }) as KubeClient,
-    });
-    return { code, out, err };
-  }
 
   /** A job that clones the head and promotes its snapshot; returns its clone PVC's name. */
   async function promotingJob(runner: string): Promise<string> {
