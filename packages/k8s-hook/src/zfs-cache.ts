@@ -109,11 +109,11 @@ export function zfsCloneCache(): JobCache {
         logger: cacheLogger(input.log),
       });
       const jobPod = input.jobPod;
-      const report = await session.cleanup(input.state ?? null, {
+      // The library reports every problem as a warning itself (and never throws for one).
+      await session.cleanup(input.state ?? null, {
         succeeded: input.job.prepared && input.job.stepsFailed === 0,
         ...(jobPod ? { runInJob: runInJobContainer(input.client, input.namespace, jobPod, input.signal) } : {}),
       });
-      for (const p of report.problems) input.log.warning(`Build cache: ${p}`);
     },
   };
 }
