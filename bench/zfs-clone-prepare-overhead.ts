@@ -31,18 +31,18 @@ const JOB_IMAGE = 'zrh.local/debian:12-1';
 const DEADLINE_MS = 30 * 60_000;
 const NOTE_HOSTPATH = 'host-path CSI copies the data (tar) where zfs-localpv clones and snapshots in O(1); its own times are subtracted';
 
-type Obj = { metadata?: { name?: string; resourceVersion?: string }; status?: { phase?: string; readyToUse?: boolean } };
+type Obj = { metadata?: { name?: string; resourceVersion?: string }; status?: { phase?: string; readyToUse?: boolean; conditions?: { type?: string; status?: string }[] } };
 
-/** When the admin watch saw each PVC / VolumeSnapshot appear and become Bound / readyToUse. */
+/** When the admin watch saw each PVC / VolumeSnapshot / pod appear and become Bound / readyToUse / Ready. */
 interface Timeline {
-  span(kind: 'pvc' | 'snapshot', name: string): number | undefined;
+  span(kind: 'pvc' | 'snapshot' | 'pod', name: string): number | undefined;
   stop(): Promise<void>;
 }
 
 async function watchTimeline(client: KubeClient, namespace: string): Promise<Timeline> {
   const seen = new Map<string, { added?: number; done?: number }>();
   const stop = new AbortController();
-  const follow = (kind: 'pvc' | 'snapshot', type: ResourceType, done: (o: Obj) => boolean) =>
+  const follow = (kind: 'pvc' | 'snapshot' | 'pod', type: ResourceType, done: (o: Obj) => boolean) =>
     (async () => {
       while (!stop.signal.aborted) {
         await client
@@ -67,6 +67,7 @@ async function watchTimeline(client: KubeClient, namespace: string): Promise<Tim
   const loops = [
     follow('pvc', R.persistentVolumeClaims, (o) => o.status?.phase === 'Bound'),
     follow('snapshot', R.volumeSnapshots, (o) => o.status?.readyToUse === true),
+    follow('pod', R.pods, (o) => (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')),
   ];
   await new Promise((resolve) => setTimeout(resolve, 300));
   return {
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
     const prepareMs: Record<keyof typeof variants, number[]> = { plain: [], clone: [], promote: [] };
     const cleanupMs: Record<keyof typeof variants, number[]> = { plain: [], clone: [], promote: [] };
     const boundMs: number[] = [];
+    const podReadyMs: Record<keyof typeof variants, number[]> = { plain: [], clone: [], promote: [] };
     const inHookMs: number[] = [];
     const readyMs: number[] = [];
     const cloneCleanupBase: number[] = [];
@@ -166,12 +168,15 @@ async function main(): Promise<void> {
         const prepare = await sim.prepareJob({ image: JOB_IMAGE, env });
         failIf(prepare, `prepare_job (${variant})`);
         const clone = (sim.state as { clone?: { pvc: string } }).clone?.pvc;
+        const jobPod = (sim.state as { jobPod?: string }).jobPod;
         const step = await sim.runScript('echo "$(date) built" >> "${CONAN_HOME:-/tmp}/bench.txt"\n', { name: 'write' });
         failIf(step, `step (${variant})`);
         const cleanup = await sim.cleanupJob();
         failIf(cleanup, `cleanup_job (${variant})`);
         if (i === 0) continue;
         prepareMs[variant].push(prepare.durationMs);
+        const podReady = jobPod ? timeline.span('pod', jobPod) : undefined;
+        if (podReady !== undefined) podReadyMs[variant].push(podReady);
         cleanupMs[variant].push(cleanup.durationMs);
         if (variant !== 'plain' && clone) {
           const bound = timeline.span('pvc', clone);
@@ -200,6 +205,7 @@ async function main(): Promise<void> {
     note(`prepare_job without a clone ${summary(prepareMs.plain)}`);
     note(`prepare_job with a clone    ${summary(prepareMs.clone)}`);
     note(`clone PVC create→Bound (observed) ${summary(boundMs)}`);
+    note(`job pod create→Ready (observed) without a clone ${summary(podReadyMs.plain)}; with one ${summary([...podReadyMs.clone, ...podReadyMs.promote])}`);
     note(`cache step of prepare_job beyond create→Bound ${summary(inHookMs)} (the job pod's start varies more than the clone costs)`);
     note(`cleanup_job, clone released ${summary(cleanupMs.clone)}`);
     note(`cleanup_job, snapshot + promote ${summary(cleanupMs.promote)}`);
@@ -212,6 +218,8 @@ async function main(): Promise<void> {
     const promoteOverhead = median(promoteCleanup) - median(cloneCleanupBase) - median(readyMs);
     report({ bench: BENCH, figure: 'clone PVC create→Bound (host-path copy), median', value: ms(median(boundMs)), target: '', ok: null });
     report({ bench: BENCH, figure: 'prepare_job: clone adds beyond create→Bound (with − without − Bound, medians)', value: ms(prepareOverhead), target: '≤ 0.2 s', ok: prepareOverhead <= 200 });
+    const podDelta = median([...podReadyMs.clone, ...podReadyMs.promote]) - median(podReadyMs.plain);
+    report({ bench: BENCH, figure: "prepare_job: … also minus the job pod's longer create→Ready with the clone mounted (kubelet + driver)", value: `${ms(prepareOverhead - podDelta)} (pod start +${ms(podDelta)})`, target: '≤ 0.2 s', ok: prepareOverhead - podDelta <= 200 });
     report({ bench: BENCH, figure: "prepare_job: the cache's own step (resolve, create, wait) beyond create→Bound, median", value: ms(median(inHookMs)), target: '≤ 0.2 s', ok: median(inHookMs) <= 200 });
     report({ bench: BENCH, figure: 'snapshot create→readyToUse (host-path tar), median', value: ms(median(readyMs)), target: '', ok: null });
     report({ bench: BENCH, figure: 'cleanup_job: snapshot-back + promotion beyond time-to-ready (with − without − ready, medians)', value: ms(promoteOverhead), target: '≤ 0.3 s', ok: promoteOverhead <= 300 });

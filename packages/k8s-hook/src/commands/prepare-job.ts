@@ -108,6 +108,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
   const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
   const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
+  if (cache) mark.push(['clone planned', performance.now()]);
 
   const seed = ctx.newSeed();
   const jobPodName = objectName(runner.name, 'job', seed);
@@ -162,18 +163,26 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
     mark.push(['pod created', performance.now()]);
-    if (cache) state.clone = await cache.afterPodCreated(p);
-    return waitForPod(ctx.client, {
-      namespace,
-      name: jobPodName,
-      goal: { kind: 'ready' },
-      resourceVersion: p.metadata?.resourceVersion,
-      timeoutSeconds: ctx.config.podTimeoutSeconds,
-      unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
-      log: ctx.log,
-      signal: ctx.signal,
-      what: 'Job pod',
+    // The clone changes owner (runner pod → job pod) while the pod starts.
+    const handOver = cache?.afterPodCreated(p).then((clone) => {
+      state.clone = clone;
+      mark.push(['clone handed to the pod', performance.now()]);
     });
+    const [ready] = await Promise.all([
+      waitForPod(ctx.client, {
+        namespace,
+        name: jobPodName,
+        goal: { kind: 'ready' },
+        resourceVersion: p.metadata?.resourceVersion,
+        timeoutSeconds: ctx.config.podTimeoutSeconds,
+        unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
+        log: ctx.log,
+        signal: ctx.signal,
+        what: 'Job pod',
+      }),
+      handOver,
+    ]);
+    return ready;
   });
   mark.push(['pod ready', performance.now()]);
   ctx.log.info(`Job pod ${jobPodName} is ready${created.spec?.nodeName ? ` on node ${created.spec.nodeName}` : ''}`);
