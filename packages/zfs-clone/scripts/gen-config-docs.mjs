@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes docs/configuration.md from the zod settings schemas (packages/zfs-clone/src/config).
+// Writes docs/configuration.md from the settings and their documentation (packages/zfs-clone/src/config).
 // Usage: node packages/zfs-clone/scripts/gen-config-docs.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { check } from '@zfs-runner-hooks/kube';
 import { runnerSettingsSchema, workflowSettingsSchema } from '../../../packages/zfs-clone/src/index.js';
 import { readYaml } from './deploy-files.js';
 import { readValues } from './helm-values.js';
@@ -35,15 +36,15 @@ describe('deploy/examples/conan-workflow.yml', () => {
     expect(names.filter((k) => k in runnerSettingsSchema.shape), 'runner limits cannot be set by a workflow').toEqual([]);
 
     const literal = Object.fromEntries(names.filter((k) => !isExpression(env[k] ?? '')).map((k) => [k, env[k]]));
-    const result = workflowSettingsSchema.safeParse(literal);
-    expect(result.error?.issues ?? []).toEqual([]);
+    const result = check.parse(workflowSettingsSchema, literal);
+    expect(result.ok ? [] : result.issues).toEqual([]);
   });
 
   it.each(jobs)('job %s evaluates the promote expression to a value the schema accepts', (_name, job) => {
     const promote = String(job.container?.env?.['ZFS_CLONE_PROMOTE'] ?? 'false');
     const outcomes = isExpression(promote) ? ['true', 'false'] : [promote];
     for (const value of outcomes) {
-      expect(workflowSettingsSchema.safeParse({ ZFS_CLONE_PROMOTE: value }).success).toBe(true);
+      expect(check.parse(workflowSettingsSchema, { ZFS_CLONE_PROMOTE: value }).ok).toBe(true);
     }
   });
 

@@ -1,18 +1,15 @@
-import type { z } from 'zod';
+import type { Issue } from '@zfs-runner-hooks/kube';
 
-/** Formats zod issues as `<where>.<KEY>: <message>` lines, one per problem. */
-export function formatIssues(where: string, error: z.ZodError, known: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const near = nearest(key, known);
-        out.push(`${where}.${key}: unknown setting${near ? `; did you mean ${near}?` : ''}`);
-      }
-      continue;
-    }
-    const path = issue.path.map(String).join('.');
-    out.push(`${where}.${path}: ${issue.message}`);
+/**
+ * One `<where>.<KEY>: <message>` line per problem: the checks' issues first, then every given
+ * variable that is not a known setting (with the nearest known name when one is close).
+ */
+export function formatIssues(where: string, issues: readonly Issue[], given: readonly string[], known: readonly string[]): string[] {
+  const out = issues.map((issue) => `${where}.${issue.path.map(String).join('.')}: ${issue.message}`);
+  for (const key of given) {
+    if (known.includes(key)) continue;
+    const near = nearest(key, known);
+    out.push(`${where}.${key}: unknown setting${near ? `; did you mean ${near}?` : ''}`);
   }
   return out;
 }

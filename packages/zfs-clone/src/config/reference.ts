@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { Setting } from './fields.js';
 import { runnerSettingsSchema } from './runner-settings.js';
 import { workflowSettingsSchema } from './workflow-settings.js';
 
@@ -9,22 +9,13 @@ interface FieldDoc {
   readonly description: string;
 }
 
-function fieldsOf(schema: z.ZodObject): FieldDoc[] {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, { default?: unknown; description?: string; syntax?: string }>;
-  };
-  return Object.entries(json.properties ?? {}).map(([name, p]) => ({
+function fieldsOf(schema: { readonly shape: Record<string, Setting<unknown>> }): FieldDoc[] {
+  return Object.entries(schema.shape).map(([name, setting]) => ({
     name,
-    syntax: p.syntax ?? 'string',
-    defaultText: defaultText(p.default),
-    description: p.description ?? '',
+    syntax: setting.doc.syntax,
+    defaultText: setting.doc.defaultText === undefined ? '—' : `\`${setting.doc.defaultText}\``,
+    description: setting.doc.description,
   }));
-}
-
-function defaultText(value: unknown): string {
-  if (value === undefined) return '—';
-  if (Array.isArray(value)) return `\`${value.join(',')}\``;
-  return `\`${String(value)}\``;
 }
 
 function table(fields: readonly FieldDoc[]): string {

@@ -1,3 +1,4 @@
+import { check as c } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import { matchesAny } from './glob.js';
 import { formatIssues } from './issues.js';
@@ -68,15 +69,17 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
   const runnerPicked = pick(runnerEnv);
   // The runner pod's env may legitimately carry workflow-style names; only runner names are read there.
   for (const key of workflowKeys) delete runnerPicked[key];
-  const runner = runnerSettingsSchema.safeParse(runnerPicked);
-  if (!runner.success) problems.push(...formatIssues('runner env', runner.error, runnerKeys));
-  const workflow = workflowSettingsSchema.safeParse(pick(containerEnv));
-  if (!workflow.success) problems.push(...formatIssues('container.env', workflow.error, workflowKeys));
-  const job = trustedFactsSchema.parse(runnerEnv);
-  if (!runner.success || !workflow.success) return fail(problems);
+  const workflowPicked = pick(containerEnv);
+  const runner = c.parse(runnerSettingsSchema, runnerPicked);
+  problems.push(...formatIssues('runner env', runner.ok ? [] : runner.issues, Object.keys(runnerPicked), runnerKeys));
+  const workflow = c.parse(workflowSettingsSchema, workflowPicked);
+  problems.push(...formatIssues('container.env', workflow.ok ? [] : workflow.issues, Object.keys(workflowPicked), workflowKeys));
+  const facts = c.parse(trustedFactsSchema, { GITHUB_REF: runnerEnv.GITHUB_REF, GITHUB_EVENT_NAME: runnerEnv.GITHUB_EVENT_NAME, GITHUB_REPOSITORY: runnerEnv.GITHUB_REPOSITORY });
+  if (!runner.ok || !workflow.ok || !facts.ok || problems.length > 0) return fail(problems);
 
-  const r = runner.data;
-  const w = workflow.data;
+  const job = facts.value;
+  const r = runner.value;
+  const w = workflow.value;
   const chosen = w.ZFS_CLONE_SOURCE ?? r.ZFS_CLONE_DEFAULT_SOURCE;
   if (chosen === undefined || chosen === 'none') return { ok: true, config: null, warnings };
 

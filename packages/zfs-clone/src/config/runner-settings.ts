@@ -1,85 +1,83 @@
-import { z } from 'zod';
-import { booleanField, countField, durationField, globListField, objectNameField, sourceField } from './fields.js';
+import { check as c } from '@zfs-runner-hooks/kube';
+import { booleanField, countField, defaultedSetting, durationField, globListField, objectNameField, optionalSetting, sourceField } from './fields.js';
 import { SOURCE_SYNTAX } from './source.js';
 
 /**
  * Runner-level settings, read from the runner pod's environment: defaults for every workflow and
  * limits a workflow cannot override.
  */
-export const runnerSettingsSchema = z
-  .object({
-    ZFS_CLONE_DEFAULT_SOURCE: sourceField.optional().meta({
-      description: `Source for workflows that set no \`ZFS_CLONE_SOURCE\` (${SOURCE_SYNTAX}). Unset: no clone unless the workflow asks.`,
-      syntax: 'source',
-    }),
-    ZFS_CLONE_ALLOWED_SOURCES: globListField.prefault('cache:*').meta({
-      description:
-        'Sources workflows may clone, as globs over `cache:<name>` and `snapshot:<name>`. The default allows every cache of the namespace but no loose snapshots (which may be kept clones of other jobs).',
-      syntax: 'glob list',
-    }),
-    ZFS_CLONE_NAMESPACES: globListField.prefault('*').meta({
-      description: 'Namespaces in which the hook may create clones.',
-      syntax: 'glob list',
-    }),
-    ZFS_CLONE_DEFAULT_STORAGE_CLASS: objectNameField.optional().meta({
-      description: 'StorageClass of clone PVCs when the workflow sets none. Unset: the class of the snapshot\'s source PVC.',
-      syntax: 'name',
-    }),
-    ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS: objectNameField.optional().meta({
-      description: 'VolumeSnapshotClass when the workflow sets none. Unset: the class of the source snapshot.',
-      syntax: 'name',
-    }),
-    ZFS_CLONE_PROMOTE_EVENTS: globListField.prefault('push,schedule,workflow_dispatch').meta({
-      description:
-        'Events (`GITHUB_EVENT_NAME`) whose jobs may promote. `pull_request` and `pull_request_target` run code from forks: add them only if you trust every pull request.',
-      syntax: 'glob list',
-    }),
-    ZFS_CLONE_PROMOTE_REFS: globListField.prefault('refs/heads/main').meta({
-      description: 'Refs (`GITHUB_REF`) whose jobs may promote, e.g. `refs/heads/main,refs/heads/release/*`.',
-      syntax: 'glob list',
-    }),
-    ZFS_CLONE_PROMOTE_REPOSITORIES: globListField.prefault('*').meta({
-      description: 'Repositories (`GITHUB_REPOSITORY`, `owner/name`) whose jobs may promote.',
-      syntax: 'glob list',
-    }),
-    ZFS_CLONE_KEEP_TTL: durationField.prefault('24h').meta({
-      description: 'How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots.',
-      syntax: 'duration',
-    }),
-    ZFS_CLONE_MAX_KEEP_TTL: durationField.prefault('7d').meta({
-      description: 'Longest keep time a workflow may ask for.',
-      syntax: 'duration',
-    }),
-    ZFS_CLONE_MAX_KEPT_CLONES: countField.prefault('3').meta({
-      description: 'Most failed-job clones kept at once in the namespace; beyond it a failed clone is released (with a warning). `0` turns keeping off.',
-      syntax: 'number',
-    }),
-    ZFS_CLONE_KEEP_GENERATIONS: countField.prefault('5').meta({
-      description: 'Generations per cache that gc keeps (the head included), besides anything a live clone depends on.',
-      syntax: 'number',
-    }),
-    ZFS_CLONE_GC_ON_CLEANUP: booleanField.prefault('true').meta({
-      description: "Run the cache's gc at the end of cleanup_job after a promotion or a kept clone.",
-      syntax: 'true|false',
-    }),
-    ZFS_CLONE_FS_GROUP: countField.optional().meta({
-      description:
-        'Group id given to the job pod as `fsGroup` (with `fsGroupChangePolicy: OnRootMismatch`) so a non-root job user can write the clone.',
-      syntax: 'number',
-    }),
-    ZFS_CLONE_TIMEOUT_SECONDS: countField.prefault('300').meta({
-      description: 'Longest wait for a clone to provision or a snapshot to become ready.',
-      syntax: 'seconds',
-    }),
-  })
-  .strict();
+export const runnerSettingsSchema = c.object({
+  ZFS_CLONE_DEFAULT_SOURCE: optionalSetting(sourceField, {
+    description: `Source for workflows that set no \`ZFS_CLONE_SOURCE\` (${SOURCE_SYNTAX}). Unset: no clone unless the workflow asks.`,
+    syntax: 'source',
+  }),
+  ZFS_CLONE_ALLOWED_SOURCES: defaultedSetting(globListField, 'cache:*', {
+    description:
+      'Sources workflows may clone, as globs over `cache:<name>` and `snapshot:<name>`. The default allows every cache of the namespace but no loose snapshots (which may be kept clones of other jobs).',
+    syntax: 'glob list',
+  }),
+  ZFS_CLONE_NAMESPACES: defaultedSetting(globListField, '*', {
+    description: 'Namespaces in which the hook may create clones.',
+    syntax: 'glob list',
+  }),
+  ZFS_CLONE_DEFAULT_STORAGE_CLASS: optionalSetting(objectNameField, {
+    description: 'StorageClass of clone PVCs when the workflow sets none. Unset: the class of the snapshot\'s source PVC.',
+    syntax: 'name',
+  }),
+  ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS: optionalSetting(objectNameField, {
+    description: 'VolumeSnapshotClass when the workflow sets none. Unset: the class of the source snapshot.',
+    syntax: 'name',
+  }),
+  ZFS_CLONE_PROMOTE_EVENTS: defaultedSetting(globListField, 'push,schedule,workflow_dispatch', {
+    description:
+      'Events (`GITHUB_EVENT_NAME`) whose jobs may promote. `pull_request` and `pull_request_target` run code from forks: add them only if you trust every pull request.',
+    syntax: 'glob list',
+  }),
+  ZFS_CLONE_PROMOTE_REFS: defaultedSetting(globListField, 'refs/heads/main', {
+    description: 'Refs (`GITHUB_REF`) whose jobs may promote, e.g. `refs/heads/main,refs/heads/release/*`.',
+    syntax: 'glob list',
+  }),
+  ZFS_CLONE_PROMOTE_REPOSITORIES: defaultedSetting(globListField, '*', {
+    description: 'Repositories (`GITHUB_REPOSITORY`, `owner/name`) whose jobs may promote.',
+    syntax: 'glob list',
+  }),
+  ZFS_CLONE_KEEP_TTL: defaultedSetting(durationField, '24h', {
+    description: 'How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots.',
+    syntax: 'duration',
+  }),
+  ZFS_CLONE_MAX_KEEP_TTL: defaultedSetting(durationField, '7d', {
+    description: 'Longest keep time a workflow may ask for.',
+    syntax: 'duration',
+  }),
+  ZFS_CLONE_MAX_KEPT_CLONES: defaultedSetting(countField, '3', {
+    description: 'Most failed-job clones kept at once in the namespace; beyond it a failed clone is released (with a warning). `0` turns keeping off.',
+    syntax: 'number',
+  }),
+  ZFS_CLONE_KEEP_GENERATIONS: defaultedSetting(countField, '5', {
+    description: 'Generations per cache that gc keeps (the head included), besides anything a live clone depends on.',
+    syntax: 'number',
+  }),
+  ZFS_CLONE_GC_ON_CLEANUP: defaultedSetting(booleanField, 'true', {
+    description: "Run the cache's gc at the end of cleanup_job after a promotion or a kept clone.",
+    syntax: 'true|false',
+  }),
+  ZFS_CLONE_FS_GROUP: optionalSetting(countField, {
+    description:
+      'Group id given to the job pod as `fsGroup` (with `fsGroupChangePolicy: OnRootMismatch`) so a non-root job user can write the clone.',
+    syntax: 'number',
+  }),
+  ZFS_CLONE_TIMEOUT_SECONDS: defaultedSetting(countField, '300', {
+    description: 'Longest wait for a clone to provision or a snapshot to become ready.',
+    syntax: 'seconds',
+  }),
+});
 
 /** The runner settings after parsing and defaults. */
-export type RunnerSettings = z.output<typeof runnerSettingsSchema>;
+export type RunnerSettings = c.Output<typeof runnerSettingsSchema>;
 
 /** Facts about the job from the hook's own environment; a workflow cannot forge them. */
-export const trustedFactsSchema = z.object({
-  GITHUB_REF: z.string().optional(),
-  GITHUB_EVENT_NAME: z.string().optional(),
-  GITHUB_REPOSITORY: z.string().optional(),
+export const trustedFactsSchema = c.object({
+  GITHUB_REF: c.optional(c.string()),
+  GITHUB_EVENT_NAME: c.optional(c.string()),
+  GITHUB_REPOSITORY: c.optional(c.string()),
 });

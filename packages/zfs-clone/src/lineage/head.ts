@@ -1,5 +1,5 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { z } from 'zod';
+import { check as c } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, ROLE } from '../labels.js';
 import { headConfigMapName } from '../names.js';
@@ -8,38 +8,43 @@ import type { CacheHead, HeadEntry } from './graph.js';
 /** Most history entries kept in a head ConfigMap. */
 export const HISTORY_LIMIT = 100;
 
-const entrySchema = z.object({
-  generation: z.number().int().positive(),
-  snapshot: z.string().min(1),
-  at: z.string(),
-  reason: z.enum(['seed', 'promote', 'rollback']),
-  by: z.string().optional(),
+const entrySchema = c.object({
+  generation: c.integer(1),
+  snapshot: c.string({ min: 1 }),
+  at: c.string(),
+  reason: c.oneOf(['seed', 'promote', 'rollback'] as const),
+  by: c.optional(c.string()),
 });
 
-const dataSchema = z.object({
-  cache: z.string().min(1),
-  snapshot: z.string().min(1),
-  generation: z.string().regex(/^\d+$/).transform(Number),
-  history: z.string().transform((text, ctx) => {
-    try {
-      return z.array(entrySchema).parse(JSON.parse(text));
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `not a JSON history list (${error instanceof Error ? error.message.split('\n')[0] : 'invalid'})` });
-      return z.NEVER;
-    }
-  }),
+const dataSchema = c.object({
+  cache: c.string({ min: 1 }),
+  snapshot: c.string({ min: 1 }),
+  generation: c.map(c.string({ pattern: /^\d+$/, patternMessage: 'expected a whole number' }), Number),
+  history: {
+    expects: 'string',
+    run: (value, path, issues) => {
+      let list: unknown;
+      try {
+        list = JSON.parse(typeof value === 'string' ? value : '');
+      } catch (error) {
+        issues.push({ path: [...path], message: `not a JSON history list (${error instanceof Error ? error.message.split('\n')[0] : 'invalid'})` });
+        return c.INVALID;
+      }
+      return c.array(entrySchema).run(list, path, issues);
+    },
+  } satisfies c.Check<c.Output<typeof entrySchema>[]>,
 });
 
 /** Reads a cache head from its ConfigMap, reporting every problem with its key. */
 export function parseHead(configMap: V1ConfigMap): CacheHead {
-  const parsed = dataSchema.safeParse(configMap.data ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `data.${i.path.join('.')}: ${i.message}`).join('; ');
+  const parsed = c.parse(dataSchema, configMap.data ?? {});
+  if (!parsed.ok) {
+    const problems = c.formatIssues(parsed.issues, ['data']).join('; ');
     throw new ZfsCloneError('CACHE_INVALID', `ConfigMap "${configMap.metadata?.name}" is not a valid cache head: ${problems}.`, {
       hint: 'Repair it with `zfs-clone rollback` or delete it and seed the cache again.',
     });
   }
-  const { cache, snapshot, generation, history } = parsed.data;
+  const { cache, snapshot, generation, history } = parsed.value;
   return { cache, snapshot, generation, history };
 }
 

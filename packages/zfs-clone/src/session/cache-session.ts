@@ -8,6 +8,7 @@ import { cleanupClone, cleanupOrphans, type CleanupInput, type CleanupReport } f
 import type { CacheLogger } from './logger.js';
 import { prepareClone, type PreparedClone } from './prepare.js';
 import { cloneStateSchema, type CloneState } from './state.js';
+import { check as c } from '@zfs-runner-hooks/kube';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -78,11 +79,11 @@ export function createCacheSession(options: CacheSessionOptions): CacheSession {
         if (deleted.length > 0) logger.info(`Deleted leftover clone PVCs: ${deleted.join(', ')}`);
         return { released: deleted.length > 0, problems: [], timings: { totalMs: 0 } };
       }
-      const parsed = cloneStateSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new ZfsCloneError('CACHE_INVALID', `The clone state from prepare_job is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`);
+      const parsed = c.parse(cloneStateSchema, raw);
+      if (!parsed.ok) {
+        throw new ZfsCloneError('CACHE_INVALID', `The clone state from prepare_job is invalid: ${c.formatIssues(parsed.issues).join('; ')}.`);
       }
-      return logger.group('ZFS clone', () => cleanupClone(kube, parsed.data, input, logger, now));
+      return logger.group('ZFS clone', () => cleanupClone(kube, parsed.value, input, logger, now));
     },
   };
 }

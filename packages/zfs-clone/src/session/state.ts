@@ -1,40 +1,40 @@
-import { z } from 'zod';
+import { check as c } from '@zfs-runner-hooks/kube';
 import { SNAPSHOT_BACK_POLICIES } from '../config/workflow-settings.js';
 
 /**
  * What cleanup_job needs about a job's clone, carried by the hook in its `state` (cleanup_job gets
  * no `container.env`, so the resolved settings travel here). Nothing secret.
  */
-export const cloneStateSchema = z.object({
-  version: z.literal(1),
-  namespace: z.string(),
-  runnerPod: z.string(),
-  pvc: z.string(),
+export const cloneStateSchema = c.object({
+  version: c.literal(1),
+  namespace: c.string(),
+  runnerPod: c.string(),
+  pvc: c.string(),
   /**
    * Where the clone is mounted in the job container; cleanup flushes that file system alone.
    * Absent in states written before it was recorded: cleanup then flushes with a plain `sync`.
    */
-  mountPath: z.string().optional(),
-  jobPod: z.string().optional(),
-  source: z.object({ kind: z.enum(['cache', 'snapshot']), name: z.string() }),
+  mountPath: c.optional(c.string()),
+  jobPod: c.optional(c.string()),
+  source: c.object({ kind: c.oneOf(['cache', 'snapshot'] as const), name: c.string() }),
   /** The snapshot cloned (the cache head at prepare time). */
-  snapshot: z.string(),
-  restoreSize: z.string(),
-  cache: z.object({ name: z.string(), generation: z.number().int() }).optional(),
-  policy: z.object({
-    snapshotBack: z.enum(SNAPSHOT_BACK_POLICIES),
-    promote: z.boolean(),
-    snapshotClass: z.string().optional(),
-    keepOnFailureSeconds: z.number().int().nonnegative(),
-    onConflict: z.enum(['drop', 'keep']),
-    keepTtlSeconds: z.number().int().nonnegative(),
-    maxKeptClones: z.number().int().nonnegative(),
-    keepGenerations: z.number().int().positive(),
-    gcOnCleanup: z.boolean(),
-    timeoutSeconds: z.number().int().positive(),
-    by: z.string().optional(),
+  snapshot: c.string(),
+  restoreSize: c.string(),
+  cache: c.optional(c.object({ name: c.string(), generation: c.integer() })),
+  policy: c.object({
+    snapshotBack: c.oneOf(SNAPSHOT_BACK_POLICIES),
+    promote: c.boolean(),
+    snapshotClass: c.optional(c.string()),
+    keepOnFailureSeconds: c.integer(0),
+    onConflict: c.oneOf(['drop', 'keep'] as const),
+    keepTtlSeconds: c.integer(0),
+    maxKeptClones: c.integer(0),
+    keepGenerations: c.integer(1),
+    gcOnCleanup: c.boolean(),
+    timeoutSeconds: c.integer(1),
+    by: c.optional(c.string()),
   }),
 });
 
 /** A job's clone, as kept in the hook's state. */
-export type CloneState = z.infer<typeof cloneStateSchema>;
+export type CloneState = c.Output<typeof cloneStateSchema>;
