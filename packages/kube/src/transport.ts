@@ -87,6 +87,14 @@ export class Transport {
       : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
+  /**
+   * The keep-alive agent, for the exec websocket's upgrade request: it then starts on an idle
+   * connection that is already open (no new TCP and TLS handshake), and takes that connection over.
+   */
+  get upgradeAgent(): http.Agent {
+    return this.agent;
+  }
+
   /** TLS options for this server (also used by the exec websocket). */
   tlsOptions(): https.AgentOptions {
     const c = this.config;

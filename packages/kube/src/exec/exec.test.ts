@@ -249,3 +249,20 @@ describe('connection failures', () => {
     client.close();
   });
 });
+
+describe('connections', () => {
+  it('starts an exec on an idle keep-alive connection and takes it over; the next request opens a new one', async () => {
+    const fake = await fakeServer((ws) => ws.send(Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Success"}')])));
+    const connections: Socket[] = [];
+    fake.server.on('connection', (socket: Socket) => connections.push(socket));
+    fake.server.on('request', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Pod","metadata":{"name":"job-1"}}'));
+    const pod = { type: { group: '', version: 'v1', plural: 'pods', namespaced: true }, namespace: 'ci', name: 'job-1' } as const;
+
+    await fake.client.get(pod);
+    expect(connections).toHaveLength(1);
+    await expect(fake.client.exec(opts)).resolves.toMatchObject({ exitCode: 0 });
+    expect(connections).toHaveLength(1); // the upgrade used the GET's idle connection
+    await fake.client.get(pod);
+    expect(connections).toHaveLength(2); // that connection now belongs to the websocket
+  });
+});

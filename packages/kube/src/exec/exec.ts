@@ -64,6 +64,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
   transport.stats.count('EXEC pods/exec');
   const ws: WebSocket = new WS(url, [...EXEC_PROTOCOLS], {
     ...transport.tlsOptions(),
+    agent: transport.upgradeAgent,
     headers: auth ? { Authorization: auth } : {},
     perMessageDeflate: false,
     handshakeTimeout: 30_000,
