@@ -75,11 +75,6 @@ const defined = (xs: readonly (number | undefined)[]): number[] => xs.filter((x)
 
 async function main(): Promise<void> {
   requireBundle();
-  const deadline = setTimeout(() => {
-    process.stderr.write(`${BENCH}: gave up after ${DEADLINE_MS / 60_000} min\n`);
-    process.exit(2);
-  }, DEADLINE_MS);
-  deadline.unref();
   heading(`${jobs} concurrent jobs on kwok nodes (services-only, volume mode); single-job baseline over ${singleRuns} runs`);
   const cluster = await startBenchCluster('kwok');
   const ns = await createBenchNamespace(cluster, 'bench-conc');
@@ -160,8 +155,7 @@ async function main(): Promise<void> {
     await mapLimit(runners, 10, (r) => r.dispose());
     await ns.delete();
     await cluster.stop();
-    clearTimeout(deadline);
   }
 }
 
-runBench(BENCH, main);
+runBench(BENCH, main, DEADLINE_MS);

@@ -39,10 +39,22 @@ export function machineLoad(): string {
   return `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 }
 
-/** Runs a benchmark's `main`; a failure is printed as `<bench> failed: <message>` with exit code 1. */
-export function runBench(bench: string, main: () => Promise<void>): void {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${bench} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+/**
+ * Runs a benchmark's `main`; a failure is printed as `<bench> failed: <message>` with exit code 1.
+ * With `deadlineMs`, a benchmark still running then gives up with exit code 2.
+ */
+export function runBench(bench: string, main: () => Promise<void>, deadlineMs?: number): void {
+  const deadline =
+    deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          process.stderr.write(`${bench}: gave up after ${deadlineMs / 60_000} min\n`);
+          process.exit(2);
+        }, deadlineMs).unref();
+  main()
+    .catch((error: unknown) => {
+      process.stderr.write(`${bench} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => clearTimeout(deadline));
 }
