@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKubeClient, loadKubeConfigFile, R, type KubeClient } from '../../packages/kube/src/index.js';
 import { note } from './report.js';
+import { clusterRunning, envFlag } from '../../test/cluster/running.js';
 
 /** The repository's root folder. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,22 +61,6 @@ export function runScript(script: string, args: readonly string[], mode: NodeMod
   return result.stdout.trim().split('\n').pop() ?? '';
 }
 
-function flag(name: string): boolean {
-  const v = process.env[name];
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-}
-
-/** Whether the cluster in `dir` is up: marked ready and its API server process (ours) alive. */
-function clusterRunning(dir: string): boolean {
-  try {
-    if (!existsSync(join(dir, 'ready'))) return false;
-    const pid = readFileSync(join(dir, 'run', 'kube-apiserver.pid'), 'utf8').trim();
-    return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${dir}/`);
-  } catch {
-    return false;
-  }
-}
-
 async function runningMode(admin: KubeClient): Promise<NodeMode> {
   const real = await admin.list({ type: R.nodes }, { labelSelector: `${REAL_NODE_LABEL}=true` });
   return real.items.length > 0 ? 'real' : 'kwok';
@@ -119,7 +104,7 @@ export async function startBenchCluster(mode: NodeMode | 'any'): Promise<BenchCl
     admin,
     async stop() {
       admin.close();
-      if (flag('ZRH_CLUSTER_KEEP') || preexisting) {
+      if (envFlag('ZRH_CLUSTER_KEEP') || preexisting) {
         note(`leaving the bench cluster in ${dir} running${preexisting ? ' (it was up before)' : ' (ZRH_CLUSTER_KEEP=1)'}`);
         return;
       }

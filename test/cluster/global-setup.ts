@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { clusterRunning, envFlag } from './running.js';
 
 /** What the global setup hands to the test files (`inject('zrhCluster')`). */
 export interface ClusterInfo {
@@ -33,11 +34,6 @@ declare module 'vitest' {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function flag(name: string): boolean {
-  const v = process.env[name];
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-}
-
 /** Integration suites run with the real node (`test/node/`) unless `ZRH_NODE_MODE` says otherwise. */
 const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ZRH_NODE_MODE: process.env['ZRH_NODE_MODE'] ?? 'real' };
 
@@ -56,21 +52,10 @@ function runScript(script: string): void {
   }
 }
 
-/** Whether the cluster in `dir` looks up: marked ready and its kube-apiserver process alive. */
-function clusterRunning(dir: string): boolean {
-  try {
-    if (!existsSync(join(dir, 'ready'))) return false;
-    const pid = readFileSync(join(dir, 'run', 'kube-apiserver.pid'), 'utf8').trim();
-    return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${dir}/`);
-  } catch {
-    return false;
-  }
-}
-
 export default function setup({ provide }: TestProject): (() => void) | undefined {
   const dir = process.env['ZRH_CLUSTER_DIR'] ?? '/tmp/zrh-cluster';
-  const external = flag('ZRH_CLUSTER_EXTERNAL');
-  const keep = flag('ZRH_CLUSTER_KEEP');
+  const external = envFlag('ZRH_CLUSTER_EXTERNAL');
+  const keep = envFlag('ZRH_CLUSTER_KEEP');
 
   // A cluster that was already running before this run (someone's `pnpm cluster:up`) is left running.
   const preexisting = external || clusterRunning(dir);
