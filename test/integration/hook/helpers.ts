@@ -20,15 +20,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 export const HOOK_ROLE = join(repoRoot, 'deploy/rbac/hook-role.yaml');
 
 /** The locally built images the real node has (test/images). */
-export const IMAGES = {
-  busybox: 'zrh.local/busybox:1',
-  debian: 'zrh.local/debian:12-1',
-  debianNonRoot: 'zrh.local/debian-nonroot:12-1',
-  /** busybox with ENTRYPOINT /entrypoint.sh and CMD from-cmd (test/images/defs/entrypoint.sh). */
-  entrypoint: 'zrh.local/entrypoint:1',
-  /** busybox with /etc/alpine-release (test/images/defs/alpine-release.sh). */
-  alpineRelease: 'zrh.local/alpine-release:1',
-} as const;
+export { IMAGES } from '../node/real-node.js';
 
 function newestMtime(dir: string): number {
   let newest = 0;

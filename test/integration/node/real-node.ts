@@ -16,7 +16,9 @@ export const IMAGES = {
   busybox: 'zrh.local/busybox:1',
   debian: 'zrh.local/debian:12-1',
   debianNonRoot: 'zrh.local/debian-nonroot:12-1',
+  /** busybox with ENTRYPOINT /entrypoint.sh and CMD from-cmd (test/images/defs/entrypoint.sh). */
   entrypoint: 'zrh.local/entrypoint:1',
+  /** busybox with /etc/alpine-release (test/images/defs/alpine-release.sh). */
   alpineRelease: 'zrh.local/alpine-release:1',
   pause: 'zrh.local/pause:1',
 } as const;
