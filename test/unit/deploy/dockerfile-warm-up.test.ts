@@ -19,6 +19,8 @@ const envOf = (name: string) =>
     .flatMap((i) => (i as Env).getProperties())
     .find((p) => p.getName() === name)
     ?.getValue();
+/** The RUN instruction that warms the cache. */
+const warmUp = instructionsOf(finalStage, 'RUN').find((r) => (r.getArgumentsContent() ?? '').includes('ZRH_CODE_CACHE_DIR'));
 
 describe('Dockerfile.runner: the code cache warm-up', () => {
   let root: string;
@@ -36,15 +38,13 @@ describe('Dockerfile.runner: the code cache warm-up', () => {
 
   it('runs after USER runner and points the hook at the warmed folder', () => {
     const keywords = finalStage.instructions.map((i) => i.getKeyword());
-    const warm = instructionsOf(finalStage, 'RUN').find((r) => (r.getArgumentsContent() ?? '').includes('ZRH_CODE_CACHE_DIR'));
-    expect(warm).toBeDefined();
-    expect(keywords.indexOf('USER')).toBeLessThan(finalStage.instructions.indexOf(warm!));
+    expect(warmUp).toBeDefined();
+    expect(keywords.indexOf('USER')).toBeLessThan(finalStage.instructions.indexOf(warmUp!));
     expect(envOf('ZRH_CODE_CACHE_DIR')).toBe('/home/runner/.cache/zrh-hook');
   });
 
   it('writes a private cache that a later hook call accepts unchanged', () => {
-    const run = instructionsOf(finalStage, 'RUN').find((r) => (r.getArgumentsContent() ?? '').includes('ZRH_CODE_CACHE_DIR'))!;
-    const script = (run.getArgumentsContent() ?? '').replace(/\\\n/g, ' ').replaceAll('/home/runner', home());
+    const script = (warmUp?.getArgumentsContent() ?? '').replace(/\\\n/g, ' ').replaceAll('/home/runner', home());
     const cacheDir = envOf('ZRH_CODE_CACHE_DIR')!.replace('/home/runner', home());
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ZRH_CODE_CACHE_DIR: cacheDir, KUBECONFIG: '/should/be/unset' };
     const built = spawnSync('/bin/sh', ['-c', script], { env, encoding: 'utf8', timeout: 60_000 });
