@@ -20,6 +20,10 @@ export const IMAGES = {
   entrypoint: 'zrh.local/entrypoint:1',
   /** busybox with /etc/alpine-release (test/images/defs/alpine-release.sh). */
   alpineRelease: 'zrh.local/alpine-release:1',
+  /** busybox with attack scripts against copy-mode copy-back (test/images/defs/hostile-copy.sh). */
+  hostileCopy: 'zrh.local/hostile-copy:1',
+  /** busybox with attack scripts against the hook's response file and state (test/images/defs/hostile-state.sh). */
+  hostileState: 'zrh.local/hostile-state:1',
   pause: 'zrh.local/pause:1',
 } as const;
 
