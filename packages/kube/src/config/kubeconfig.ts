@@ -25,6 +25,71 @@ const SUPPORTED_AUTH =
   'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, or none. ' +
   'Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`';
 
+/**
+ * A kubeconfig field this client does not implement and that would change who the client is,
+ * what it trusts or where its requests go. Ignoring one would silently connect differently from
+ * kubectl, so a set field is refused with what it would have done and what to do instead.
+ */
+interface RefusedField {
+  readonly code: 'CONFIG_UNSUPPORTED' | 'CONFIG_UNSUPPORTED_AUTH';
+  /** What the field does, after its name. */
+  readonly means: string;
+  /** What ignoring it would do. */
+  readonly effect: string;
+  readonly hint: string;
+}
+
+const IMPERSONATION: RefusedField = {
+  code: 'CONFIG_UNSUPPORTED_AUTH',
+  means: 'impersonation',
+  effect: 'every request would be sent as the user itself, not as the identity it names',
+  hint: 'Give the hook a kubeconfig of the identity it should have instead, e.g. a token of that ServiceAccount (kubectl create token <serviceaccount>)',
+};
+const AUTH = (means: string): RefusedField => ({
+  code: 'CONFIG_UNSUPPORTED_AUTH',
+  means,
+  effect: 'requests would be sent without these credentials',
+  hint: SUPPORTED_AUTH,
+});
+
+const REFUSED_USER_FIELDS: Readonly<Record<string, RefusedField>> = {
+  as: IMPERSONATION,
+  'as-uid': IMPERSONATION,
+  'as-groups': IMPERSONATION,
+  'as-user-extra': IMPERSONATION,
+  exec: AUTH('authentication by a credential plugin'),
+  'auth-provider': AUTH('authentication by an auth provider'),
+  username: AUTH('basic authentication'),
+  password: AUTH('basic authentication'),
+};
+const REFUSED_CLUSTER_FIELDS: Readonly<Record<string, RefusedField>> = {
+  'proxy-url': {
+    code: 'CONFIG_UNSUPPORTED',
+    means: 'a proxy to reach the server through',
+    effect: 'requests would go to the server directly, not through the proxy',
+    hint: 'Remove proxy-url where the API server is reachable directly (as it is from a pod of the cluster)',
+  },
+};
+
+/** client-go ignores empty values (`as: ""`, `as-groups: []`); so does this check. */
+function isSet(value: unknown): boolean {
+  if (value === undefined || value === null || value === '' || value === false) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
+}
+
+function refuseFields(fields: Readonly<Record<string, RefusedField>>, entry: Record<string, unknown>, owner: string, file: string): void {
+  for (const [field, refused] of Object.entries(fields)) {
+    if (!isSet(entry[field])) continue;
+    throw new KubeConfigError(
+      refused.code,
+      `kubeconfig ${file}: ${owner} sets "${field}" (${refused.means}), which this client does not support: ${refused.effect}`,
+      { hint: refused.hint },
+    );
+  }
+}
+
 const optionalString = c.optional(c.string());
 const listOf = <T>(check: c.Check<T>) => c.nullish(c.array(check), []);
 
@@ -96,10 +161,17 @@ export async function parseKubeConfig(text: string, file: string, context?: stri
     }
     user = found.user ?? {};
   }
-  for (const unsupported of ['exec', 'auth-provider', 'username']) {
-    if ((user as Record<string, unknown>)[unsupported] != null) {
-      throw new KubeConfigError('CONFIG_UNSUPPORTED_AUTH', `kubeconfig ${file}: user ${JSON.stringify(ctx.user)} uses "${unsupported}" authentication, which this client does not support`, { hint: SUPPORTED_AUTH });
-    }
+  const inContext = `(context ${JSON.stringify(contextName)})`;
+  const clusterName = `cluster ${JSON.stringify(ctx.cluster)} ${inContext}`;
+  refuseFields(REFUSED_CLUSTER_FIELDS, cluster, clusterName, file);
+  refuseFields(REFUSED_USER_FIELDS, user, `user ${JSON.stringify(ctx.user)} ${inContext}`, file);
+  if (cluster['insecure-skip-tls-verify'] && (cluster['certificate-authority'] || cluster['certificate-authority-data'])) {
+    // client-go: "specifying a root certificates file with the insecure flag is not allowed".
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `kubeconfig ${file}: ${clusterName} sets both "insecure-skip-tls-verify: true" and a certificate-authority(-data); kubectl refuses this combination and this client does not pick one`,
+      { hint: 'Remove insecure-skip-tls-verify so that the server is verified with the CA' },
+    );
   }
   const hasCert = user['client-certificate'] !== undefined || user['client-certificate-data'] !== undefined;
   const hasKey = user['client-key'] !== undefined || user['client-key-data'] !== undefined;

@@ -116,15 +116,77 @@ describe('loadKubeConfigFile', () => {
     expect(err.message).toContain('contexts[0].name: expected string, got nothing');
   });
 
+  const oneUser = (user: string, cluster = '') =>
+    `current-context: c\nclusters:\n- name: k\n  cluster:\n    server: "https://127.0.0.1:1"\n${cluster ? `    ${cluster}\n` : ''}users:\n- name: u\n  user:\n    ${user}\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n`;
+
   it.each([
-    ['exec', 'exec: { apiVersion: client.authentication.k8s.io/v1, command: aws }'],
-    ['auth-provider', 'auth-provider: { name: oidc }'],
-  ])('refuses %s authentication and says what is supported', async (kind, user) => {
-    const text = `current-context: c\nclusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]\nusers:\n- name: u\n  user:\n    ${user}\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n`;
-    const err = await failure(loadKubeConfigFile(write('exec.yaml', text)));
+    ['exec', 'exec: { apiVersion: client.authentication.k8s.io/v1, command: aws }', 'authentication by a credential plugin'],
+    ['auth-provider', 'auth-provider: { name: oidc }', 'authentication by an auth provider'],
+    ['username', 'username: admin', 'basic authentication'],
+    ['password', 'password: hunter2', 'basic authentication'],
+  ])('refuses %s authentication and says what is supported', async (field, user, means) => {
+    const file = write('auth.yaml', oneUser(user));
+    const err = await failure(loadKubeConfigFile(file));
     expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
-    expect(err.message).toContain(`user "u" uses "${kind}" authentication, which this client does not support`);
-    expect(err.message).toContain('Supported: client-certificate(-data) with client-key(-data), token, tokenFile');
+    expect(err.message).toBe(
+      `kubeconfig ${file}: user "u" (context "c") sets "${field}" (${means}), which this client does not support: requests would be sent without these credentials. ` +
+        'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, or none. Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`',
+    );
+  });
+
+  it.each([
+    ['as', 'as: system:serviceaccount:ci:reader'],
+    ['as-uid', 'as-uid: 1234'],
+    ['as-groups', 'as-groups: [system:masters]'],
+    ['as-user-extra', 'as-user-extra: { scopes: [view] }'],
+  ])('refuses impersonation (%s) instead of sending requests as the user itself', async (field, setting) => {
+    const file = write('as.yaml', oneUser(`token: abc.def\n    ${setting}`));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
+    expect(err.message).toBe(
+      `kubeconfig ${file}: user "u" (context "c") sets "${field}" (impersonation), which this client does not support: ` +
+        'every request would be sent as the user itself, not as the identity it names. ' +
+        'Give the hook a kubeconfig of the identity it should have instead, e.g. a token of that ServiceAccount (kubectl create token <serviceaccount>)',
+    );
+  });
+
+  it.each([
+    ['an empty as', 'as: ""'],
+    ['empty as-groups', 'as-groups: []'],
+    ['an empty as-user-extra', 'as-user-extra: {}'],
+  ])('accepts %s, which kubectl ignores too', async (_what, setting) => {
+    const cfg = await loadKubeConfigFile(write('as-empty.yaml', oneUser(`token: abc.def\n    ${setting}`)));
+    expect(cfg.token).toBe('abc.def');
+  });
+
+  it('refuses proxy-url instead of connecting to the server directly', async () => {
+    const file = write('proxy.yaml', oneUser('token: abc.def', 'proxy-url: http://127.0.0.1:3128'));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.code).toBe('CONFIG_UNSUPPORTED');
+    expect(err.message).toBe(
+      `kubeconfig ${file}: cluster "k" (context "c") sets "proxy-url" (a proxy to reach the server through), which this client does not support: ` +
+        'requests would go to the server directly, not through the proxy. ' +
+        'Remove proxy-url where the API server is reachable directly (as it is from a pod of the cluster)',
+    );
+  });
+
+  it.each([
+    ['certificate-authority', 'certificate-authority: ca.crt'],
+    ['certificate-authority-data', `certificate-authority-data: ${b64('CA PEM')}`],
+  ])('refuses insecure-skip-tls-verify together with %s, like kubectl', async (_what, ca) => {
+    const file = write('insecure-ca.yaml', oneUser('token: abc.def', `insecure-skip-tls-verify: true\n    ${ca}`));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toBe(
+      `kubeconfig ${file}: cluster "k" (context "c") sets both "insecure-skip-tls-verify: true" and a certificate-authority(-data); ` +
+        'kubectl refuses this combination and this client does not pick one. Remove insecure-skip-tls-verify so that the server is verified with the CA',
+    );
+  });
+
+  it('verifies with the CA when insecure-skip-tls-verify is false, and passes tls-server-name on', async () => {
+    const cfg = await loadKubeConfigFile(write('ca.yaml', oneUser('token: abc.def', 'insecure-skip-tls-verify: false\n    certificate-authority: ca.crt\n    tls-server-name: kubernetes')));
+    expect(cfg).toMatchObject({ ca: Buffer.from('CA PEM'), tlsServerName: 'kubernetes' });
+    expect(cfg.insecureSkipTlsVerify).toBeUndefined();
   });
 
   it('reports YAML syntax errors with the file name', async () => {
