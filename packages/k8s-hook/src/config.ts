@@ -46,6 +46,7 @@ export const configEnvSchema = c.object({
     choice(['info', 'debug'], 'info'),
     '`debug` prints the hook\'s debug lines (resolved configuration, pod specs, API request counts) as plain log lines.'),
   ZRH_CODE_CACHE_DIR: c.describe(optionalText, 'Folder of the V8 code cache the bundle\'s loader reads and writes (docs/decisions/0014-startup-time.md); it must be the hook user\'s own and writable by nobody else. `off`: no cache. Unset: `<tmpdir>/zrh-hook-<uid>`.'),
+  ZRH_STATE_DIR: c.describe(optionalText, 'Private folder of the runner container where the hook keeps the key that seals the job state, the state\'s latest number and the step journal (docs/decisions/0015-sealed-job-state.md). It must be a folder of the hook\'s user with mode 0700 (no access for anyone else), not a symbolic link, and outside `_work` (which the job pod can reach); the hook creates it when missing. Unset: `<tmpdir>/zrh-state-<uid>`.'),
   ZRH_UNSCHEDULABLE_GRACE_SECONDS: c.describe(seconds(0), 'How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
 });
 
@@ -61,6 +62,8 @@ export interface HookConfig {
   readonly helperImage: string | undefined;
   readonly workspaceMode: 'auto' | 'volume' | 'copy';
   readonly debug: boolean;
+  /** Undefined: `<tmpdir>/zrh-state-<uid>`. */
+  readonly stateDir: string | undefined;
   readonly unschedulableGraceSeconds: number;
 }
 
@@ -83,6 +86,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     helperImage: e.ACTIONS_RUNNER_IMAGE,
     workspaceMode: e.ZRH_WORKSPACE_MODE,
     debug: e.ZRH_LOG_LEVEL === 'debug',
+    stateDir: e.ZRH_STATE_DIR,
     unschedulableGraceSeconds: e.ZRH_UNSCHEDULABLE_GRACE_SECONDS,
   };
 }

@@ -4,6 +4,8 @@ export type HookErrorCode =
   | 'CONFIG_INVALID'
   | 'TEMPLATE_INVALID'
   | 'STATE_INVALID'
+  | 'STATE_DIR_UNSAFE'
+  | 'RESPONSE_FILE_UNSAFE'
   | 'UNSUPPORTED'
   | 'POD_FAILED'
   | 'POD_TIMEOUT'

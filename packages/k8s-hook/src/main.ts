@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { CancelledError, describeError, isHookError, StepFailedError } from './errors.js';
 import { actionsLogger, type Logger } from './log.js';
 import { parseHookInput, type HookInput } from './protocol/input.js';
+import { defaultStateDir, JobStateStore } from './protocol/state-store.js';
 
 /** Exit codes besides a failed step's own code. */
 export const EXIT = { ok: 0, failure: 1, sigint: 130, sigterm: 143 } as const;
@@ -77,6 +78,14 @@ export async function run(options: RunOptions = {}): Promise<void> {
     log = actionsLogger(config.debug);
     log.debug(`Hook command ${input.command}; configuration: ${JSON.stringify(config)}`);
     client = createKubeClient(await loadKubeConfig());
+    const uid = process.getuid?.() ?? 0;
+    const states = new JobStateStore({
+      dir: config.stateDir ?? defaultStateDir(uid),
+      uid,
+      runnerPodName: config.runnerPodName,
+      namespace: config.namespace ?? client.defaultNamespace,
+      workspaceMode: config.workspaceMode,
+    });
     await dispatch(
       {
         client,
@@ -84,6 +93,7 @@ export async function run(options: RunOptions = {}): Promise<void> {
         log,
         signal: cancel.signal,
         cache: options.cache,
+        states,
         env: process.env,
         nodeExecPath: process.execPath,
         newSeed: () => randomBytes(8).toString('hex'),
@@ -93,6 +103,8 @@ export async function run(options: RunOptions = {}): Promise<void> {
       input,
     );
     if (cancel.signal.aborted) throw new CancelledError(cancel.signal.reason as NodeJS.Signals);
+    // The runner keeps this command's response (and state) only when the hook exits 0.
+    await states.commit();
   } catch (err) {
     code = exitCodeFor(cancel.signal.aborted && !(err instanceof CancelledError) && !(err instanceof StepFailedError) ? new CancelledError(cancel.signal.reason as NodeJS.Signals) : err, log);
   } finally {

@@ -3,21 +3,38 @@ import { R, type ResourceType } from '@zfs-runner-hooks/kube';
 import { describeError } from '../errors.js';
 import { hookSelector } from '../pod/labels.js';
 import { writeResponse } from '../protocol/response.js';
-import { unsuccessfulSteps } from '../workspace/local.js';
-import { tryParseJobState } from '../protocol/state.js';
+import type { JobState } from '../protocol/state.js';
 import { jobNamespace, type CommandContext } from './context.js';
 
 /** Seconds a deleted pod gets to stop (its `tail -f /dev/null` ignores SIGTERM as PID 1). */
 const POD_GRACE_SECONDS = 1;
 
 /**
+ * The state the runner passed back when it is this job's genuine latest state; otherwise a
+ * warning and undefined, so nothing the state names is acted on.
+ */
+async function verifiedState(ctx: CommandContext, rawState: unknown, responseFile: string): Promise<JobState | undefined> {
+  if (rawState === null || rawState === undefined) return undefined;
+  try {
+    return await ctx.states.open(rawState, responseFile);
+  } catch (err) {
+    ctx.log.warning(
+      `${describeError(err)} Cleaning up by label only: the pods and secrets labelled runner-pod=${ctx.config.runnerPodName} in namespace ${jobNamespace(ctx)}; ` +
+        'no object the state names is touched, and the build cache treats the job as failed.',
+    );
+    return undefined;
+  }
+}
+
+/**
  * cleanup_job: hands the cache its state, then deletes every pod and secret this runner's jobs
  * created (by label and by the names in state). Idempotent; works with `state: null` after a
- * failed prepare_job. Problems are reported as warnings; they do not fail the job.
+ * failed prepare_job. A state that fails verification (forged, replayed, foreign) is not used:
+ * cleanup then goes by this runner pod's label only. Problems are reported as warnings; they do
+ * not fail the job. Afterwards no state of this job is valid.
  */
 export async function cleanupJob(ctx: CommandContext, rawState: unknown, responseFile: string): Promise<void> {
-  const state = tryParseJobState(rawState);
-  if (rawState !== null && rawState !== undefined && !state) ctx.log.warning('The job state is unreadable; cleaning up by label only');
+  const state = await verifiedState(ctx, rawState, responseFile);
   const namespace = state?.namespace ?? jobNamespace(ctx);
   const runnerPodName = state?.runnerPod.name ?? ctx.config.runnerPodName;
 
@@ -26,7 +43,7 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
   if (ctx.cache && (!state || state.clone)) {
     try {
       // The runner keeps no state from a failed or cancelled step: the step log beside the runner says.
-      const unsuccessful = state?.jobPod ? await unsuccessfulSteps(state.workspace.workDir, state.jobPod) : 0;
+      const unsuccessful = state ? await ctx.states.unsuccessfulSteps() : 0;
       await ctx.log.group('Build cache', () =>
         ctx.cache!.cleanup({
           client: ctx.client,
@@ -65,5 +82,7 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
     remove(R.secrets, state?.secrets ?? []),
   ]);
   ctx.log.info(`Cleaned up ${pods.length} pod(s) and ${secrets.length} secret(s) of runner ${runnerPodName}`);
-  await writeResponse(responseFile, state ? { state } : {});
+  await ctx.states.endJob().catch((err: unknown) => ctx.log.warning(`Could not remove the job's state key: ${describeError(err)}`));
+  // Nothing follows cleanup_job: an unsafe response file is reported, the cleanup stands.
+  await writeResponse(responseFile, {}).catch((err: unknown) => ctx.log.warning(describeError(err)));
 }

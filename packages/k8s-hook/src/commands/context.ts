@@ -3,6 +3,7 @@ import type { KubeClient } from '@zfs-runner-hooks/kube';
 import type { JobCache } from '../cache.js';
 import type { HookConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import type { JobStateStore } from '../protocol/state-store.js';
 
 /** Everything a command needs, built once in `main` (or by a test). */
 export interface CommandContext {
@@ -13,6 +14,8 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   /** The build-cache collaborator; absent = no cache support. */
   readonly cache?: JobCache | undefined;
+  /** Seals the job state the hook hands out and verifies the one the runner passes back. */
+  readonly states: JobStateStore;
   /** The hook process environment (handed to the cache). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The node binary running the hook (`<externals>/node20/bin/node`). */

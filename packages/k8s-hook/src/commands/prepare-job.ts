@@ -105,6 +105,8 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   const runner = { name: ctx.config.runnerPodName, uid: runnerPod.metadata?.uid ?? '', node: runnerPod.spec?.nodeName };
   const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
   if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
+  // A fresh state key: no state of an earlier job of this runner is accepted from here on.
+  await ctx.states.startJob(dirs.workDir);
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
   const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
   const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
@@ -207,7 +209,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
 
   const ctxOf = (id: string, ports: ContainerParts['ports']): ContainerContext => ({ id, network: jobPodName, ports: portsContext(ports) });
   await writeResponse(responseFile, {
-    state,
+    state: await ctx.states.seal(state),
     context: {
       ...(job ? { container: ctxOf(jobPodName, job.ports) } : {}),
       services: services.map((s) => ctxOf(s.name, s.ports)),

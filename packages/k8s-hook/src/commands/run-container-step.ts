@@ -13,9 +13,8 @@ import { buildStepEnvSecret, buildStepPod, HELPER_WORK, INIT_CONTAINER, IO_CONTA
 import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { RunContainerStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
-import { parseJobState, type JobState } from '../protocol/state.js';
+import type { JobState } from '../protocol/state.js';
 import { normalizeArgs } from '../workspace/env-file.js';
-import { markStep } from '../workspace/local.js';
 import { outermost, planStepMounts, stepPodWorkspace, type StepMount } from '../workspace/mounts.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL } from '../workspace/paths.js';
 import type { CommandContext } from './context.js';
@@ -35,7 +34,7 @@ function stepTemplate(t: PodTemplate): PodTemplate {
  * deleted afterwards. Dockerfile actions are not supported.
  */
 export async function runContainerStep(ctx: CommandContext, args: RunContainerStepArgs, rawState: unknown, responseFile: string): Promise<void> {
-  const state = parseJobState(rawState);
+  const state = await ctx.states.open(rawState, responseFile);
   if (!args.image) {
     throw new HookError('UNSUPPORTED', `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`, {
       hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
@@ -46,7 +45,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   const runner = state.runnerPod;
   const seed = ctx.newSeed();
   const podName = objectName(runner.name, 'step', seed);
-  if (state.jobPod) await markStep(ws.workDir, state.jobPod, podName, 'start');
+  await ctx.states.markStep(podName, 'start');
   const envSecretName = objectName(runner.name, 'env', seed);
 
   const plan = planStepMounts([...args.systemMountVolumes, ...args.userMountVolumes], ws);
@@ -102,8 +101,8 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   }
 
   const next: JobState = { ...state, steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) } };
-  if (exitCode === 0 && state.jobPod) await markStep(ws.workDir, state.jobPod, podName, 'ok');
-  await writeResponse(responseFile, { state: next });
+  await writeResponse(responseFile, { state: await ctx.states.seal(next) });
+  if (exitCode === 0) await ctx.states.markStep(podName, 'ok');
   if (exitCode !== 0) throw new StepFailedError(exitCode, `The container action exited with code ${exitCode}`);
 }
 

@@ -6,9 +6,9 @@ import { copyFromPod, copyToPod, localTar } from '../kube/tar.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import type { RunScriptStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
-import { parseJobState, type JobState } from '../protocol/state.js';
+import type { JobState } from '../protocol/state.js';
 import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from '../workspace/env-file.js';
-import { copyExternalLocally, existing, markStep, removeStepFiles, writeEnvFile } from '../workspace/local.js';
+import { copyExternalLocally, existing, removeStepFiles, writeEnvFile } from '../workspace/local.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, HOOK_TEMP_REL } from '../workspace/paths.js';
 import { planStepCopy } from '../workspace/step-files.js';
 import type { CommandContext } from './context.js';
@@ -23,12 +23,12 @@ const KILL_GRACE_MS = 5000;
  * process first.
  */
 export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs, rawState: unknown, responseFile: string): Promise<void> {
-  const state = parseJobState(rawState);
+  const state = await ctx.states.open(rawState, responseFile);
   if (!state.jobPod || !state.hasJobContainer) throw new HookError('STATE_INVALID', 'This job has no job container to run the step in');
   const ws = state.workspace;
   const target = { namespace: state.namespace, pod: state.jobPod, container: JOB_CONTAINER };
   const id = randomBytes(6).toString('hex');
-  await markStep(ws.workDir, state.jobPod, id, 'start');
+  await ctx.states.markStep(id, 'start');
   const argv = normalizeArgs(args.entryPointArgs);
   const env = renderEnvFile(args.environmentVariables, args.prependPath);
   if (env.skipped.length) ctx.log.warning(`Not passed to the step (names an environment cannot carry): ${env.skipped.join(', ')}`);
@@ -59,7 +59,7 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
       args: argv,
     });
     await tarDone;
-    if (ws.mode === 'copy') await copyFromPod(ctx.client, target, CONTAINER_WORK, [FILE_COMMANDS_REL], ws.workDir, ctx.signal);
+    if (ws.mode === 'copy') await copyFromPod(ctx.client, target, { dir: CONTAINER_WORK, allowed: [FILE_COMMANDS_REL], root: ws.workDir, signal: ctx.signal });
   } finally {
     await removeStepFiles(ws.workDir, id);
   }
@@ -69,8 +69,8 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
     workspace: { ...ws, copiedActions: [...ws.copiedActions, ...plan.newActions], copiedExternals: [...ws.copiedExternals, ...plan.newExternals] },
     steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) },
   };
-  if (exitCode === 0) await markStep(ws.workDir, state.jobPod, id, 'ok');
-  await writeResponse(responseFile, { state: next });
+  await writeResponse(responseFile, { state: await ctx.states.seal(next) });
+  if (exitCode === 0) await ctx.states.markStep(id, 'ok');
   if (exitCode !== 0) throw new StepFailedError(exitCode, `The step exited with code ${exitCode}`);
 }
 

@@ -63,9 +63,3 @@ export function parseJobState(state: unknown): JobState {
   }
   return result.value;
 }
-
-/** Like `parseJobState`, but returns `undefined` for missing or malformed state (cleanup_job). */
-export function tryParseJobState(state: unknown): JobState | undefined {
-  const result = c.parse(jobStateSchema, state);
-  return result.ok ? result.value : undefined;
-}

@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import type { JobState } from '../protocol/state.js';
 
 /** The runner's `_work` and externals in test inputs. */
 export const WORK = '/home/runner/_work';
@@ -59,4 +60,20 @@ export function runnerPod(volume: Record<string, unknown>, mountPath = WORK): V1
       volumes: [{ name: 'work', ...volume }],
     },
   } as V1Pod;
+}
+
+/** A job state as prepare_job writes it for runner `runner-1` in namespace `ci` (volume mode, a clone). */
+export function sampleJobState(): JobState {
+  return {
+    version: 1,
+    namespace: 'ci',
+    jobPod: 'runner-1-job-ab12',
+    jobImage: 'node:20',
+    hasJobContainer: true,
+    secrets: ['runner-1-reg-cd34'],
+    runnerPod: { name: 'runner-1', uid: 'uid-1', node: 'node-a' },
+    workspace: { mode: 'volume', workDir: WORK, externalsDir: EXTERNALS, claimName: 'runner-1-work', claimSubPath: '', copiedActions: [], copiedExternals: [] },
+    steps: { run: 0, failed: 0 },
+    clone: { pvc: 'runner-1-clone', policy: { promote: false, snapshotBack: 'never' } },
+  };
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HookError } from '../errors.js';
 import { EXTERNALS_REL, HOOK_TEMP_REL } from './paths.js';
@@ -18,30 +18,6 @@ export async function writeEnvFile(workDir: string, id: string, text: string): P
   const dir = await ensureHookTemp(workDir);
   await writeFile(join(dir, `${id}.env`), text, { mode: 0o644 });
   return `${HOOK_TEMP_REL}/${id}.env`;
-}
-
-/**
- * Step outcomes of job pod `jobPod`, kept beside the runner in `_work/_temp/_zrh/<job pod>.steps`:
- * the runner drops the response (and so the `state`) of a command that fails, is cancelled or
- * killed, so cleanup_job learns of such steps only from this file. A step appends `start <id>`
- * before it runs and `ok <id>` once it succeeded.
- */
-export async function markStep(workDir: string, jobPod: string, id: string, event: 'start' | 'ok'): Promise<void> {
-  const dir = await ensureHookTemp(workDir);
-  await appendFile(join(dir, `${jobPod}.steps`), `${event} ${id}\n`);
-}
-
-/** How many steps of job pod `jobPod` started but never succeeded (see {@link markStep}); 0 when none ran. */
-export async function unsuccessfulSteps(workDir: string, jobPod: string): Promise<number> {
-  const text = await readFile(join(workDir, HOOK_TEMP_REL, `${jobPod}.steps`), 'utf8').catch(() => '');
-  const started = new Set<string>();
-  for (const line of text.split('\n')) {
-    const [event, id] = line.split(' ');
-    if (!id) continue;
-    if (event === 'start') started.add(id);
-    else if (event === 'ok') started.delete(id);
-  }
-  return started.size;
 }
 
 /** Removes a step's local scratch files; never throws. */
