@@ -18,6 +18,11 @@ export const PARENT_SNAPSHOT = 'zrh.dev/parent-snapshot';
 export const EXPIRES_AT = 'zrh.dev/expires-at';
 /** Annotation: the volume was made independent of its origin (ZFSPromote done). */
 export const DETACHED = 'zrh.dev/detached';
+/**
+ * Annotation on a cache head ConfigMap: the repositories (comma-separated globs over
+ * `owner/name`) whose jobs may promote the cache. Written by `zfs-clone seed --repository`.
+ */
+export const REPOSITORIES = 'zrh.dev/repositories';
 /** Label `true` on a clone kept for inspection after a failed job. */
 export const KEPT = 'zrh.dev/kept';
 

@@ -52,7 +52,7 @@ describe('zfs-clone CLI', () => {
     const fake = seededCluster();
     const { code, stdout, stderr } = await cli(fake, 'seed', 'clang', '--from-pvc', 'golden');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}\n$/);
+    expect(stdout).toMatch(/^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}; no repository recorded: jobs promote it only where the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it\n$/);
     expect(stderr).toMatch(/\] snapshot clang-seed-[0-9a-f]{8} of PVC golden created, waiting until ready\n/);
   });
 
@@ -69,6 +69,40 @@ describe('zfs-clone CLI', () => {
     expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(true);
     await cli(fake, 'gc', 'gcc12');
     expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(false);
+  });
+
+  it('records who may promote a seeded cache', async () => {
+    const fake = seededCluster();
+    const { code, stdout } = await cli(fake, 'seed', 'clang', '--from-pvc', 'golden', '--repository', 'acme/compiler', '--repository', 'acme/tools,acme/x-*');
+    expect(code).toBe(0);
+    expect(stdout).toContain('; jobs of acme/compiler, acme/tools, acme/x-* may promote it\n');
+    expect(fake.store.get(`configmaps/${NS}/zfs-cache-clang`)?.metadata?.['annotations']).toEqual({ 'zrh.dev/repositories': 'acme/compiler,acme/tools,acme/x-*' });
+    expect((await cli(fake, 'seed', 'c2', '--from-pvc', 'golden', '--repository', 'acme')).stderr).toContain('--repository expects owner/name (globs allowed), got "acme"');
+  });
+
+  it.each([
+    ['a head that does not parse', (fake: ReturnType<typeof seededCluster>) => {
+      const head = fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`);
+      fake.put('configmaps', { ...head, data: { ...(head?.['data'] as object), history: '[{' } });
+    }, /cache "gcc12": ConfigMap "zfs-cache-gcc12" is not a valid cache head: data\.history: not a JSON history list/],
+    ['a head whose snapshot is gone', (fake: ReturnType<typeof seededCluster>) => fake.store.delete(`volumesnapshots/${NS}/gcc12-g1`), /cache "gcc12": its head \(generation 1\) points at VolumeSnapshot "gcc12-g1", which does not exist/],
+  ])('gc deletes nothing and exits 1 naming the cache for %s', async (_what, damage, problem) => {
+    const fake = seededCluster();
+    fake.put('volumesnapshots', {
+      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      spec: { source: { persistentVolumeClaimName: 'golden' } },
+      status: { readyToUse: true },
+    });
+    damage(fake);
+    const before = [...fake.store.keys()].sort();
+    for (const argv of [['gc'], ['gc', 'gcc12'], ['gc', '--dry-run']]) {
+      const { code, stdout, stderr } = await cli(fake, ...argv);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^error: gc refused to run in namespace "ci", nothing was deleted: /);
+      expect(stderr).toMatch(problem);
+    }
+    expect([...fake.store.keys()].sort()).toEqual(before);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
+import { splitList } from '../config/glob.js';
 import { isCacheName } from '../config/source.js';
 import { listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
@@ -14,6 +15,7 @@ Commands:
   status <cache>                         a cache's head, history and clones
   seed <cache> --from-pvc <pvc>          create a cache from a snapshot of an existing PVC
   seed <cache> --from-snapshot <snap>    create a cache from a ready VolumeSnapshot
+          [--repository <owner/name>]    ... that jobs of this repository may promote (repeatable, globs)
   promote <cache> <snapshot>             move the head to a ready snapshot (fast-forward)
           [--expect-generation <n>]      ... only if the head is still generation n
   rollback <cache> [--to-generation <n>] point the head back at an older generation
@@ -51,6 +53,16 @@ function cacheArg(value: string | undefined, command: string): string {
   return value;
 }
 
+/** `--repository` values (repeated or comma-separated), each `owner/name` or a glob of it. */
+function repositoriesArg(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const list = values.flatMap((v) => splitList(v));
+  for (const r of list) {
+    if (!/^[^\s/,=]+\/[^\s/,=]+$/.test(r)) throw new UsageError(`--repository expects owner/name (globs allowed), got "${r}"`);
+  }
+  return list;
+}
+
 /** Runs the CLI; resolves the exit code. Errors are printed, never thrown. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let kube: KubeClient | undefined;
@@ -67,6 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'from-pvc': { type: 'string' },
         'from-snapshot': { type: 'string' },
         'snapshot-class': { type: 'string' },
+        repository: { type: 'string', multiple: true },
         timeout: { type: 'string' },
         'expect-generation': { type: 'string' },
         'to-generation': { type: 'string' },
@@ -112,6 +125,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           fromPvc: values['from-pvc'],
           fromSnapshot: values['from-snapshot'],
           snapshotClass: values['snapshot-class'],
+          repositories: repositoriesArg(values.repository),
           timeoutSeconds: timeout,
         });
       case 'promote':

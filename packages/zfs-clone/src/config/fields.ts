@@ -76,6 +76,26 @@ export const keepField = textField<number | 'default'>((text) => {
 /** A comma-separated list of glob patterns. */
 export const globListField = textField((text) => splitList(text));
 
+/** A cache bound to the repositories that may promote it: `<cache glob>=<repository glob>`. */
+export interface CacheBinding {
+  readonly cache: string;
+  readonly repository: string;
+}
+
+/** A comma-separated list of `<cache glob>=<repository glob>` entries (`gcc12-*=acme/compiler,clang17=acme/*`). */
+export const bindingListField = textField<CacheBinding[]>((text) => {
+  const bindings: CacheBinding[] = [];
+  for (const entry of splitList(text)) {
+    const parts = entry.split('=').map((s) => s.trim());
+    const [cache = '', repository = ''] = parts;
+    if (parts.length !== 2 || cache === '' || repository === '') {
+      return new Problem(`"${entry}" is not <cache glob>=<repository glob>; write e.g. gcc12-*=your-org/compiler`);
+    }
+    bindings.push({ cache, repository });
+  }
+  return bindings;
+});
+
 /** A non-negative integer. */
 export const countField = textField((text) => (/^\d+$/.test(text) ? Number(text) : new Problem('expected a whole number')));
 

@@ -54,7 +54,10 @@ ${table(fieldsOf(workflowSettingsSchema))}
 
 A workflow cannot override these. Promotion also needs the job's \`GITHUB_EVENT_NAME\`, \`GITHUB_REF\`
 and \`GITHUB_REPOSITORY\` (from the hook's own environment, which a workflow cannot change) to match
-the promote limits. Glob lists are comma-separated; \`*\` matches anything, \`?\` one character.
+the promote limits, and the cache to be bound to the repository: by \`ZFS_CLONE_CACHE_REPOSITORIES\`
+or by the repositories its head records (\`zfs-clone seed <cache> --repository owner/name\`). A cache
+bound by neither is never promoted by a job. cleanup_job checks all of it again from the hook's own
+environment before it takes a snapshot or moves a head. Glob lists are comma-separated; \`*\` matches anything, \`?\` one character.
 Durations: \`90s\`, \`30m\`, \`24h\`, \`7d\`, \`1h30m\`.
 
 ${table(fieldsOf(runnerSettingsSchema))}

@@ -48,37 +48,30 @@ describe('resolveCloneConfig', () => {
     expect(warnings).toEqual([]);
   });
 
-  it.each([
-    ['pull_request', 'refs/pull/7/merge', 'event "pull_request" is not in the runner\'s ZFS_CLONE_PROMOTE_EVENTS'],
-    ['pull_request_target', 'refs/heads/main', 'event "pull_request_target"'],
-    ['push', 'refs/heads/feature', 'ref "refs/heads/feature" is not in the runner\'s ZFS_CLONE_PROMOTE_REFS'],
-  ])('ignores promotion with a warning for event %s on %s', (event, ref, warning) => {
+  it('carries the wishes and the runner limits; the job\'s rights are decided once the head is read', () => {
     const { config, warnings } = ok(
-      { GITHUB_EVENT_NAME: event, GITHUB_REF: ref, GITHUB_REPOSITORY: 'acme/app' },
+      { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/7/merge', GITHUB_REPOSITORY: 'acme/app', ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12-*=acme/compiler, clang=acme/*' },
       { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: 'true' },
     );
-    expect(config).toMatchObject({ promote: false, snapshotBack: 'never' });
-    expect(warnings[0]).toContain(warning);
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ promote: true, snapshotBack: 'on-success', snapshotBackSet: false, maxKeptSnapshots: 3 });
+    expect(config?.job).toEqual({ eventName: 'pull_request', ref: 'refs/pull/7/merge', repository: 'acme/app' });
+    expect(config?.limits).toMatchObject({
+      ZFS_CLONE_CACHE_REPOSITORIES: [
+        { cache: 'gcc12-*', repository: 'acme/compiler' },
+        { cache: 'clang', repository: 'acme/*' },
+      ],
+      ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB: false,
+    });
   });
 
-  it('lets the runner allow more refs and repositories to promote', () => {
-    const { config } = ok(
-      {
-        GITHUB_EVENT_NAME: 'push',
-        GITHUB_REF: 'refs/heads/release/2.1',
-        GITHUB_REPOSITORY: 'acme/lib',
-        ZFS_CLONE_PROMOTE_REFS: 'refs/heads/main, refs/heads/release/*',
-        ZFS_CLONE_PROMOTE_REPOSITORIES: 'acme/*',
-      },
-      { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: 'yes' },
-    );
-    expect(config?.promote).toBe(true);
+  it.each([['gcc12'], ['gcc12=acme/a=b'], ['=acme/a'], ['gcc12=']])('refuses the cache binding %s', (binding) => {
+    const result = resolveCloneConfig({ ...mainPush, ZFS_CLONE_CACHE_REPOSITORIES: binding }, { ZFS_CLONE_SOURCE: 'c' });
+    expect(!result.ok && result.problems[0]).toMatch(/^runner env\.ZFS_CLONE_CACHE_REPOSITORIES: ".*" is not <cache glob>=<repository glob>; write e\.g\. gcc12-\*=your-org\/compiler$/);
   });
 
-  it('refuses a promotion when the hook does not know who is asking', () => {
-    const { config, warnings } = ok({}, { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: 'true' });
-    expect(config?.promote).toBe(false);
-    expect(warnings[0]).toContain('unknown');
+  it('keeps unpromoted snapshots at least 10 minutes', () => {
+    expect(ok({ ...mainPush, ZFS_CLONE_KEEP_TTL: '0s' }, { ZFS_CLONE_SOURCE: 'c' }).config?.keepTtlSeconds).toBe(600);
   });
 
   it('refuses a plain snapshot source under the default allow-list', () => {

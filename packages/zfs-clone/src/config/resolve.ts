@@ -2,7 +2,8 @@ import { check as c } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import { matchesAny } from './glob.js';
 import { formatIssues } from './issues.js';
-import { runnerSettingsSchema, trustedFactsSchema } from './runner-settings.js';
+import { jobFactsFrom, type JobFacts, type RightsLimits } from './rights.js';
+import { runnerSettingsSchema, type RunnerSettings } from './runner-settings.js';
 import { formatSource, type CloneSource } from './source.js';
 import { workflowSettingsSchema, type SnapshotBackPolicy } from './workflow-settings.js';
 import { formatDuration } from './duration.js';
@@ -18,9 +19,16 @@ export interface CloneConfig {
   readonly storageClass: string | undefined;
   /** Unset: the class of the source snapshot. */
   readonly snapshotClass: string | undefined;
+  /** What the workflow asked for; the job's rights (`decideRights`) apply once the source's head is read. */
   readonly snapshotBack: SnapshotBackPolicy;
-  /** Whether this job may and wants to promote (limits already applied). */
+  /** The workflow set `ZFS_CLONE_SNAPSHOT_BACK` itself. */
+  readonly snapshotBackSet: boolean;
+  /** The workflow asks to promote (only for a cache source); the job's rights decide whether it may. */
   readonly promote: boolean;
+  /** The runner's promote and snapshot-back limits. */
+  readonly limits: RightsLimits;
+  /** Most unpromoted snapshots kept per cache. */
+  readonly maxKeptSnapshots: number;
   /** Seconds to keep a failed job's clone; 0 = release it. */
   readonly keepOnFailureSeconds: number;
   readonly onConflict: 'drop' | 'keep';
@@ -32,7 +40,7 @@ export interface CloneConfig {
   readonly fsGroup: number | undefined;
   readonly timeoutSeconds: number;
   /** Who is asking (from the hook's environment). */
-  readonly job: { readonly ref?: string; readonly eventName?: string; readonly repository?: string };
+  readonly job: JobFacts;
 }
 
 export type ResolveResult =
@@ -64,21 +72,15 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
   const problems: string[] = [];
   const warnings: string[] = [];
   const workflowKeys = Object.keys(workflowSettingsSchema.shape);
-  const runnerKeys = Object.keys(runnerSettingsSchema.shape);
-
-  const runnerPicked = pick(runnerEnv);
-  // The runner pod's env may legitimately carry workflow-style names; only runner names are read there.
-  for (const key of workflowKeys) delete runnerPicked[key];
+  const runner = readRunnerSettings(runnerEnv);
+  if (!runner.ok) problems.push(...runner.problems);
   const workflowPicked = pick(containerEnv);
-  const runner = c.parse(runnerSettingsSchema, runnerPicked);
-  problems.push(...formatIssues('runner env', runner.ok ? [] : runner.issues, Object.keys(runnerPicked), runnerKeys));
   const workflow = c.parse(workflowSettingsSchema, workflowPicked);
   problems.push(...formatIssues('container.env', workflow.ok ? [] : workflow.issues, Object.keys(workflowPicked), workflowKeys));
-  const facts = c.parse(trustedFactsSchema, { GITHUB_REF: runnerEnv.GITHUB_REF, GITHUB_EVENT_NAME: runnerEnv.GITHUB_EVENT_NAME, GITHUB_REPOSITORY: runnerEnv.GITHUB_REPOSITORY });
-  if (!runner.ok || !workflow.ok || !facts.ok || problems.length > 0) return fail(problems);
+  if (!runner.ok || !workflow.ok || problems.length > 0) return fail(problems);
 
-  const job = facts.value;
-  const r = runner.value;
+  const job = jobFactsFrom(runnerEnv);
+  const r = runner.settings;
   const w = workflow.value;
   const chosen = w.ZFS_CLONE_SOURCE ?? r.ZFS_CLONE_DEFAULT_SOURCE;
   if (chosen === undefined || chosen === 'none') return { ok: true, config: null, warnings };
@@ -95,7 +97,7 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
     );
   }
 
-  let promote = w.ZFS_CLONE_PROMOTE;
+  const promote = w.ZFS_CLONE_PROMOTE;
   if (promote && chosen.kind !== 'cache') {
     problems.push(
       `container.env.ZFS_CLONE_PROMOTE: only a cache can be promoted into, but the source is "${sourceText}"; use a cache source or set ZFS_CLONE_PROMOTE=false.`,
@@ -105,13 +107,6 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
     problems.push(
       'container.env.ZFS_CLONE_PROMOTE: promoting needs a snapshot, but ZFS_CLONE_SNAPSHOT_BACK=never; set it to on-success or always.',
     );
-  }
-  if (promote && chosen.kind === 'cache') {
-    const denied = promoteDenial(job, r);
-    if (denied) {
-      warnings.push(`ZFS_CLONE_PROMOTE=true is ignored: ${denied}`);
-      promote = false;
-    }
   }
 
   const maxKeep = r.ZFS_CLONE_MAX_KEEP_TTL;
@@ -133,47 +128,55 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
       envVar: w.ZFS_CLONE_ENV_VAR,
       storageClass: w.ZFS_CLONE_STORAGE_CLASS ?? r.ZFS_CLONE_DEFAULT_STORAGE_CLASS,
       snapshotClass: w.ZFS_CLONE_SNAPSHOT_CLASS ?? r.ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS,
-      snapshotBack: promote || w.ZFS_CLONE_SNAPSHOT_BACK !== undefined ? snapshotBack : 'never',
+      snapshotBack,
+      snapshotBackSet: w.ZFS_CLONE_SNAPSHOT_BACK !== undefined,
       promote,
+      limits: rightsLimits(r),
+      maxKeptSnapshots: r.ZFS_CLONE_MAX_KEPT_SNAPSHOTS,
       keepOnFailureSeconds: r.ZFS_CLONE_MAX_KEPT_CLONES === 0 ? 0 : keepWanted,
       onConflict: w.ZFS_CLONE_ON_CONFLICT,
-      keepTtlSeconds: Math.min(r.ZFS_CLONE_KEEP_TTL, maxKeep),
+      keepTtlSeconds: keepTtlSeconds(r),
       maxKeptClones: r.ZFS_CLONE_MAX_KEPT_CLONES,
       keepGenerations: Math.max(1, r.ZFS_CLONE_KEEP_GENERATIONS),
       gcOnCleanup: r.ZFS_CLONE_GC_ON_CLEANUP,
       fsGroup: r.ZFS_CLONE_FS_GROUP,
       timeoutSeconds: r.ZFS_CLONE_TIMEOUT_SECONDS,
-      job: {
-        ...(job.GITHUB_REF !== undefined && { ref: job.GITHUB_REF }),
-        ...(job.GITHUB_EVENT_NAME !== undefined && { eventName: job.GITHUB_EVENT_NAME }),
-        ...(job.GITHUB_REPOSITORY !== undefined && { repository: job.GITHUB_REPOSITORY }),
-      },
+      job,
     },
   };
 }
 
-type Limits = {
-  readonly ZFS_CLONE_PROMOTE_EVENTS: readonly string[];
-  readonly ZFS_CLONE_PROMOTE_REFS: readonly string[];
-  readonly ZFS_CLONE_PROMOTE_REPOSITORIES: readonly string[];
-};
+/** The least time a kept object lives, counted from the end of cleanup_job: gc's grace period. */
+export const MIN_KEEP_SECONDS = 600;
 
-function promoteDenial(
-  job: { GITHUB_REF?: string | undefined; GITHUB_EVENT_NAME?: string | undefined; GITHUB_REPOSITORY?: string | undefined },
-  limits: Limits,
-): string | undefined {
-  const checks = [
-    ['event', job.GITHUB_EVENT_NAME, 'ZFS_CLONE_PROMOTE_EVENTS', limits.ZFS_CLONE_PROMOTE_EVENTS],
-    ['ref', job.GITHUB_REF, 'ZFS_CLONE_PROMOTE_REFS', limits.ZFS_CLONE_PROMOTE_REFS],
-    ['repository', job.GITHUB_REPOSITORY, 'ZFS_CLONE_PROMOTE_REPOSITORIES', limits.ZFS_CLONE_PROMOTE_REPOSITORIES],
-  ] as const;
-  for (const [what, value, name, patterns] of checks) {
-    if (value === undefined) return `the job's ${what} is unknown (GITHUB_* not set in the hook's environment).`;
-    if (!matchesAny(value, patterns)) {
-      return `${what} "${value}" is not in the runner's ${name} (${patterns.join(',')}); the clone is used without promotion.`;
-    }
-  }
-  return undefined;
+/** How long unpromoted snapshots are kept: the runner's keep time, within its maximum, never under {@link MIN_KEEP_SECONDS}. */
+export function keepTtlSeconds(r: RunnerSettings): number {
+  return Math.max(MIN_KEEP_SECONDS, Math.min(r.ZFS_CLONE_KEEP_TTL, r.ZFS_CLONE_MAX_KEEP_TTL));
+}
+
+/** The runner settings that decide promotion and snapshot-back. */
+export function rightsLimits(r: RunnerSettings): RightsLimits {
+  return {
+    ZFS_CLONE_PROMOTE_EVENTS: r.ZFS_CLONE_PROMOTE_EVENTS,
+    ZFS_CLONE_PROMOTE_REFS: r.ZFS_CLONE_PROMOTE_REFS,
+    ZFS_CLONE_PROMOTE_REPOSITORIES: r.ZFS_CLONE_PROMOTE_REPOSITORIES,
+    ZFS_CLONE_CACHE_REPOSITORIES: r.ZFS_CLONE_CACHE_REPOSITORIES,
+    ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB: r.ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB,
+  };
+}
+
+/**
+ * The runner's settings alone (cleanup_job re-reads them from the hook's own environment), or
+ * every problem with them.
+ */
+export function readRunnerSettings(runnerEnv: Env): { ok: true; settings: RunnerSettings } | { ok: false; problems: string[] } {
+  const runnerKeys = Object.keys(runnerSettingsSchema.shape);
+  const picked = pick(runnerEnv);
+  // The runner pod's env may legitimately carry workflow-style names; only runner names are read there.
+  for (const key of Object.keys(workflowSettingsSchema.shape)) delete picked[key];
+  const runner = c.parse(runnerSettingsSchema, picked);
+  const problems = formatIssues('runner env', runner.ok ? [] : runner.issues, Object.keys(picked), runnerKeys);
+  return runner.ok && problems.length === 0 ? { ok: true, settings: runner.value } : { ok: false, problems };
 }
 
 function fail(problems: readonly string[]): ResolveResult {

@@ -1,5 +1,5 @@
 import { check as c } from '@zfs-runner-hooks/kube';
-import { booleanField, countField, defaultedSetting, durationField, globListField, objectNameField, optionalSetting, sourceField } from './fields.js';
+import { bindingListField, booleanField, countField, defaultedSetting, durationField, globListField, objectNameField, optionalSetting, sourceField } from './fields.js';
 import { SOURCE_SYNTAX } from './source.js';
 
 /**
@@ -38,11 +38,28 @@ export const runnerSettingsSchema = c.object({
     syntax: 'glob list',
   }),
   ZFS_CLONE_PROMOTE_REPOSITORIES: defaultedSetting(globListField, '*', {
-    description: 'Repositories (`GITHUB_REPOSITORY`, `owner/name`) whose jobs may promote.',
+    description:
+      'Repositories (`GITHUB_REPOSITORY`, `owner/name`) whose jobs may promote at all. Which cache each may promote is bound by `ZFS_CLONE_CACHE_REPOSITORIES` or by the cache itself.',
     syntax: 'glob list',
   }),
+  ZFS_CLONE_CACHE_REPOSITORIES: optionalSetting(bindingListField, {
+    description:
+      'Which repositories may promote which caches: `<cache glob>=<repository glob>` entries, e.g. `gcc12-*=your-org/compiler,clang17=your-org/*` (repeat a cache glob to bind it to more repositories). A cache named here may only be promoted by the repositories bound to it. A cache named nowhere may only be promoted by the repositories its head records (`zfs-clone seed --repository`); a cache bound by neither is never promoted by a job (a warning says how to bind it). When both bind a cache, both must admit the repository.',
+    syntax: 'binding list',
+  }),
+  ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB: defaultedSetting(booleanField, 'false', {
+    description:
+      'Let jobs that may not promote into their source (pull requests, other refs, repositories not bound to the cache, `snapshot:` sources) take a snapshot back (`ZFS_CLONE_SNAPSHOT_BACK`). Off: such a job\'s clone is released and its `ZFS_CLONE_SNAPSHOT_BACK` ignored with a warning.',
+    syntax: 'true|false',
+  }),
+  ZFS_CLONE_MAX_KEPT_SNAPSHOTS: defaultedSetting(countField, '3', {
+    description:
+      'Most snapshots taken back and not promoted (kept for the keep time) per cache at once; beyond it a job takes no snapshot, or drops the snapshot of a lost promotion race, with a warning. `0` keeps none. Snapshots of `snapshot:` sources count as one group.',
+    syntax: 'number',
+  }),
   ZFS_CLONE_KEEP_TTL: defaultedSetting(durationField, '24h', {
-    description: 'How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots.',
+    description:
+      'How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots. Counted from the end of cleanup_job, and never less than 10 minutes (the grace in which another job\'s gc leaves them alone).',
     syntax: 'duration',
   }),
   ZFS_CLONE_MAX_KEEP_TTL: defaultedSetting(durationField, '7d', {
@@ -74,10 +91,3 @@ export const runnerSettingsSchema = c.object({
 
 /** The runner settings after parsing and defaults. */
 export type RunnerSettings = c.Output<typeof runnerSettingsSchema>;
-
-/** Facts about the job from the hook's own environment; a workflow cannot forge them. */
-export const trustedFactsSchema = c.object({
-  GITHUB_REF: c.optional(c.string()),
-  GITHUB_EVENT_NAME: c.optional(c.string()),
-  GITHUB_REPOSITORY: c.optional(c.string()),
-});

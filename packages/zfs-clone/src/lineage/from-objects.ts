@@ -31,11 +31,16 @@ function time(value: unknown): number | undefined {
 export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph; problems: string[] } {
   const problems: string[] = [];
   const heads: CacheHead[] = [];
+  const brokenHeads: { cache: string; problem: string }[] = [];
   for (const cm of objects.heads) {
     try {
       heads.push(parseHead(cm));
     } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
+      const problem = error instanceof Error ? error.message : String(error);
+      problems.push(problem);
+      const name = cm.metadata?.name ?? '';
+      const cache = cm.metadata?.labels?.[CACHE] ?? (name.startsWith('zfs-cache-') ? name.slice('zfs-cache-'.length) : name);
+      brokenHeads.push({ cache, problem });
     }
   }
   const headSnapshots = new Set(heads.flatMap((h) => [h.snapshot, ...h.history.map((e) => e.snapshot)]));
@@ -56,6 +61,7 @@ export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph
       expiresAt: time(s.metadata?.annotations?.[EXPIRES_AT]),
       createdAt: time(s.metadata?.creationTimestamp) ?? 0,
       size: parseQuantity(s.status?.restoreSize),
+      deleting: Boolean(s.metadata?.deletionTimestamp),
     });
   }
   const snapshotSources = new Set(snapshots.map((s) => s.source ?? ''));
@@ -78,5 +84,5 @@ export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph
       detached: meta?.annotations?.[DETACHED] === 'true',
     });
   }
-  return { graph: { volumes, snapshots, heads }, problems };
+  return { graph: { volumes, snapshots, heads, brokenHeads }, problems };
 }

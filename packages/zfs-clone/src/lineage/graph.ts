@@ -34,6 +34,8 @@ export interface SnapshotNode {
   readonly createdAt: number;
   /** Bytes, from `status.restoreSize`, for display. */
   readonly size?: number | undefined;
+  /** Being deleted (`deletionTimestamp` set). */
+  readonly deleting?: boolean | undefined;
 }
 
 /** One entry of a cache head's history, newest first. */
@@ -54,12 +56,16 @@ export interface CacheHead {
   readonly generation: number;
   /** Newest first; `history[0]` is the current head. */
   readonly history: readonly HeadEntry[];
+  /** Repository globs whose jobs may promote this cache (annotation `zrh.dev/repositories`); unset: none recorded. */
+  readonly repositories?: readonly string[] | undefined;
 }
 
 export interface LineageGraph {
   readonly volumes: readonly VolumeNode[];
   readonly snapshots: readonly SnapshotNode[];
   readonly heads: readonly CacheHead[];
+  /** Caches whose head ConfigMap cannot be read, with the problem: gc leaves them alone. */
+  readonly brokenHeads?: readonly { readonly cache: string; readonly problem: string }[] | undefined;
 }
 
 /** A node address: `volume/<name>` or `snapshot/<name>`. */

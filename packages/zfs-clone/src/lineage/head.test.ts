@@ -58,7 +58,7 @@ describe('graphFromObjects', () => {
     });
     expect(problems).toEqual([]);
     expect(graph.snapshots).toEqual([
-      { name: 'gcc12-seed', cache: undefined, source: 'golden', managed: false, ready: true, expiresAt: undefined, createdAt: Date.parse('2025-01-01T00:00:00Z'), size: 2 * 2 ** 30 },
+      { name: 'gcc12-seed', cache: undefined, source: 'golden', managed: false, ready: true, expiresAt: undefined, createdAt: Date.parse('2025-01-01T00:00:00Z'), size: 2 * 2 ** 30, deleting: false },
     ]);
     expect(graph.volumes.map((v) => [v.name, v.managed, v.live, v.origin, v.expiresAt])).toEqual([
       ['golden', false, false, undefined, undefined],

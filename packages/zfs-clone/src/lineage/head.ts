@@ -1,7 +1,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { check as c } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
-import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, ROLE } from '../labels.js';
+import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, REPOSITORIES, ROLE } from '../labels.js';
+import { splitList } from '../config/glob.js';
 import { headConfigMapName } from '../names.js';
 import type { CacheHead, HeadEntry } from './graph.js';
 
@@ -45,7 +46,14 @@ export function parseHead(configMap: V1ConfigMap): CacheHead {
     });
   }
   const { cache, snapshot, generation, history } = parsed.value;
-  return { cache, snapshot, generation, history };
+  const expectedName = headConfigMapName(cache);
+  if (configMap.metadata?.name !== undefined && configMap.metadata.name !== expectedName) {
+    throw new ZfsCloneError('CACHE_INVALID', `ConfigMap "${configMap.metadata.name}" is not a valid cache head: data.cache says "${cache}", whose head is "${expectedName}".`, {
+      hint: 'Repair it with `zfs-clone rollback` or delete it and seed the cache again.',
+    });
+  }
+  const recorded = configMap.metadata?.annotations?.[REPOSITORIES];
+  return { cache, snapshot, generation, history, ...(recorded !== undefined && { repositories: splitList(recorded) }) };
 }
 
 /** The head after moving it to `snapshot` (a new generation), history newest first and capped. */
@@ -56,6 +64,7 @@ export function advanceHead(head: CacheHead, snapshot: string, entry: Omit<HeadE
     snapshot,
     generation,
     history: [{ generation, snapshot, ...entry }, ...head.history].slice(0, HISTORY_LIMIT),
+    ...(head.repositories !== undefined && { repositories: head.repositories }),
   };
 }
 
@@ -76,6 +85,7 @@ export function buildHeadConfigMap(spec: HeadConfigMapSpec): V1ConfigMap {
       name: headConfigMapName(head.cache),
       namespace: spec.namespace,
       labels: { [MANAGED_BY]: MANAGED_BY_VALUE, [ROLE]: 'head', [CACHE]: head.cache },
+      ...(head.repositories !== undefined && { annotations: { [REPOSITORIES]: head.repositories.join(',') } }),
       ...(spec.resourceVersion !== undefined && { resourceVersion: spec.resourceVersion }),
     },
     data: {

@@ -76,9 +76,9 @@ describe('planGc', () => {
 
   it('leaves caches outside the requested scope and unmanaged objects alone', () => {
     const graph: LineageGraph = {
-      volumes: [vol('a', { cache: 'other' }), vol('user', { managed: false, cache: undefined })],
-      snapshots: [snap('x', 'a', { cache: 'other' }), snap('y', 'user', { managed: false, cache: undefined })],
-      heads: [],
+      volumes: [vol('base'), vol('a', { cache: 'other', origin: 'g1' }), vol('user', { managed: false, cache: undefined })],
+      snapshots: [snap('g1', 'base'), snap('x', 'a', { cache: 'other' }), snap('y', 'user', { managed: false, cache: undefined })],
+      heads: [head('c', ['g1']), head('other', ['g1'])],
     };
     expect(planGc(graph, { ...policy, caches: ['c'] }, NOW).delete).toEqual([]);
     expect(names(planGc(graph, policy, NOW).delete)).toEqual(['snapshot/x', 'volume/a']);
@@ -95,6 +95,57 @@ describe('planGc', () => {
   it('keeps at least the head even with keepGenerations 0', () => {
     const graph: LineageGraph = { volumes: [vol('b')], snapshots: [snap('g1', 'b'), snap('g0', 'b')], heads: [head('c', ['g1', 'g0'])] };
     expect(names(planGc(graph, { ...policy, keepGenerations: 0 }, NOW).delete)).toEqual(['snapshot/g0']);
+  });
+});
+
+describe('planGc with a head it cannot trust', () => {
+  const expired: LineageGraph = {
+    volumes: [vol('base'), vol('job', { origin: 'g1', expiresAt: NOW - 1 })],
+    snapshots: [snap('g1', 'base'), snap('g0', 'base'), snap('cand', 'job', { expiresAt: NOW - 1 })],
+    heads: [head('c', ['g1', 'g0'])],
+  };
+  const refusedAll = (plan: GcPlan) => {
+    expect(plan.delete).toEqual([]);
+    expect(plan.promote).toEqual([]);
+    expect(plan.keep).toHaveLength(5);
+  };
+
+  it('collects the healthy cache (the baseline the refusals below change)', () => {
+    expect(names(planGc(expired, { ...policy, keepGenerations: 1 }, NOW).delete)).toEqual(['snapshot/g0', 'snapshot/cand', 'volume/job']);
+  });
+
+  it('deletes nothing when the head ConfigMap does not parse', () => {
+    const graph: LineageGraph = { ...expired, heads: [], brokenHeads: [{ cache: 'c', problem: 'ConfigMap "zfs-cache-c" is not a valid cache head: data.generation: expected a whole number.' }] };
+    const plan = planGc(graph, policy, NOW);
+    refusedAll(plan);
+    expect(plan.refused).toEqual([{ cache: 'c', problem: 'ConfigMap "zfs-cache-c" is not a valid cache head: data.generation: expected a whole number.' }]);
+    expect(plan.keep[0]?.reason).toMatch(/^gc refused: cache "c": ConfigMap "zfs-cache-c" is not a valid cache head/);
+  });
+
+  it.each([
+    ['missing', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.filter((s) => s.name !== 'g1') }), 'its head (generation 2) points at VolumeSnapshot "g1", which does not exist'],
+    ['being deleted', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, deleting: true } : s)) }), 'its head snapshot "g1" is being deleted'],
+    ['not ready', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, ready: false } : s)) }), 'its head snapshot "g1" is not ready'],
+  ])('deletes nothing when the head snapshot is %s', (_what, change, problem) => {
+    const plan = planGc(change(expired), policy, NOW);
+    expect(plan.refused).toEqual([{ cache: 'c', problem }]);
+    expect(plan.delete).toEqual([]);
+  });
+
+  it('deletes nothing of a cache whose head is missing while its objects exist', () => {
+    const plan = planGc({ ...expired, heads: [] }, policy, NOW);
+    expect(plan.refused).toEqual([{ cache: 'c', problem: expect.stringMatching(/^it has no head ConfigMap "zfs-cache-c" .*kubectl delete volumesnapshots,pvc -l zrh\.dev\/cache=c$/) }]);
+    expect(plan.delete).toEqual([]);
+    expect(planGc({ ...expired, heads: [] }, { ...policy, caches: ['c'] }, NOW).delete).toEqual([]);
+  });
+
+  it('refuses a cache named for gc that has no head, and ignores broken caches outside the scope', () => {
+    expect(planGc(expired, { ...policy, caches: ['gone'] }, NOW).refused).toEqual([{ cache: 'gone', problem: expect.stringContaining('no head ConfigMap "zfs-cache-gone"') }]);
+    const other: LineageGraph = { ...expired, brokenHeads: [{ cache: 'other', problem: 'broken' }] };
+    const plan = planGc(other, { ...policy, keepGenerations: 1, caches: ['c'] }, NOW);
+    expect(plan.refused).toEqual([]);
+    expect(names(plan.delete)).toEqual(['snapshot/g0', 'snapshot/cand', 'volume/job']);
+    expect(planGc(other, policy, NOW).refused).toEqual([{ cache: 'other', problem: 'broken' }]);
   });
 });
 

@@ -35,6 +35,12 @@ export interface GcPlan {
   readonly promote: readonly PlannedNode[];
   /** Inconsistencies worth telling an operator about. */
   readonly warnings: readonly string[];
+  /**
+   * Caches in scope whose head has a problem (does not parse, points at a snapshot that is missing,
+   * not ready or being deleted, or is missing while objects of the cache exist). When any is
+   * listed, the plan deletes and promotes nothing: a head gc cannot trust decides nothing.
+   */
+  readonly refused: readonly { readonly cache: string; readonly problem: string }[];
 }
 
 type AnyNode = ({ kind: 'volume' } & VolumeNode) | ({ kind: 'snapshot' } & SnapshotNode);
@@ -54,6 +60,12 @@ export function planGc(graph: LineageGraph, policy: GcPolicy, now: number): GcPl
   const warnings: string[] = [];
   const graceMs = policy.graceSeconds * 1000;
   const inScope = (n: AnyNode) => policy.caches === undefined || (n.cache !== undefined && policy.caches.includes(n.cache));
+
+  const refused = headProblems(graph, policy);
+  if (refused.length > 0) {
+    const why = `gc refused: ${refused.map((r) => `cache "${r.cache}": ${r.problem}`).join('; ')}`;
+    return { delete: [], keep: [...nodes.values()].map((n) => planned(n, why)), promote: [], warnings, refused };
+  }
 
   // Roots: reasons to keep an object for its own sake.
   const roots = new Map<NodeKey, string>();
@@ -127,7 +139,42 @@ export function planGc(graph: LineageGraph, policy: GcPolicy, now: number): GcPl
     keep: keepList,
     promote,
     warnings,
+    refused: [],
   };
+}
+
+/**
+ * The caches in scope whose head gc cannot trust: a head ConfigMap that does not parse, a head
+ * snapshot that is missing, not ready or being deleted, and managed objects of a cache without
+ * a head (a head deleted by mistake, or not listed, would otherwise make its whole lineage garbage).
+ */
+function headProblems(graph: LineageGraph, policy: GcPolicy): { cache: string; problem: string }[] {
+  const inScope = (cache: string) => policy.caches === undefined || policy.caches.includes(cache);
+  const out: { cache: string; problem: string }[] = [];
+  for (const broken of graph.brokenHeads ?? []) if (inScope(broken.cache)) out.push(broken);
+  const snapshots = new Map(graph.snapshots.map((s) => [s.name, s]));
+  const withHead = new Set([...graph.heads.map((h) => h.cache), ...(graph.brokenHeads ?? []).map((b) => b.cache)]);
+  for (const head of graph.heads) {
+    if (!inScope(head.cache)) continue;
+    const snap = snapshots.get(head.snapshot);
+    if (!snap) out.push({ cache: head.cache, problem: `its head (generation ${head.generation}) points at VolumeSnapshot "${head.snapshot}", which does not exist` });
+    else if (snap.deleting) out.push({ cache: head.cache, problem: `its head snapshot "${head.snapshot}" is being deleted` });
+    else if (!snap.ready) out.push({ cache: head.cache, problem: `its head snapshot "${head.snapshot}" is not ready` });
+  }
+  const headless = new Set<string>();
+  for (const n of [...graph.volumes, ...graph.snapshots]) {
+    if (n.managed && n.cache !== undefined && !withHead.has(n.cache) && inScope(n.cache)) headless.add(n.cache);
+  }
+  for (const cache of policy.caches ?? []) if (!withHead.has(cache)) headless.add(cache);
+  for (const cache of headless) {
+    out.push({
+      cache,
+      problem:
+        `it has no head ConfigMap "zfs-cache-${cache}" (labelled zrh.dev/role=head)` +
+        ` — seed the cache again, or if it was deleted on purpose delete its objects with kubectl delete volumesnapshots,pvc -l zrh.dev/cache=${cache}`,
+    });
+  }
+  return out;
 }
 
 function rootReason(n: AnyNode, now: number, graceMs: number, inScope: boolean): string | undefined {

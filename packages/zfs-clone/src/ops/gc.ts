@@ -1,5 +1,6 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { ZfsCloneError } from '../errors.js';
 import type { ZfsPromote } from '../kube-types.js';
 import { DETACHED, MANAGED_BY, MANAGED_BY_VALUE } from '../labels.js';
 import { planGc, type GcPlan, type GcPolicy } from '../lineage/plan-gc.js';
@@ -36,6 +37,12 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
   const { namespace } = options;
   const { graph, problems, objects } = await readLineage(kube, namespace);
   const plan = planGc(graph, options.policy, options.now ?? Date.now());
+  if (plan.refused.length > 0) {
+    const each = plan.refused.map((r) => `cache "${r.cache}": ${r.problem}`).join('; ');
+    throw new ZfsCloneError('CACHE_INVALID', `gc refused to run in namespace "${namespace}", nothing was deleted: ${each}.`, {
+      hint: options.policy.caches === undefined ? 'Repair the head (`zfs-clone status`, `zfs-clone rollback`), or collect a healthy cache alone with `zfs-clone gc <cache>`.' : 'Repair the head (`zfs-clone status`, `zfs-clone rollback`) and run gc again.',
+    });
+  }
   if (options.dryRun) return { plan, deleted: plan.delete.map((d) => `${d.kind}/${d.name}`), failed: [], problems };
 
   const deleted: string[] = [];

@@ -132,6 +132,40 @@ describe('promote', () => {
     );
     expect((await readHead(fake, NS, 'gcc12')).head.generation).toBe(1);
   });
+
+  it('re-checks right before the swap that the snapshot is still the one this job made', async () => {
+    const fake = seededCluster();
+    fake.put('volumesnapshots', { metadata: { name: 'mine', namespace: NS, uid: 'uid-theirs' }, spec: { source: { persistentVolumeClaimName: 'job-clone' } }, status: { readyToUse: true } });
+    const attempt = (made: { uid: string; pvc: string }) => promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 1, snapshot: 'gcc12-g1' }, made });
+    await expect(attempt({ uid: 'uid-mine', pvc: 'job-clone' })).rejects.toThrow(
+      'VolumeSnapshot "mine" in namespace "ci" is no longer the snapshot of PVC "job-clone" this job took (uid uid-mine, found uid-theirs of PVC "job-clone"); the head was not moved.',
+    );
+    await expect(attempt({ uid: 'uid-theirs', pvc: 'other-clone' })).rejects.toThrow('is no longer the snapshot of PVC "other-clone"');
+    expect((await readHead(fake, NS, 'gcc12')).head.generation).toBe(1);
+  });
+
+  it('never moves the head to a snapshot that is being deleted', async () => {
+    const fake = seededCluster();
+    fake.put('volumesnapshots', { metadata: { name: 'going', namespace: NS, deletionTimestamp: '2025-01-01T00:00:00Z' }, status: { readyToUse: true } });
+    await expect(promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'going', expected: { generation: 1, snapshot: 'gcc12-g1' } })).rejects.toThrow(
+      'VolumeSnapshot "going" in namespace "ci" is being deleted; a cache head never moves to it.',
+    );
+    expect((await readHead(fake, NS, 'gcc12')).head.generation).toBe(1);
+  });
+
+  it('asks admit about the head it is about to move, and keeps who may promote it', async () => {
+    const fake = seededCluster();
+    const cm = fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`);
+    fake.put('configmaps', { ...cm, metadata: { ...cm?.metadata, annotations: { 'zrh.dev/repositories': 'acme/app, acme/lib' } } });
+    await candidate(fake, 'next');
+    const seen: unknown[] = [];
+    const refused = await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'next', expected: { generation: 1, snapshot: 'gcc12-g1' }, admit: (head) => (seen.push(head.repositories), 'not you') });
+    expect(refused).toMatchObject({ outcome: 'refused', reason: 'not you' });
+    expect(seen).toEqual([['acme/app', 'acme/lib']]);
+    const promoted = await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'next', expected: { generation: 1, snapshot: 'gcc12-g1' }, admit: () => undefined });
+    expect(promoted.outcome).toBe('promoted');
+    expect(fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`)?.metadata?.['annotations']).toEqual({ 'zrh.dev/repositories': 'acme/app,acme/lib' });
+  });
 });
 
 describe('rollback and seed', () => {

@@ -17,14 +17,21 @@ export interface PromoteOptions {
   /** Who promotes, recorded in the history. */
   readonly by?: string | undefined;
   readonly now?: () => Date;
-  /** The caller has just seen `snapshot` ready (skips one read). */
-  readonly knownReady?: boolean;
+  /**
+   * The snapshot this caller made: right before the head moves, the snapshot must still be that
+   * object (same uid) of that PVC, besides ready and not being deleted.
+   */
+  readonly made?: { readonly uid: string; readonly pvc: string } | undefined;
+  /** A last check of the head about to be moved (e.g. who may promote it): a reason refuses the promotion. */
+  readonly admit?: ((head: CacheHead) => string | undefined) | undefined;
 }
 
 export type PromoteResult =
   | { readonly outcome: 'promoted'; readonly head: CacheHead }
   /** Another job moved the head first: this snapshot is not the head. */
-  | { readonly outcome: 'lost'; readonly head: CacheHead };
+  | { readonly outcome: 'lost'; readonly head: CacheHead }
+  /** `admit` refused the head: nothing changed. */
+  | { readonly outcome: 'refused'; readonly head: CacheHead; readonly reason: string };
 
 /** Reads a cache head and its resourceVersion. */
 export async function readHead(kube: KubeClient, namespace: string, cache: string): Promise<{ head: CacheHead; resourceVersion: string }> {
@@ -37,10 +44,27 @@ export async function readHead(kube: KubeClient, namespace: string, cache: strin
   return { head: parseHead(cm), resourceVersion: cm.metadata?.resourceVersion ?? '' };
 }
 
-/** Checks that a snapshot exists and is ready before anything points at it. */
-export async function requireReadySnapshot(kube: KubeClient, namespace: string, name: string): Promise<VolumeSnapshot> {
+/**
+ * Checks that a snapshot exists, is ready and is not being deleted before anything points at it;
+ * with `made`, also that it is still the object the caller created (its uid, of its PVC).
+ */
+export async function requireReadySnapshot(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  made?: { readonly uid: string; readonly pvc: string },
+): Promise<VolumeSnapshot> {
   const snapshot = await kube.find<VolumeSnapshot>({ type: R.volumeSnapshots, namespace, name });
   if (!snapshot) throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" does not exist in namespace "${namespace}".`);
+  if (snapshot.metadata?.deletionTimestamp) {
+    throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" is being deleted; a cache head never moves to it.`);
+  }
+  if (made && (snapshot.metadata?.uid !== made.uid || snapshot.spec?.source?.persistentVolumeClaimName !== made.pvc)) {
+    throw new ZfsCloneError(
+      'PROMOTE_FAILED',
+      `VolumeSnapshot "${name}" in namespace "${namespace}" is no longer the snapshot of PVC "${made.pvc}" this job took (uid ${made.uid}, found ${snapshot.metadata?.uid ?? 'none'} of PVC "${snapshot.spec?.source?.persistentVolumeClaimName ?? '?'}"); the head was not moved.`,
+    );
+  }
   if (snapshot.status?.readyToUse !== true) {
     throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready; a cache head only moves to ready snapshots.`, {
       hint: 'Wait until it is ready and try again.',
@@ -57,10 +81,13 @@ export async function requireReadySnapshot(kube: KubeClient, namespace: string, 
  */
 export async function promote(kube: KubeClient, options: PromoteOptions): Promise<PromoteResult> {
   const { namespace, cache, snapshot, expected } = options;
-  if (!options.knownReady) await requireReadySnapshot(kube, namespace, snapshot);
   for (;;) {
     const { head, resourceVersion } = await readHead(kube, namespace, cache);
     if (head.generation !== expected.generation || head.snapshot !== expected.snapshot) return { outcome: 'lost', head };
+    const refusal = options.admit?.(head);
+    if (refusal !== undefined) return { outcome: 'refused', head, reason: refusal };
+    // Right before the swap: the snapshot still exists, is ready, is not going away, and is ours.
+    await requireReadySnapshot(kube, namespace, snapshot, options.made);
     const next = advanceHead(head, snapshot, { at: (options.now?.() ?? new Date()).toISOString(), reason: 'promote', by: options.by });
     try {
       await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));

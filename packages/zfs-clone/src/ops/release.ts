@@ -1,6 +1,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
-import { EXPIRES_AT, KEPT, MANAGED_SELECTOR } from '../labels.js';
+import type { VolumeSnapshot } from '../kube-types.js';
+import { CACHE, EXPIRES_AT, KEPT, MANAGED_SELECTOR, ROLE } from '../labels.js';
 
 /** Deletes a job's clone PVC now (idempotent). */
 export async function releaseClone(kube: KubeClient, namespace: string, pvc: string): Promise<boolean> {
@@ -23,4 +24,21 @@ export async function keepClone(kube: KubeClient, namespace: string, pvc: string
     { metadata: { ownerReferences: null, labels: { [KEPT]: 'true' }, annotations: { [EXPIRES_AT]: expiresAt.toISOString() } } },
     'merge',
   );
+}
+
+/**
+ * How many snapshots taken back and not promoted (`zrh.dev/role=candidate`) a cache has right now,
+ * not counting those being deleted nor `except`; `cache` undefined counts those of `snapshot:` sources.
+ */
+export async function countKeptSnapshots(kube: KubeClient, namespace: string, cache: string | undefined, except?: string): Promise<number> {
+  const list = await kube.list<VolumeSnapshot>(
+    { type: R.volumeSnapshots, namespace },
+    { labelSelector: `${MANAGED_SELECTOR},${ROLE}=candidate${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
+  );
+  return list.items.filter((s) => !s.metadata?.deletionTimestamp && s.metadata?.name !== except && (cache !== undefined || s.metadata?.labels?.[CACHE] === undefined)).length;
+}
+
+/** Sets when gc may delete a snapshot that did not become a generation. */
+export async function setSnapshotExpiry(kube: KubeClient, namespace: string, snapshot: string, expiresAt: Date): Promise<void> {
+  await kube.patch({ type: R.volumeSnapshots, namespace, name: snapshot }, { metadata: { annotations: { [EXPIRES_AT]: expiresAt.toISOString() } } }, 'merge');
 }

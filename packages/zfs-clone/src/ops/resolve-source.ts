@@ -18,6 +18,8 @@ export interface ResolvedSource {
   readonly storageClass: string | undefined;
   /** The cache and generation cloned, for a cache source. */
   readonly cache?: { readonly name: string; readonly generation: number } | undefined;
+  /** The repositories the cache head records as allowed to promote it (`zrh.dev/repositories`), if any. */
+  readonly repositories?: readonly string[] | undefined;
 }
 
 /**
@@ -27,6 +29,7 @@ export interface ResolvedSource {
 export async function resolveSource(kube: KubeClient, namespace: string, source: CloneSource): Promise<ResolvedSource> {
   let snapshotName = source.name;
   let cache: ResolvedSource['cache'];
+  let repositories: readonly string[] | undefined;
   if (source.kind === 'cache') {
     const cm = await kube.find<V1ConfigMap>({ type: R.configMaps, namespace, name: headConfigMapName(source.name) });
     if (!cm) {
@@ -39,6 +42,7 @@ export async function resolveSource(kube: KubeClient, namespace: string, source:
     const head = parseHead(cm);
     snapshotName = head.snapshot;
     cache = { name: source.name, generation: head.generation };
+    repositories = head.repositories;
   }
   const what = cache ? `VolumeSnapshot "${snapshotName}" (head of cache "${cache.name}", generation ${cache.generation})` : `VolumeSnapshot "${snapshotName}"`;
   const snapshot = await kube.find<VolumeSnapshot>({ type: R.volumeSnapshots, namespace, name: snapshotName });
@@ -71,5 +75,6 @@ export async function resolveSource(kube: KubeClient, namespace: string, source:
     snapshotClass: snapshot.spec?.volumeSnapshotClassName,
     storageClass: pvc?.spec?.storageClassName,
     cache,
+    repositories,
   };
 }

@@ -18,6 +18,8 @@ export interface SeedOptions {
   readonly snapshotClass?: string | undefined;
   readonly timeoutSeconds: number;
   readonly by?: string | undefined;
+  /** Repository globs (`owner/name`) whose jobs may promote the cache, recorded on its head. */
+  readonly repositories?: readonly string[] | undefined;
   readonly onProgress?: (state: string) => void;
   readonly now?: () => Date;
 }
@@ -55,6 +57,7 @@ export async function seed(kube: KubeClient, options: SeedOptions): Promise<Cach
     snapshot,
     generation: 1,
     history: [{ generation: 1, snapshot, at: (options.now?.() ?? new Date()).toISOString(), reason: 'seed', by: options.by }],
+    ...(options.repositories !== undefined && options.repositories.length > 0 && { repositories: options.repositories }),
   };
   try {
     await kube.create({ type: R.configMaps, namespace }, buildHeadConfigMap({ namespace, head }));

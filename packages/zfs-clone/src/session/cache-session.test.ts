@@ -2,28 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NS, seededCluster } from '../ops/ops.fixtures.js';
 import { bindPvcs, FakeKube } from '../ops/fake-kube.fixtures.js';
 import { readHead } from '../ops/promote.js';
-import { createCacheSession } from './cache-session.js';
-import type { CacheLogger } from './logger.js';
-
-const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app' };
-
-function recordingLogger() {
-  const lines: string[] = [];
-  const logger: CacheLogger = {
-    info: (m) => lines.push(`info: ${m}`),
-    warning: (m) => lines.push(`warning: ${m}`),
-    debug: () => undefined,
-    group: (_n, fn) => fn(),
-  };
-  return { lines, logger };
-}
-
-function session(fake: FakeKube, runnerEnv: Record<string, string> = mainPush, runner = 'runner-1') {
-  const { lines, logger } = recordingLogger();
-  return { lines, s: createCacheSession({ kube: fake, namespace: NS, runnerPod: { name: runner, uid: `uid-${runner}` }, runnerEnv, logger, now: () => new Date('2025-06-01T00:00:00Z') }) };
-}
-
-const pvcs = (fake: FakeKube) => fake.all('persistentvolumeclaims').map((p) => p.metadata?.name).filter((n) => n !== 'golden');
+import { job, mainPush, pvcs, session } from './session.fixtures.js';
 
 describe('CacheSession.prepare', () => {
   it('returns null and creates nothing when no source is set', async () => {
@@ -69,14 +48,6 @@ describe('CacheSession.prepare', () => {
 });
 
 describe('CacheSession.cleanup', () => {
-  async function job(fake: FakeKube, env: Record<string, string>, runner: string, runnerEnv: Record<string, string> = mainPush) {
-    const { s, lines } = session(fake, runnerEnv, runner);
-    const prepared = await s.prepare(env);
-    if (!prepared) throw new Error('no clone');
-    const state = await s.onPodCreated(prepared.state, { name: `${runner}-job`, uid: `uid-${runner}-job` });
-    return { s, lines, state };
-  }
-
   it('hands the clone to the job pod once it exists', async () => {
     const fake = seededCluster();
     const { state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12' }, 'r1');

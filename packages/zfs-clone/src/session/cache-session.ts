@@ -42,7 +42,9 @@ export interface CacheSession {
   /**
    * cleanup_job, before the job pod is deleted: snapshot back, promote, keep or release per
    * policy. `state` may be anything the hook stored (validated here) or `null` after a crash,
-   * in which case this runner pod's leftover clones are deleted. Does not throw for cache problems.
+   * in which case this runner pod's leftover clones are deleted. The state only carries the job's
+   * wishes: what it may do is decided again from `runnerEnv`, the namespace and the runner pod
+   * given here, and the cache head. Does not throw for cache problems.
    */
   cleanup(state: unknown, input: CleanupInput): Promise<CleanupReport>;
 }
@@ -83,7 +85,9 @@ export function createCacheSession(options: CacheSessionOptions): CacheSession {
       if (!parsed.ok) {
         throw new ZfsCloneError('CACHE_INVALID', `The clone state from prepare_job is invalid: ${c.formatIssues(parsed.issues).join('; ')}.`);
       }
-      return logger.group('ZFS clone', () => cleanupClone(kube, parsed.value, input, logger, now));
+      return logger.group('ZFS clone', () =>
+        cleanupClone(kube, parsed.value, input, logger, { namespace, runnerPod: options.runnerPod.name, runnerEnv: options.runnerEnv, now }),
+      );
     },
   };
 }

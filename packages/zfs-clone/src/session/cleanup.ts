@@ -3,10 +3,12 @@ import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { formatDuration } from '../config/duration.js';
 import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
 import { gc } from '../ops/gc.js';
-import { promote } from '../ops/promote.js';
-import { countKeptClones, keepClone, releaseClone } from '../ops/release.js';
+import { promote, readHead } from '../ops/promote.js';
+import { countKeptClones, countKeptSnapshots, keepClone, releaseClone, setSnapshotExpiry } from '../ops/release.js';
 import { flushClone, type RunInJob } from '../ops/flush.js';
 import { snapshotBack } from '../ops/snapshot-back.js';
+import { MIN_KEEP_SECONDS } from '../config/resolve.js';
+import { admitPromotion, cloneMismatch, decideCleanup } from './cleanup-policy.js';
 import type { CacheLogger } from './logger.js';
 import type { CloneState } from './state.js';
 
@@ -38,16 +40,70 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Where cleanup runs, from the hook's own environment (never from the state). */
+export interface CleanupContext {
+  /** The runner's namespace. */
+  readonly namespace: string;
+  /** The runner pod's name. */
+  readonly runnerPod: string;
+  /** The hook's process environment: runner settings and the job's `GITHUB_*` facts. */
+  readonly runnerEnv: Readonly<Record<string, string | undefined>>;
+  readonly now: () => Date;
+}
+
 /**
  * Ends a job's clone: snapshot back and promote per policy, keep a failed clone for inspection,
- * or release it. Never throws for a cache problem: problems are logged as warnings and reported,
- * and anything left behind carries an expiry for gc.
+ * or release it. The state says what the job asked for; what it may do is decided again from the
+ * hook's environment and the cache head (`decideCleanup`), and the state must describe this
+ * runner's own clone (`cloneMismatch`). Never throws for a cache problem: problems are logged as
+ * warnings and reported, and anything left behind carries an expiry for gc.
  */
-export async function cleanupClone(kube: KubeClient, state: CloneState, input: CleanupInput, logger: CacheLogger, now: () => Date): Promise<CleanupReport> {
+export async function cleanupClone(kube: KubeClient, state: CloneState, input: CleanupInput, logger: CacheLogger, context: CleanupContext): Promise<CleanupReport> {
   const started = Date.now();
-  const { policy, namespace, pvc } = state;
+  const { namespace, runnerPod, now } = context;
+  const { pvc } = state;
   const problems: string[] = [];
-  const wantSnapshot = policy.snapshotBack === 'always' || (policy.snapshotBack === 'on-success' && input.succeeded);
+  const finish = (report: Omit<CleanupReport, 'problems' | 'timings'>, timings: Omit<CleanupReport['timings'], 'totalMs'> = {}): CleanupReport => {
+    for (const p of problems) logger.warning(p);
+    return { ...report, problems, timings: { ...timings, totalMs: Date.now() - started } };
+  };
+
+  const claim = await kube.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: pvc });
+  const mismatch = claim ? cloneMismatch(claim, state, namespace, runnerPod) : undefined;
+  if (!claim || mismatch) {
+    if (mismatch) problems.push(`The clone state does not describe this runner's clone (${mismatch}); nothing is snapshotted, promoted or kept, only this runner pod's own clones are released.`);
+    else logger.debug(`clone PVC ${pvc} no longer exists`);
+    const deleted = await cleanupOrphans(kube, namespace, runnerPod).catch((error: unknown) => {
+      problems.push(`releasing this runner pod's clones failed: ${message(error)}`);
+      return [];
+    });
+    if (deleted.length > 0) logger.info(`Deleted this runner pod's clone PVCs: ${deleted.join(', ')}`);
+    return finish({ released: deleted.length > 0 });
+  }
+
+  let recorded: readonly string[] | undefined;
+  let headProblem: string | undefined;
+  if (state.cache) {
+    try {
+      recorded = (await readHead(kube, namespace, state.cache.name)).head.repositories;
+    } catch (error) {
+      headProblem = message(error);
+    }
+  }
+  const decision = decideCleanup(state, context.runnerEnv, runnerPod, recorded);
+  if (!decision.ok) {
+    problems.push(...decision.problems);
+    await releaseClone(kube, namespace, pvc).catch((error: unknown) => problems.push(`releasing clone ${pvc} failed: ${message(error)}`));
+    return finish({ released: true });
+  }
+  for (const w of decision.warnings) logger.warning(w);
+  let policy = decision.policy;
+  if (headProblem !== undefined && (policy.promote || policy.snapshotBack !== 'never')) {
+    problems.push(`no snapshot is taken: the head of cache ${state.cache?.name ?? '?'} cannot be read: ${headProblem}`);
+    policy = { ...policy, promote: false, snapshotBack: 'never' };
+  }
+
+  let wantSnapshot = policy.snapshotBack === 'always' || (policy.snapshotBack === 'on-success' && input.succeeded);
   let snapshot: string | undefined;
   let snapshotMs: number | undefined;
   let promoteMs: number | undefined;
@@ -55,6 +111,22 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   let promotion: CleanupReport['promotion'];
   let kept: CleanupReport['kept'];
   let released = false;
+  const cacheName = state.cache?.name;
+  const group = cacheName === undefined ? 'snapshot sources' : `cache ${cacheName}`;
+
+  if (wantSnapshot && !policy.promote) {
+    // A snapshot that is not promoted is kept: the runner caps how many pile up.
+    try {
+      const count = await countKeptSnapshots(kube, namespace, cacheName);
+      if (count >= policy.maxKeptSnapshots) {
+        problems.push(`not taking a snapshot: ${count} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`);
+        wantSnapshot = false;
+      }
+    } catch (error) {
+      problems.push(`not taking a snapshot: counting the kept snapshots failed: ${message(error)}`);
+      wantSnapshot = false;
+    }
+  }
 
   if (wantSnapshot) {
     try {
@@ -68,22 +140,34 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
         );
       }
       flushMs = Date.now() - flushStarted;
-      const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
+      // Until the outcome is decided the snapshot is in flight: gc leaves it alone until this lease ends.
+      const lease = new Date(now().getTime() + (policy.timeoutSeconds + MIN_KEEP_SECONDS) * 1000);
       const taken = await snapshotBack(kube, {
         namespace,
         pvc,
         snapshotClass: policy.snapshotClass,
-        cache: state.cache?.name,
+        cache: cacheName,
         parentSnapshot: state.snapshot,
         parentGeneration: state.cache?.generation,
-        runnerPod: state.runnerPod,
-        expiresAt: until,
+        runnerPod,
+        expiresAt: lease,
         timeoutSeconds: policy.timeoutSeconds,
         onProgress: (s) => logger.debug(`snapshot of ${pvc}: ${s}`),
       });
       snapshot = taken.snapshot;
       snapshotMs = taken.readyMs;
       logger.info(`Snapshot ${snapshot} of the clone is ready (${taken.readyMs} ms)`);
+      /** Keeps the snapshot for the keep time, counted from now (the outcome is decided). */
+      const keep = async (name: string) => {
+        const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
+        await setSnapshotExpiry(kube, namespace, name, until);
+        return { object: `snapshot/${name}`, until: until.toISOString() };
+      };
+      const drop = async (name: string) => {
+        await kube.delete({ type: R.volumeSnapshots, namespace, name });
+        await releaseClone(kube, namespace, pvc);
+        released = true;
+      };
       if (policy.promote && state.cache) {
         const t = Date.now();
         const result = await promote(kube, {
@@ -93,23 +177,30 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
           expected: { generation: state.cache.generation, snapshot: state.snapshot },
           by: policy.by,
           now,
-          knownReady: true,
+          made: { uid: taken.uid, pvc },
+          admit: admitPromotion(policy, state.cache.name),
         });
         promoteMs = Date.now() - t;
-        promotion = { outcome: result.outcome, generation: result.head.generation };
         if (result.outcome === 'promoted') {
+          promotion = { outcome: 'promoted', generation: result.head.generation };
           logger.info(`Cache ${state.cache.name} now at generation ${result.head.generation} (${snapshot})`);
-        } else if (policy.onConflict === 'drop') {
-          logger.info(`Cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot ${snapshot} dropped`);
-          await kube.delete({ type: R.volumeSnapshots, namespace, name: snapshot });
-          await releaseClone(kube, namespace, pvc);
-          released = true;
+        } else if (result.outcome === 'refused') {
+          problems.push(`not promoted: ${result.reason}; snapshot ${snapshot} dropped`);
+          await drop(snapshot);
         } else {
-          kept = { object: `snapshot/${snapshot}`, until: until.toISOString() };
-          logger.info(`Cache ${state.cache.name} moved on meanwhile; snapshot ${snapshot} kept until ${kept.until}`);
+          promotion = { outcome: 'lost', generation: result.head.generation };
+          const full = policy.onConflict === 'keep' ? await countKeptSnapshots(kube, namespace, cacheName, snapshot) : 0;
+          if (policy.onConflict === 'drop' || full >= policy.maxKeptSnapshots) {
+            if (policy.onConflict === 'keep') problems.push(`not keeping snapshot ${snapshot}: ${full} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`);
+            logger.info(`Cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot ${snapshot} dropped`);
+            await drop(snapshot);
+          } else {
+            kept = await keep(snapshot);
+            logger.info(`Cache ${state.cache.name} moved on meanwhile; snapshot ${snapshot} kept until ${kept.until}`);
+          }
         }
       } else {
-        kept = { object: `snapshot/${snapshot}`, until: until.toISOString() };
+        kept = await keep(snapshot);
         logger.info(`Snapshot ${snapshot} kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`);
       }
     } catch (error) {
@@ -130,7 +221,6 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
       problems.push(`keeping the failed clone failed: ${message(error)}`);
     }
   }
-
   if (!released && !snapshot && !kept) {
     try {
       await releaseClone(kube, namespace, pvc);
@@ -142,17 +232,16 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
 
   if (policy.gcOnCleanup && state.cache && (promotion?.outcome === 'promoted' || kept)) {
     try {
-      const result = await gc(kube, { namespace, now: now().getTime(), policy: { keepGenerations: policy.keepGenerations, graceSeconds: 600, caches: [state.cache.name] } });
+      const result = await gc(kube, { namespace, now: now().getTime(), policy: { keepGenerations: policy.keepGenerations, graceSeconds: MIN_KEEP_SECONDS, caches: [state.cache.name] } });
       if (result.deleted.length > 0) logger.info(`gc of cache ${state.cache.name}: deleted ${result.deleted.join(', ')}`);
       for (const f of result.failed) problems.push(`gc: ${f.object}: ${f.error}`);
     } catch (error) {
       problems.push(`gc failed: ${message(error)}`);
     }
   }
-  for (const p of problems) logger.warning(p);
-  const totalMs = Date.now() - started;
-  logger.debug(`zfs-clone cleanup: ${totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
-  return { snapshot, promotion, kept, released, problems, timings: { snapshotMs, promoteMs, totalMs } };
+  const report = finish({ snapshot, promotion, kept, released }, { snapshotMs, promoteMs });
+  logger.debug(`zfs-clone cleanup: ${report.timings.totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
+  return report;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { V1EnvVar, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSecuri
 import { isForbidden, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { podOwner } from '../build/owner.js';
 import type { CloneConfig } from '../config/resolve.js';
+import { decideRights } from '../config/rights.js';
 import { dnsName } from '../names.js';
 import { checkClassExists } from '../ops/classes.js';
 import { createClone } from '../ops/create-clone.js';
@@ -51,10 +52,18 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
   const { kube, namespace, config, logger, runnerPod } = input;
   const t0 = Date.now();
   const resolved = await resolveSource(kube, namespace, config.source);
+  const rights = decideRights(
+    { promote: config.promote, snapshotBack: config.snapshotBack, snapshotBackSet: config.snapshotBackSet },
+    config.job,
+    config.limits,
+    config.source,
+    resolved.repositories,
+  );
+  for (const w of rights.warnings) logger.warning(w);
   const storageClass = config.storageClass ?? resolved.storageClass;
   const snapshotClass = config.snapshotClass ?? resolved.snapshotClass;
   if (config.storageClass !== undefined) await checkClassExists(kube, 'StorageClass', config.storageClass);
-  if (config.snapshotClass !== undefined && config.snapshotBack !== 'never') await checkClassExists(kube, 'VolumeSnapshotClass', config.snapshotClass);
+  if (config.snapshotClass !== undefined && rights.snapshotBack !== 'never') await checkClassExists(kube, 'VolumeSnapshotClass', config.snapshotClass);
   const from = resolved.cache ? `cache ${resolved.cache.name} generation ${resolved.cache.generation} (${resolved.snapshot})` : `snapshot ${resolved.snapshot}`;
   logger.info(`Cloning ${from}, ${resolved.restoreSize}${storageClass ? `, StorageClass ${storageClass}` : ''}`);
 
@@ -101,17 +110,11 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
     restoreSize: resolved.restoreSize,
     ...(resolved.cache && { cache: resolved.cache }),
     policy: {
-      snapshotBack: config.snapshotBack,
-      promote: config.promote,
+      snapshotBack: rights.snapshotBack,
+      promote: rights.promote,
       ...(snapshotClass !== undefined && { snapshotClass }),
       keepOnFailureSeconds: config.keepOnFailureSeconds,
       onConflict: config.onConflict,
-      keepTtlSeconds: config.keepTtlSeconds,
-      maxKeptClones: config.maxKeptClones,
-      keepGenerations: config.keepGenerations,
-      gcOnCleanup: config.gcOnCleanup,
-      timeoutSeconds: config.timeoutSeconds,
-      ...(config.job.repository !== undefined && { by: `${config.job.repository}@${config.job.ref ?? '?'} (${config.job.eventName ?? '?'}) via ${runnerPod.name}` }),
     },
   };
   return {

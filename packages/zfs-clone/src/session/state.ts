@@ -3,7 +3,9 @@ import { SNAPSHOT_BACK_POLICIES } from '../config/workflow-settings.js';
 
 /**
  * What cleanup_job needs about a job's clone, carried by the hook in its `state` (cleanup_job gets
- * no `container.env`, so the resolved settings travel here). Nothing secret.
+ * no `container.env`, so the workflow's wishes travel here). Nothing secret, and nothing trusted:
+ * the state comes back through the runner from a file the job may have touched, so cleanup_job
+ * checks it against the clone PVC's labels and re-reads every limit from the hook's environment.
  */
 export const cloneStateSchema = c.object({
   version: c.literal(1),
@@ -21,18 +23,17 @@ export const cloneStateSchema = c.object({
   snapshot: c.string(),
   restoreSize: c.string(),
   cache: c.optional(c.object({ name: c.string(), generation: c.integer() })),
+  /**
+   * What the job asked for, after prepare_job's checks. Only wishes: cleanup_job decides again
+   * from the hook's own environment what the job may do (states from older versions carry more
+   * keys, which are ignored).
+   */
   policy: c.object({
     snapshotBack: c.oneOf(SNAPSHOT_BACK_POLICIES),
     promote: c.boolean(),
     snapshotClass: c.optional(c.string()),
     keepOnFailureSeconds: c.integer(0),
     onConflict: c.oneOf(['drop', 'keep'] as const),
-    keepTtlSeconds: c.integer(0),
-    maxKeptClones: c.integer(0),
-    keepGenerations: c.integer(1),
-    gcOnCleanup: c.boolean(),
-    timeoutSeconds: c.integer(1),
-    by: c.optional(c.string()),
   }),
 });
 

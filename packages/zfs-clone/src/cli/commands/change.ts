@@ -13,12 +13,21 @@ const BY = `zfs-clone CLI (${process.env['USER'] ?? 'operator'})`;
 export async function seedCommand(
   ctx: CliContext,
   cache: string,
-  flags: { fromPvc?: string | undefined; fromSnapshot?: string | undefined; snapshotClass?: string | undefined; timeoutSeconds: number },
+  flags: {
+    fromPvc?: string | undefined;
+    fromSnapshot?: string | undefined;
+    snapshotClass?: string | undefined;
+    repositories?: readonly string[] | undefined;
+    timeoutSeconds: number;
+  },
 ): Promise<number> {
   if ((flags.fromPvc === undefined) === (flags.fromSnapshot === undefined)) throw new UsageError('seed needs exactly one of --from-pvc or --from-snapshot');
   const head = await seed(ctx.kube, { namespace: ctx.namespace, cache, ...flags, by: BY, onProgress: progress(ctx, Date.now()), now: ctx.now });
   if (ctx.output === 'json') printJson(ctx, head);
-  else ctx.stdout.write(`cache/${cache} seeded: generation ${head.generation} -> ${head.snapshot}\n`);
+  else {
+    const who = head.repositories ? `; jobs of ${head.repositories.join(', ')} may promote it` : '; no repository recorded: jobs promote it only where the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it';
+    ctx.stdout.write(`cache/${cache} seeded: generation ${head.generation} -> ${head.snapshot}${who}\n`);
+  }
   return 0;
 }
 
