@@ -14,7 +14,22 @@ describe('loadConfig', () => {
       workspaceMode: 'auto',
       debug: false,
       unschedulableGraceSeconds: 0,
+      optionLimits: { allowedCapabilities: [], allowPrivileged: false, allowRootUser: false, allowedLabels: [] },
     });
+  });
+
+  it('reads the limits of container.options: capabilities normalized, lists split on commas and spaces', () => {
+    expect(
+      loadConfig({ ACTIONS_RUNNER_POD_NAME: 'p', ZRH_ALLOWED_CAPABILITIES: 'cap_sys_ptrace, NET_ADMIN  SYS_PTRACE', ZRH_ALLOW_PRIVILEGED: 'true', ZRH_ALLOW_ROOT_USER: '1', ZRH_ALLOWED_LABELS: 'team,ci.example.com/*' }).optionLimits,
+    ).toEqual({ allowedCapabilities: ['SYS_PTRACE', 'NET_ADMIN'], allowPrivileged: true, allowRootUser: true, allowedLabels: ['team', 'ci.example.com/*'] });
+  });
+
+  it.each([
+    ['ZRH_ALLOWED_CAPABILITIES', 'SYS-ADMIN', 'ZRH_ALLOWED_CAPABILITIES: expected capability names separated by commas (e.g. NET_ADMIN,SYS_PTRACE), got "SYS-ADMIN"'],
+    ['ZRH_ALLOWED_LABELS', 'team=ci', 'ZRH_ALLOWED_LABELS: expected label keys or globs separated by commas (e.g. team,ci.example.com/*), got "team=ci"'],
+    ['ZRH_ALLOW_ROOT_USER', 'maybe', 'ZRH_ALLOW_ROOT_USER'],
+  ])('reports an invalid %s', (name, value, message) => {
+    expect(() => loadConfig({ ACTIONS_RUNNER_POD_NAME: 'p', [name]: value })).toThrowError(message);
   });
 
   it('reads the upstream variables and the ZRH_ ones', () => {

@@ -1,5 +1,6 @@
 import { check as c } from '@zfs-runner-hooks/kube';
 import { HookError } from './errors.js';
+import { normalizeCapability, type OptionLimits } from './pod/option-limits.js';
 
 const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -21,6 +22,21 @@ const seconds = (fallback: number): c.Check<number> => ({
       return c.INVALID;
     }
     return n;
+  },
+});
+/** A list separated by commas or spaces, each item matching `item`; unset or empty: undefined. */
+const nameList = (item: RegExp, expects: string, normalize: (s: string) => string = (s) => s): c.Check<string[] | undefined> => ({
+  expects,
+  run: (v, path, issues) => {
+    const raw = emptyAsUndefined(v);
+    if (raw === undefined) return undefined;
+    const items = typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : [];
+    const bad = typeof raw === 'string' ? items.filter((i) => !item.test(i)) : [c.typeName(raw)];
+    if (bad.length) {
+      issues.push({ path: [...path], message: `expected ${expects}, got ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+      return c.INVALID;
+    }
+    return [...new Set(items.map(normalize))];
   },
 });
 const choice = <const V extends readonly string[]>(values: V, fallback: V[number]) => c.preprocess(emptyAsUndefined, c.optional(c.oneOf(values), fallback));
@@ -48,6 +64,14 @@ export const configEnvSchema = c.object({
   ZRH_CODE_CACHE_DIR: c.describe(optionalText, 'Folder of the V8 code cache the bundle\'s loader reads and writes (docs/decisions/0014-startup-time.md); it must be the hook user\'s own and writable by nobody else. `off`: no cache. Unset: `<tmpdir>/zrh-hook-<uid>`.'),
   ZRH_STATE_DIR: c.describe(optionalText, 'Private folder of the runner container where the hook keeps the key that seals the job state, the state\'s latest number and the step journal (docs/decisions/0015-sealed-job-state.md). It must be a folder of the hook\'s user with mode 0700 (no access for anyone else), not a symbolic link, and outside `_work` (which the job pod can reach); the hook creates it when missing. Unset: `<tmpdir>/zrh-state-<uid>`.'),
   ZRH_UNSCHEDULABLE_GRACE_SECONDS: c.describe(seconds(0), 'How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.'),
+  ZRH_ALLOWED_CAPABILITIES: c.describe(
+    nameList(/^[A-Za-z_]+$/, 'capability names separated by commas (e.g. NET_ADMIN,SYS_PTRACE)', normalizeCapability),
+    'Capabilities a workflow\'s `options: --cap-add` may add to the job, service and container-step containers (`SYS_PTRACE` or `CAP_SYS_PTRACE`, separated by commas); `ALL` allows every one. Unset: none; any `--cap-add` fails prepare_job. A capability the hook template drops is refused whatever this says.'),
+  ZRH_ALLOW_PRIVILEGED: c.describe(flag, '`true`: honour `--privileged`, `--security-opt seccomp=unconfined` and `--security-opt apparmor=unconfined` in a workflow\'s `options:` (privilege escalation: full access to the node). Unset: they fail prepare_job. A template with `privileged: false`, `allowPrivilegeEscalation: false` or its own seccomp/AppArmor profile still wins.'),
+  ZRH_ALLOW_ROOT_USER: c.describe(flag, '`true`: allow `--user` with uid or gid 0 (`0`, `root`, `0:0`, `1001:0`) in a workflow\'s `options:`. Unset: they fail prepare_job (an image whose own user is root still runs as root; use the template\'s `runAsNonRoot` to forbid that). A template with `runAsNonRoot: true` still wins.'),
+  ZRH_ALLOWED_LABELS: c.describe(
+    nameList(/^[A-Za-z0-9._/*-]+$/, 'label keys or globs separated by commas (e.g. team,ci.example.com/*)'),
+    'Label keys a workflow\'s `options: --label` may set on the job or step pod, separated by commas; `*` matches any characters (`ci.example.com/*`). Unset: none; any `--label` fails prepare_job. Labels can match NetworkPolicy and Service selectors, so allow only keys no policy selects on. Never allowed: the hook\'s own keys (`runner-pod`, `app.kubernetes.io/managed-by`, `zrh.dev/*`) and keys the hook template sets.'),
 });
 
 /** The resolved configuration of one hook call. */
@@ -65,6 +89,8 @@ export interface HookConfig {
   /** Undefined: `<tmpdir>/zrh-state-<uid>`. */
   readonly stateDir: string | undefined;
   readonly unschedulableGraceSeconds: number;
+  /** What a workflow's `container.options` may grant. */
+  readonly optionLimits: OptionLimits;
 }
 
 /** Reads the configuration from `env` (pass `process.env`). Reports every invalid variable. */
@@ -88,5 +114,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     debug: e.ZRH_LOG_LEVEL === 'debug',
     stateDir: e.ZRH_STATE_DIR,
     unschedulableGraceSeconds: e.ZRH_UNSCHEDULABLE_GRACE_SECONDS,
+    optionLimits: {
+      allowedCapabilities: e.ZRH_ALLOWED_CAPABILITIES ?? [],
+      allowPrivileged: e.ZRH_ALLOW_PRIVILEGED,
+      allowRootUser: e.ZRH_ALLOW_ROOT_USER,
+      allowedLabels: e.ZRH_ALLOWED_LABELS ?? [],
+    },
   };
 }

@@ -7,6 +7,7 @@ export type HookErrorCode =
   | 'STATE_DIR_UNSAFE'
   | 'RESPONSE_FILE_UNSAFE'
   | 'UNSUPPORTED'
+  | 'OPTION_REFUSED'
   | 'POD_FAILED'
   | 'POD_TIMEOUT'
   | 'COPY_FAILED'

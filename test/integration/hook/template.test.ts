@@ -50,7 +50,7 @@ describe('the hook template and registry credentials', () => {
     dir = await mkdtemp(join(tmpdir(), 'zrh-tpl-'));
     const templateFile = join(dir, 'template.yaml');
     await writeFile(templateFile, TEMPLATE);
-    runner = await startRunner(suite, 'volume', { runnerEnv: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: templateFile } });
+    runner = await startRunner(suite, 'volume', { runnerEnv: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: templateFile, ZRH_ALLOWED_CAPABILITIES: 'SYS_PTRACE' } });
     prepare = await runner.simulator.call((responseFile) => {
       const input = prepareJobInput(
         runner.layout,

@@ -11,11 +11,12 @@ import { JOB_CONTAINER } from '../pod/containers.js';
 import { parseCreateOptions } from '../pod/create-options.js';
 import { buildJobPod, type ContainerParts } from '../pod/job-pod.js';
 import { hookLabels, runnerOwnerReference, type RunnerPodRef } from '../pod/labels.js';
-import { mergePodTemplate } from '../pod/merge-template.js';
+import { mergePodTemplate, templatePatchesFor, type TemplateTarget } from '../pod/merge-template.js';
 import { objectName, serviceContainerNames } from '../pod/names.js';
+import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { parsePortMappings, portsContext } from '../pod/ports.js';
 import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
-import { loadPodTemplate } from '../pod/template.js';
+import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { ImageContainer, PrepareJobArgs } from '../protocol/input.js';
 import { writeResponse, type ContainerContext } from '../protocol/response.js';
 import type { JobState, WorkspaceState } from '../protocol/state.js';
@@ -61,12 +62,20 @@ async function planWorkspace(ctx: CommandContext, namespace: string, runnerPod: 
   };
 }
 
-function containerParts(c: ImageContainer, ws: WorkspaceFacts, dirs: RunnerDirs, what: string, warn: (m: string) => void): ContainerParts {
+/** Where a container's options are checked: the runner's limits and the template's restrictions. */
+interface OptionRules {
+  readonly ctx: CommandContext;
+  readonly template: PodTemplate | undefined;
+  readonly target: TemplateTarget;
+}
+
+function containerParts(c: ImageContainer, ws: WorkspaceFacts, dirs: RunnerDirs, what: string, warn: (m: string) => void, rules: OptionRules): ContainerParts {
   const ports = parsePortMappings(c.portMappings);
   if (ports.problems.length) {
     throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${ports.problems.join('\n  ')}`, { hint: 'Use the docker form [hostPort:]containerPort[/protocol].' });
   }
   const options = parseCreateOptions(c.createOptions);
+  checkOptions(what, options, rules.ctx.config.optionLimits, templateRestrictions(rules.template, templatePatchesFor(rules.template, rules.target)));
   for (const i of options.ignored) warn(`${what} options: ${i}`);
   const user = planStepMounts(c.userMountVolumes, dirs);
   for (const s of user.skipped) warn(`${what} volume ${s}; add other volumes with the hook template`);
@@ -109,6 +118,17 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   await ctx.states.startJob(dirs.workDir);
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
   const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
+  // Every container's options are checked before anything (the cache's clone included) is created.
+  // Copy mode: no workingDir in the pod spec. The runtime would create it (and its parents) as
+  // root before the workspace is copied in, and a non-root job user could then not fill it; each
+  // step enters its working directory itself.
+  const jobContainer = args.container && ws.mode === 'copy' ? { ...args.container, workingDirectory: undefined } : args.container;
+  const job = jobContainer ? containerParts(jobContainer, ws, dirs, 'job container', warn, { ctx, template, target: { name: JOB_CONTAINER } }) : undefined;
+  const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
+  const services = args.services.map((s, i) => {
+    const name = serviceNames[i] as string;
+    return { name, ...containerParts(s, ws, dirs, `service ${name}`, warn, { ctx, template, target: { name, image: s.image } }) };
+  });
   const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
   if (cache) mark.push(['clone planned', performance.now()]);
 
@@ -119,13 +139,6 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   const secrets: V1Secret[] = credentials.map((credential, i) =>
     buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
   );
-  const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
-  const services = args.services.map((s, i) => ({ name: serviceNames[i] as string, ...containerParts(s, ws, dirs, `service ${serviceNames[i]}`, warn) }));
-  // Copy mode: no workingDir in the pod spec. The runtime would create it (and its parents) as
-  // root before the workspace is copied in, and a non-root job user could then not fill it; each
-  // step enters its working directory itself.
-  const jobContainer = args.container && ws.mode === 'copy' ? { ...args.container, workingDirectory: undefined } : args.container;
-  const job = jobContainer ? containerParts(jobContainer, ws, dirs, 'job container', warn) : undefined;
 
   let pod = buildJobPod({
     name: jobPodName,

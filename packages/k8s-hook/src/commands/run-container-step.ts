@@ -6,8 +6,10 @@ import { copyBetweenPods, copyFromPod, copyToPod, type PodTarget } from '../kube
 import { waitForPod } from '../kube/wait-pod.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import { hookLabels, runnerOwnerReference } from '../pod/labels.js';
-import { mergePodTemplate } from '../pod/merge-template.js';
+import { parseCreateOptions } from '../pod/create-options.js';
+import { mergePodTemplate, templatePatchesFor } from '../pod/merge-template.js';
 import { objectName } from '../pod/names.js';
+import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
 import { buildStepEnvSecret, buildStepPod, HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER, STEP_CONTAINER } from '../pod/step-pod.js';
 import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
@@ -40,6 +42,10 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
       hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
     });
   }
+  const template = ctx.config.templatePath ? stepTemplate(await loadPodTemplate(ctx.config.templatePath)) : undefined;
+  const options = parseCreateOptions(args.createOptions);
+  checkOptions('container step', options, ctx.config.optionLimits, templateRestrictions(template, templatePatchesFor(template, { name: STEP_CONTAINER }, STEP_CONTAINER)));
+  for (const i of options.ignored) ctx.log.warning(`container step options: ${i}`);
   const ns = state.namespace;
   const ws = state.workspace;
   const runner = state.runnerPod;
@@ -74,11 +80,9 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
     workspace: stepPodWorkspace(ws, plan),
     pullSecrets: regSecrets.map((s) => s.metadata?.name ?? ''),
     helperImage,
+    options,
   });
-  if (ctx.config.templatePath) {
-    const template = stepTemplate(await loadPodTemplate(ctx.config.templatePath));
-    pod = mergePodTemplate(pod, template, { serviceImages: {}, jobContainer: STEP_CONTAINER }).pod;
-  }
+  if (template) pod = mergePodTemplate(pod, template, { serviceImages: {}, jobContainer: STEP_CONTAINER }).pod;
 
   const secretNames = [envSecretName, ...regSecrets.map((s) => s.metadata?.name ?? '')];
   let exitCode: number;

@@ -1,9 +1,8 @@
 import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
 import type { ImageContainer } from '../protocol/input.js';
 import type { CreateOptions } from './create-options.js';
-import { containerEnv } from './env.js';
+import { containerEnv, literal, literalEnv } from './env.js';
 import type { PortMapping } from './ports.js';
-import { literalArg } from './step-pod.js';
 import { toContainerPorts } from './ports.js';
 
 /** The job container's name; the runner's steps are exec'd into it. */
@@ -27,7 +26,10 @@ export interface JobContainerSpec {
   readonly extraEnv?: readonly { name: string; value: string }[];
 }
 
-/** The `job` container: the workflow's image kept alive, with env, ports, mounts and options. */
+/**
+ * The `job` container: the workflow's image kept alive, with env (every value passed on
+ * literally, no `$(NAME)` expansion), ports, mounts and options.
+ */
 export function buildJobContainer(spec: JobContainerSpec): V1Container {
   const { container, options } = spec;
   const workingDir = options.workingDir ?? container.workingDirectory;
@@ -36,7 +38,7 @@ export function buildJobContainer(spec: JobContainerSpec): V1Container {
     image: container.image,
     command: [...JOB_COMMAND],
     ...(workingDir ? { workingDir } : {}),
-    env: [...containerEnv(container.environmentVariables), ...options.env.map((e) => ({ ...e })), ...(spec.extraEnv ?? []).map((e) => ({ ...e }))],
+    env: [...containerEnv(container.environmentVariables), ...literalEnv(options.env), ...literalEnv(spec.extraEnv ?? [])],
     ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
     volumeMounts: spec.mounts.map((m) => ({ ...m })),
     ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
@@ -54,8 +56,8 @@ export interface ServiceContainerSpec {
 }
 
 /**
- * A service as a sidecar of the job pod; its entrypoint/args as the workflow gives them, passed on
- * literally (no `$(NAME)` expansion by the kubelet, as with Docker).
+ * A service as a sidecar of the job pod; its entrypoint/args and env values as the workflow gives
+ * them, passed on literally (no `$(NAME)` expansion by the kubelet, as with Docker).
  */
 export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
   const { container, options } = spec;
@@ -64,10 +66,10 @@ export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
   return {
     name: spec.name,
     image: container.image,
-    ...(container.entryPoint ? { command: [literalArg(container.entryPoint)] } : {}),
-    ...(args.length ? { args: args.map(literalArg) } : {}),
+    ...(container.entryPoint ? { command: [literal(container.entryPoint)] } : {}),
+    ...(args.length ? { args: args.map(literal) } : {}),
     ...(workingDir ? { workingDir } : {}),
-    env: [...containerEnv(container.environmentVariables), ...options.env.map((e) => ({ ...e }))],
+    env: [...containerEnv(container.environmentVariables), ...literalEnv(options.env)],
     ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
     ...(spec.mounts.length ? { volumeMounts: spec.mounts.map((m) => ({ ...m })) } : {}),
     ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),

@@ -31,19 +31,46 @@ describe('parseCreateOptions', () => {
       ],
       workingDir: '/src',
       labels: { team: 'ci' },
+      user: '1001:123',
       shmSize: '1Gi',
       ignored: [],
     });
   });
 
   it.each([
-    ['--privileged', '--privileged: not supported'],
+    ['--privileged', { privileged: true }],
+    ['--privileged=false', undefined],
+    ['--user 0', { runAsUser: 0 }],
+    ['--user root', { runAsUser: 0 }],
+    ['-u root:root', { runAsUser: 0, runAsGroup: 0 }],
+    ['--user 1001:0', { runAsUser: 1001, runAsGroup: 0 }],
+    ['--cap-add cap_sys_admin', { capabilities: { add: ['SYS_ADMIN'] } }],
+    ['--cap-add=ALL', { capabilities: { add: ['ALL'] } }],
+    ['--security-opt seccomp=unconfined', { seccompProfile: { type: 'Unconfined' } }],
+    ['--security-opt apparmor:unconfined', { appArmorProfile: { type: 'Unconfined' } }],
+    ['--security-opt no-new-privileges:true', { allowPrivilegeEscalation: false }],
+    ['--security-opt no-new-privileges=false', undefined],
+  ])('%s asks for %o (the limits decide whether it is granted)', (text, securityContext) => {
+    const o = parseCreateOptions(text);
+    expect(o.securityContext).toEqual(securityContext);
+    expect(o.ignored).toEqual([]);
+  });
+
+  it('keeps --user as written for messages', () => {
+    expect(parseCreateOptions('-u root:0').user).toBe('root:0');
+  });
+
+  it.each([
     ['--network host', '--network host: not supported'],
     ['--hostname=x', '--hostname x: not supported'],
     ['--user runner', '--user runner: only numeric uid[:gid]'],
+    ['--user 1:2:3', '--user 1:2:3: only numeric uid[:gid]'],
+    ['--user 1000:', '--user 1000:: only numeric uid[:gid]'],
     ['-e FROM_HOST', '-e FROM_HOST: only NAME=value'],
     ['--cpus', '--cpus: missing value'],
-    ['--security-opt seccomp=unconfined', 'only no-new-privileges'],
+    ['--security-opt seccomp=/tmp/profile.json', 'only no-new-privileges, seccomp=unconfined'],
+    ['--security-opt label=disable', 'only no-new-privileges'],
+    ['--security-opt systempaths=unconfined', 'only no-new-privileges'],
   ])('reports %s instead of dropping it', (text, message) => {
     expect(parseCreateOptions(text).ignored).toEqual([expect.stringContaining(message)]);
   });

@@ -7,6 +7,8 @@ export interface CreateOptions {
   readonly env: readonly V1EnvVar[];
   readonly workingDir?: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The `--user` value as written (`0`, `root`, `1001:0`), for messages. */
+  readonly user?: string;
   /** `--shm-size`: size of a memory-backed emptyDir at /dev/shm. */
   readonly shmSize?: string;
   /** Flags that were not honoured, each with the reason; reported as warnings. */
@@ -60,11 +62,25 @@ export function dockerSizeToQuantity(size: string): string | undefined {
   return `${m[1]}${suffix[unit] ?? ''}`;
 }
 
+/** A numeric id, or `root` for 0. */
+const userId = (part: string): number | undefined => (part === 'root' ? 0 : /^\d+$/.test(part) ? Number(part) : undefined);
+
+/** `--security-opt` values: what each honoured one sets (`undefined`: docker's default, nothing to set). */
+function securityOpt(v: string): Partial<V1SecurityContext> | undefined | 'unsupported' {
+  const [key = '', value = 'true'] = v.split(/[=:](.*)/s);
+  if (key === 'no-new-privileges') return value === 'true' ? { allowPrivilegeEscalation: false } : value === 'false' ? undefined : 'unsupported';
+  if (key === 'seccomp' && value === 'unconfined') return { seccompProfile: { type: 'Unconfined' } };
+  if (key === 'apparmor' && value === 'unconfined') return { appArmorProfile: { type: 'Unconfined' } };
+  return 'unsupported';
+}
+
 /**
- * Parses `container.options`. Honoured: `--user uid[:gid]`, `--workdir`, `--env K=V`, `--label`,
- * `--cpus`, `--memory`, `--cap-add`, `--cap-drop`, `--read-only`,
- * `--security-opt no-new-privileges`, `--shm-size`. Everything else (including `--privileged`)
- * is listed in `ignored` with the reason, never silently dropped.
+ * Parses `container.options` into what they would change; whether the runner allows it is
+ * `refusedOptions`' decision. Honoured: `--user uid[:gid]` (numeric or `root`), `--workdir`,
+ * `--env K=V`, `--label`, `--cpus`, `--memory`, `--cap-add`, `--cap-drop`, `--read-only`,
+ * `--privileged`, `--security-opt no-new-privileges|seccomp=unconfined|apparmor=unconfined`,
+ * `--shm-size`. Everything else is listed in `ignored` with the reason, never silently dropped
+ * (and never granted).
  */
 export function parseCreateOptions(text: string | undefined): CreateOptions {
   const tokens = splitArgs(text ?? '');
@@ -76,6 +92,7 @@ export function parseCreateOptions(text: string | undefined): CreateOptions {
   const limits: Record<string, string> = {};
   let workingDir: string | undefined;
   let shmSize: string | undefined;
+  let user: string | undefined;
 
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
@@ -98,11 +115,14 @@ export function parseCreateOptions(text: string | undefined): CreateOptions {
     const v = value ?? '';
     switch (flag) {
       case '--user': {
-        const m = /^(\d+)(?::(\d+))?$/.exec(v);
-        if (!m) ignored.push(`${rawFlag} ${v}: only numeric uid[:gid] is supported in Kubernetes`);
-        else {
-          sc.runAsUser = Number(m[1]);
-          if (m[2] !== undefined) sc.runAsGroup = Number(m[2]);
+        const parts = v.split(':');
+        const [uid, gid] = parts.map(userId);
+        if (parts.length > 2 || uid === undefined || (parts.length === 2 && gid === undefined)) {
+          ignored.push(`${rawFlag} ${v}: only numeric uid[:gid] is supported in Kubernetes`);
+        } else {
+          user = v;
+          sc.runAsUser = uid;
+          if (gid !== undefined) sc.runAsGroup = gid;
         }
         break;
       }
@@ -145,12 +165,14 @@ export function parseCreateOptions(text: string | undefined): CreateOptions {
       case '--read-only':
         if (value === undefined || value === 'true') sc.readOnlyRootFilesystem = true;
         break;
-      case '--security-opt':
-        if (/^no-new-privileges(:true|=true)?$/.test(v)) sc.allowPrivilegeEscalation = false;
-        else ignored.push(`--security-opt ${v}: only no-new-privileges is supported`);
+      case '--security-opt': {
+        const set = securityOpt(v);
+        if (set === 'unsupported') ignored.push(`--security-opt ${v}: only no-new-privileges, seccomp=unconfined and apparmor=unconfined are supported`);
+        else if (set) Object.assign(sc, set);
         break;
+      }
       case '--privileged':
-        ignored.push('--privileged: not supported; grant privileges with a securityContext in the hook template');
+        if (value === undefined || value === 'true') sc.privileged = true;
         break;
       default: {
         const next = tokens[i + 1];
@@ -174,6 +196,7 @@ export function parseCreateOptions(text: string | undefined): CreateOptions {
     env,
     ...(workingDir !== undefined ? { workingDir } : {}),
     labels,
+    ...(user !== undefined ? { user } : {}),
     ...(shmSize !== undefined ? { shmSize } : {}),
     ignored,
   };

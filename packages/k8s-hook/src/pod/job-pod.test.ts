@@ -77,6 +77,38 @@ describe('buildJobPod', () => {
     expect(p.spec?.containers[0]).toMatchObject({ command: ['/bin/$$(SHELL)'], args: ['-c', 'echo $$(HOME) $$$$ $$X'] });
   });
 
+  it.each<[string, 'job' | 'db']>([
+    ['job', 'job'],
+    ['service', 'db'],
+  ])('writes the %s container\'s env values, from `env:` and `-e`, so the kubelet passes them on byte for byte', (_, name) => {
+    const tricky = { S: 'p$(HOME)w$$d', N: 'a\nb=c', U: 'grüße $VAR' };
+    const c = parts(container({ image: 'db', environmentVariables: tricky, createOptions: "-e 'O=$(PATH)$$'" }));
+    const p = buildJobPod({ name: 'x', namespace: 'ci', runner, ...(name === 'job' ? { job: c, services: [] } : { services: [{ name, ...c }] }), workspace: jobPodWorkspace({ mode: 'copy' }), pullSecrets: [], additions: { env: [{ name: 'CACHE', value: '/c$' }] } });
+    const env = p.spec?.containers.find((x) => x.name === name)?.env;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'S', value: 'p$$(HOME)w$$$$d' },
+        { name: 'N', value: 'a\nb=c' },
+        { name: 'U', value: 'grüße $$VAR' },
+        { name: 'O', value: '$$(PATH)$$$$' },
+      ]),
+    );
+    if (name === 'job') expect(env).toContainEqual({ name: 'CACHE', value: '/c$$' });
+  });
+
+  it("labels the pod with the job's and the services' --label under the hook's own", () => {
+    const p = buildJobPod({
+      name: 'x',
+      namespace: 'ci',
+      runner,
+      job: parts(container({ createOptions: '--label team=ci --label runner-pod=evil' })),
+      services: [{ name: 'db', ...parts(container({ image: 'db', createOptions: '-l tier=db' })) }],
+      workspace: jobPodWorkspace({ mode: 'copy' }),
+      pullSecrets: [],
+    });
+    expect(p.metadata?.labels).toEqual({ team: 'ci', tier: 'db', 'runner-pod': 'arc-runner-1', 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'job' });
+  });
+
   it('honours ports and create options', () => {
     expect(job?.ports).toEqual([{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }]);
     expect(job?.resources).toEqual({ limits: { cpu: '2' } });

@@ -70,8 +70,9 @@ export function combineNodeTerms(
 
 /**
  * The job pod: the `job` container (the workflow's image, kept alive with `tail -f /dev/null`),
- * each service as a sidecar, the workspace volumes, registry pull secrets, the runner-pod label
- * and an ownerReference to the runner pod, `restartPolicy: Never`.
+ * each service as a sidecar, the workspace volumes, registry pull secrets, the `--label`s of the
+ * job and the services under the hook's own labels (the runner-pod label wins) and an
+ * ownerReference to the runner pod, `restartPolicy: Never`.
  */
 export function buildJobPod(spec: JobPodSpec): V1Pod {
   const volumes: V1Volume[] = spec.workspace.volumes.map((v) => structuredClone(v));
@@ -94,6 +95,7 @@ export function buildJobPod(spec: JobPodSpec): V1Pod {
     Object.assign(labels, spec.job.options.labels);
   }
   for (const s of spec.services) {
+    Object.assign(labels, s.options.labels);
     const shm = s.options.shmSize ? shmVolume(s.name, s.options.shmSize) : undefined;
     if (shm) volumes.push(shm.volume);
     containers.push(

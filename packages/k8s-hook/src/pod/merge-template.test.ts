@@ -97,6 +97,42 @@ describe('mergePodTemplate', () => {
   });
 });
 
+describe("mergePodTemplate: the template's restrictions win over the workflow's options", () => {
+  const withCaps = (capabilities: Record<string, string[]>): V1Pod => ({
+    metadata: { name: 'p', labels: { team: 'from-workflow', 'runner-pod': 'r' } },
+    spec: { containers: [{ name: 'job', image: 'node:20', securityContext: { capabilities, privileged: true, runAsUser: 0 } }] },
+  });
+  const merge = async (yaml: string, capabilities: Record<string, string[]>) =>
+    mergePodTemplate(withCaps(capabilities), await parsePodTemplate(yaml, 't'), { serviceImages: {} }).pod;
+
+  it.each<[string, Record<string, string[]>, Record<string, string[]>]>([
+    ['{ drop: [ALL] }', { add: ['SYS_ADMIN'] }, { drop: ['ALL'] }],
+    ['{ drop: [ALL], add: [NET_BIND_SERVICE] }', { add: ['SYS_ADMIN', 'NET_BIND_SERVICE'] }, { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }],
+    ['{ drop: [NET_RAW] }', { add: ['NET_RAW', 'SYS_PTRACE'] }, { add: ['SYS_PTRACE'], drop: ['NET_RAW'] }],
+    ['{ drop: [CAP_NET_RAW] }', { add: ['NET_RAW'] }, { drop: ['CAP_NET_RAW'] }],
+    ['{ add: [NET_ADMIN] }', { add: ['SYS_PTRACE'], drop: ['MKNOD'] }, { add: ['SYS_PTRACE', 'NET_ADMIN'], drop: ['MKNOD'] }],
+    ['{ drop: [MKNOD] }', { drop: ['NET_RAW'] }, { drop: ['NET_RAW', 'MKNOD'] }],
+  ])('template capabilities %s over the options %o give %o', async (tpl, options, expected) => {
+    const pod = await merge(`spec:\n  containers:\n    - name: $job\n      securityContext: { capabilities: ${tpl} }\n`, options);
+    expect(pod.spec?.containers[0]?.securityContext?.capabilities).toEqual(expected);
+  });
+
+  it("keeps the options' capabilities when the template has none", async () => {
+    const pod = await merge('spec:\n  containers:\n    - name: $job\n      securityContext: { runAsGroup: 1 }\n', { add: ['SYS_PTRACE'] });
+    expect(pod.spec?.containers[0]?.securityContext?.capabilities).toEqual({ add: ['SYS_PTRACE'] });
+  });
+
+  it('privileged: false, allowPrivilegeEscalation: false and runAsUser of $job replace what the options set', async () => {
+    const pod = await merge('spec:\n  containers:\n    - name: $job\n      securityContext: { privileged: false, allowPrivilegeEscalation: false, runAsUser: 1001 }\n', {});
+    expect(pod.spec?.containers[0]?.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, runAsUser: 1001 });
+  });
+
+  it("the template's labels win over the workflow's, the hook's own over both", async () => {
+    const pod = await merge('metadata:\n  labels: { team: platform, runner-pod: evil }\n', {});
+    expect(pod.metadata?.labels).toEqual({ team: 'platform', 'runner-pod': 'r' });
+  });
+});
+
 describe('parsePodTemplate', () => {
   it.each([
     ['metadata: [', 'is not valid YAML'],

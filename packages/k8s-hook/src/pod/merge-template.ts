@@ -1,6 +1,8 @@
 import type { V1Container, V1NodeSelectorTerm, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { JOB_CONTAINER } from './containers.js';
+import { MANAGED_BY_LABEL, RUNNER_POD_LABEL, ROLE_LABEL } from './labels.js';
 import { imageBaseName } from './names.js';
+import { normalizeCapability } from './option-limits.js';
 import type { PodTemplate } from './template.js';
 
 type Json = Record<string, unknown>;
@@ -16,22 +18,68 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 const APPENDED = new Set(['env', 'envFrom', 'volumeMounts', 'ports', 'volumeDevices']);
-const DEEP_MERGED = new Set(['securityContext', 'resources']);
+
+const capNames = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * A container `securityContext` with the template's deep-merged over the hook's, except
+ * `capabilities`: both `add` lists and both `drop` lists are joined, and a capability the template
+ * drops (or every one, for `ALL`) stays only if the template adds it itself — the template's
+ * drops always win over the workflow's `--cap-add`.
+ */
+export function mergeSecurityContext(base: unknown, template: unknown): unknown {
+  const merged = deepMerge(base ?? {}, template);
+  const theirs = isObject(template) && isObject(template['capabilities']) ? template['capabilities'] : undefined;
+  if (!isObject(merged) || !theirs) return merged;
+  const ours = isObject(base) && isObject(base['capabilities']) ? base['capabilities'] : {};
+  const dropped = new Set(capNames(theirs['drop']).map(normalizeCapability));
+  const kept = (cap: string) => !dropped.has('ALL') && !dropped.has(normalizeCapability(cap));
+  const add = [...new Set([...capNames(ours['add']).filter(kept), ...capNames(theirs['add'])])];
+  const drop = [...new Set([...capNames(ours['drop']), ...capNames(theirs['drop'])])];
+  return { ...merged, capabilities: { ...(add.length ? { add } : {}), ...(drop.length ? { drop } : {}) } };
+}
 
 /**
  * Merges a `$job`/`$<service>` template container into a hook container: `env`, `envFrom`,
- * `volumeMounts`, `ports` appended; `securityContext` and `resources` deep-merged; `name` and
- * `image` ignored; every other field replaces.
+ * `volumeMounts`, `ports` appended (the template's `env` as the admin wrote it, `$(VAR)` and
+ * all); `securityContext` deep-merged with the capability lists joined and the template's drops
+ * winning (`mergeSecurityContext`); `resources` deep-merged; `name` and `image` ignored; every
+ * other field replaces.
  */
 export function mergeContainer(base: V1Container, patch: Json): V1Container {
   const out: Json = structuredClone(base) as unknown as Json;
   for (const [k, v] of Object.entries(patch)) {
     if (k === 'name' || k === 'image') continue;
     if (APPENDED.has(k) && Array.isArray(v)) out[k] = [...((out[k] as unknown[] | undefined) ?? []), ...structuredClone(v)];
-    else if (DEEP_MERGED.has(k)) out[k] = deepMerge(out[k], v);
+    else if (k === 'securityContext') out[k] = mergeSecurityContext(out[k], v);
+    else if (k === 'resources') out[k] = deepMerge(out[k], v);
     else out[k] = structuredClone(v);
   }
   return out as unknown as V1Container;
+}
+
+/** A container of the pod a template container can merge into. */
+export interface TemplateTarget {
+  readonly name: string;
+  /** A service's image; undefined for the job (or step) container. */
+  readonly image?: string | undefined;
+}
+
+/**
+ * Whether template container `templateName` (`$job`, `$<name>`) merges into `target`: `$job` into
+ * the container named `jobContainer`, `$<name>` into the service with that container name or
+ * image base name.
+ */
+export function templateMatches(templateName: string, target: TemplateTarget, jobContainer: string = JOB_CONTAINER): boolean {
+  if (!templateName.startsWith('$')) return false;
+  const wanted = templateName.slice(1);
+  if (wanted === JOB_CONTAINER) return target.name === jobContainer;
+  return target.image !== undefined && (target.name === wanted || imageBaseName(target.image) === wanted);
+}
+
+/** The template containers that merge into `target`, in template order. */
+export function templatePatchesFor(template: PodTemplate | undefined, target: TemplateTarget, jobContainer?: string): Json[] {
+  return (template?.spec?.containers ?? []).filter((tc) => templateMatches(tc.name, target, jobContainer)).map((tc) => tc as Json);
 }
 
 /** ANDs the hook's required node term into each of the template's terms. */
@@ -69,7 +117,8 @@ export interface MergeContext {
 
 /**
  * Applies a hook template (ADR 0134, improved) to a pod built by the hook; returns a new pod.
- * - metadata: template labels/annotations added (the hook's own labels win).
+ * - metadata: template labels/annotations added; the template's labels win over the workflow's
+ *   (`--label`), the hook's own (`runner-pod`, managed-by, role) over both.
  * - `$job` merges into the job container, `$<name>` into the service with that container name (or
  *   every service whose image base name it is); other containers are added as sidecars.
  * - spec.volumes and spec.initContainers appended; spec.securityContext deep-merged; a required
@@ -80,7 +129,8 @@ export function mergePodTemplate(pod: V1Pod, template: PodTemplate, ctx: MergeCo
   const warnings: string[] = [];
   const out = structuredClone(pod);
   const meta = (out.metadata ??= {});
-  meta.labels = { ...(template.metadata?.labels ?? {}), ...(meta.labels ?? {}) };
+  const own = Object.entries(meta.labels ?? {}).filter(([k]) => k === RUNNER_POD_LABEL || k === MANAGED_BY_LABEL || k === ROLE_LABEL);
+  meta.labels = { ...(meta.labels ?? {}), ...(template.metadata?.labels ?? {}), ...Object.fromEntries(own) };
   if (template.metadata?.annotations) meta.annotations = { ...(meta.annotations ?? {}), ...template.metadata.annotations };
 
   const spec = (out.spec ??= { containers: [] }) as V1PodSpec & Json;
@@ -101,14 +151,9 @@ export function mergePodTemplate(pod: V1Pod, template: PodTemplate, ctx: MergeCo
       spec.containers.push(structuredClone(patch) as unknown as V1Container);
       continue;
     }
-    const wanted = tc.name.slice(1);
     const targets = spec.containers
       .map((c, i) => ({ c, i }))
-      .filter(({ c }) => {
-        if (wanted === JOB_CONTAINER) return c.name === (ctx.jobContainer ?? JOB_CONTAINER);
-        const image = ctx.serviceImages[c.name];
-        return image !== undefined && (c.name === wanted || imageBaseName(image) === wanted);
-      });
+      .filter(({ c }) => templateMatches(tc.name, { name: c.name, image: ctx.serviceImages[c.name] }, ctx.jobContainer));
     if (targets.length === 0) {
       warnings.push(`hook template container "${tc.name}" matches no container of this job; it was not applied`);
       continue;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planStepMounts, stepPodWorkspace } from '../workspace/mounts.js';
 import { containerStepMounts, EXTERNALS, WORK } from '../testing/fixtures.js';
 import type { MountVolume } from '../protocol/input.js';
+import { parseCreateOptions } from './create-options.js';
 import { buildStepEnvSecret, buildStepPod } from './step-pod.js';
 
 const mounts = containerStepMounts() as unknown as MountVolume[];
@@ -39,6 +40,19 @@ describe('buildStepPod', () => {
     const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', entryPoint: '/opt/$bin', args: ['$(HOME)', 'pid$$', 'plain'], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], helperImage: 'busybox' });
     expect(pod.spec?.containers[0]?.command).toEqual(['/opt/$$bin']);
     expect(pod.spec?.containers[0]?.args).toEqual(['$$(HOME)', 'pid$$$$', 'plain']);
+  });
+
+  it('applies the honoured options to the step container, env values literal, labels under the hook\'s own', () => {
+    const options = parseCreateOptions("--cap-add NET_ADMIN --user 1001 --cpus 1 -e 'X=$(HOME)' --label team=ci --label zrh.dev/role=job --workdir /src --shm-size 64m");
+    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', args: [], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], options });
+    const step = pod.spec?.containers[0];
+    expect(step?.securityContext).toEqual({ runAsUser: 1001, capabilities: { add: ['NET_ADMIN'] } });
+    expect(step?.resources).toEqual({ limits: { cpu: '1' } });
+    expect(step?.env).toEqual([{ name: 'CI', value: 'true' }, { name: 'GITHUB_ACTIONS', value: 'true' }, { name: 'X', value: '$$(HOME)' }]);
+    expect(step?.workingDir).toBe('/src');
+    expect(step?.volumeMounts).toContainEqual({ name: 'shm-step', mountPath: '/dev/shm' });
+    expect(pod.spec?.volumes).toContainEqual({ name: 'shm-step', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
+    expect(pod.metadata?.labels).toMatchObject({ team: 'ci', 'zrh.dev/role': 'step' });
   });
 });
 

@@ -1,7 +1,8 @@
-import type { V1Container, V1EnvVar, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
 import type { PodWorkspace } from '../workspace/mounts.js';
 import { WORK_VOLUME } from '../workspace/mounts.js';
-import { CI_DEFAULTS } from './env.js';
+import type { CreateOptions } from './create-options.js';
+import { CI_DEFAULTS, containerEnv, literal, literalEnv } from './env.js';
 import type { RunnerPodRef } from './labels.js';
 import { hookLabels, runnerOwnerReference } from './labels.js';
 
@@ -19,15 +20,6 @@ export const DONE_MARKER = '.zrh-done';
 const waitFor = (marker: string) =>
   `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep 0.2 2>/dev/null || sleep 1; done`;
 
-/**
- * A command or argument that Kubernetes passes on as it is: the kubelet expands `$(NAME)` from the
- * container's environment and turns `$$` into `$` in `command` and `args`, which Docker never
- * does, so every `$` is doubled.
- */
-export function literalArg(arg: string): string {
-  return arg.replace(/\$/g, () => '$$');
-}
-
 /** Inputs of `buildStepPod`. */
 export interface StepPodSpec {
   readonly name: string;
@@ -44,26 +36,32 @@ export interface StepPodSpec {
   readonly pullSecrets: readonly string[];
   /** Copy mode: the image of the helper containers (needs `sh` and `tar`). */
   readonly helperImage?: string | undefined;
+  /** The step's `createOptions`, parsed and allowed by the runner's limits. */
+  readonly options?: CreateOptions | undefined;
 }
 
 /**
  * A pod running one container action: the image with its own ENTRYPOINT unless `entryPoint` is
- * given, the arguments as given (no `$(NAME)` expansion), the step's environment from a Secret (never in the plain pod spec), the `/github/*`
- * mounts, `restartPolicy: Never`. In copy mode a `zrh-init` init container waits until the
+ * given, the arguments as given (no `$(NAME)` expansion), the step's environment from a Secret
+ * (never in the plain pod spec; `envFrom` values are not expanded either), the `/github/*`
+ * mounts, what the honoured options set, `restartPolicy: Never`. In copy mode a `zrh-init` init container waits until the
  * workspace is copied in, and a `zrh-io` container keeps the volume reachable for copying results
  * back after the step.
  */
 export function buildStepPod(spec: StepPodSpec): V1Pod {
-  const env: V1EnvVar[] = Object.entries(CI_DEFAULTS).map(([name, value]) => ({ name, value }));
+  const options = spec.options;
+  const shm: V1Volume | undefined = options?.shmSize ? { name: `shm-${STEP_CONTAINER}`, emptyDir: { medium: 'Memory', sizeLimit: options.shmSize } } : undefined;
   const step: V1Container = {
     name: STEP_CONTAINER,
     image: spec.image,
-    ...(spec.entryPoint ? { command: [literalArg(spec.entryPoint)] } : {}),
-    ...(spec.args.length ? { args: spec.args.map(literalArg) } : {}),
-    workingDir: spec.workingDir,
-    env,
+    ...(spec.entryPoint ? { command: [literal(spec.entryPoint)] } : {}),
+    ...(spec.args.length ? { args: spec.args.map(literal) } : {}),
+    workingDir: options?.workingDir ?? spec.workingDir,
+    env: [...containerEnv(CI_DEFAULTS), ...literalEnv(options?.env ?? [])],
     envFrom: [{ secretRef: { name: spec.envSecretName } }],
-    volumeMounts: spec.workspace.mounts.map((m) => ({ ...m })),
+    volumeMounts: [...spec.workspace.mounts.map((m) => ({ ...m })), ...(shm ? [{ name: shm.name, mountPath: '/dev/shm' }] : [])],
+    ...(options?.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
+    ...(options?.resources ? { resources: structuredClone(options.resources) } : {}),
   };
   const helperMount = () => [{ name: WORK_VOLUME, mountPath: HELPER_WORK }];
   const helper = spec.helperImage;
@@ -74,7 +72,7 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
     metadata: {
       name: spec.name,
       namespace: spec.namespace,
-      labels: hookLabels(spec.runner.name, 'step'),
+      labels: { ...(options?.labels ?? {}), ...hookLabels(spec.runner.name, 'step') },
       ownerReferences: [runnerOwnerReference(spec.runner)],
     },
     spec: {
@@ -86,7 +84,7 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
         step,
         ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER)], volumeMounts: helperMount() }] : []),
       ],
-      volumes: spec.workspace.volumes.map((v) => structuredClone(v)),
+      volumes: [...spec.workspace.volumes.map((v) => structuredClone(v)), ...(shm ? [shm] : [])],
       ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),
       ...(term ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [structuredClone(term)] } } } } : {}),
     },
