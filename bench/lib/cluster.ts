@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createKubeClient, loadKubeConfigFile, R, type KubeClient } from '../../packages/kube/src/index.js';
 import { note } from './report.js';
 import { clusterRunning, envFlag } from '../../test/cluster/running.js';
+import { hookRoleYaml } from '../../test/cluster/hook-role.js';
 
 /** The repository's root folder. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -121,14 +122,17 @@ export interface BenchNamespace {
   delete(): Promise<void>;
 }
 
-/** Creates `<prefix>-<random>` with the hook's ServiceAccount and Role, and waits for `default`. */
-export async function createBenchNamespace(cluster: BenchCluster, prefix: string): Promise<BenchNamespace> {
+/**
+ * Creates `<prefix>-<random>` with the hook's ServiceAccount and Role (which may move the heads of
+ * `caches`), and waits for `default`.
+ */
+export async function createBenchNamespace(cluster: BenchCluster, prefix: string, caches: readonly string[] = ['conan']): Promise<BenchNamespace> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await cluster.admin.create({ type: R.namespaces }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   const scratch = mkdtempSync(join(tmpdir(), 'zrh-bench-'));
   const hookKubeconfig = join(scratch, 'hook.kubeconfig');
   const role = join(scratch, 'hook-role.yaml');
-  writeFileSync(role, readFileSync(HOOK_ROLE, 'utf8').replace(/^(\s+namespace:\s*)\S+$/m, `$1${name}`));
+  writeFileSync(role, hookRoleYaml(name, caches));
   try {
     runScript('test/cluster/sa-kubeconfig.sh', [name, 'hook', role, hookKubeconfig], cluster.mode);
   } catch (error) {

@@ -128,12 +128,14 @@ export async function createTestNamespace(prefix: string): Promise<TestNamespace
 
 /**
  * Creates, in `namespace`, a ServiceAccount plus the Role read from `roleFile` (a YAML Role; its
- * namespace is replaced) and a RoleBinding, and returns a KubeConfig that authenticates with a
- * TokenRequest token of that ServiceAccount: the same RBAC a runner pod would have.
+ * namespace is replaced), or the Role given, and a RoleBinding, and returns a KubeConfig that
+ * authenticates with a TokenRequest token of that ServiceAccount: the same RBAC a runner pod would
+ * have. The hook's own Role, with the heads of the caches a test seeds, comes from `hookRole`
+ * (hook-role.ts).
  */
 export async function serviceAccountKubeConfig(
   namespace: string,
-  roleFile: string,
+  roleFile: string | V1Role,
   name = 'hook',
 ): Promise<KubeConfig> {
   const admin = adminKubeConfig();
@@ -172,10 +174,10 @@ export async function serviceAccountKubeConfig(
   return kc;
 }
 
-function parseRole(roleFile: string, defaultName: string, namespace: string): V1Role {
-  const doc: unknown = parse(readFileSync(roleFile, 'utf8'));
+function parseRole(roleFile: string | V1Role, defaultName: string, namespace: string): V1Role {
+  const doc: unknown = typeof roleFile === 'string' ? parse(readFileSync(roleFile, 'utf8')) : roleFile;
   if (typeof doc !== 'object' || doc === null || (doc as { kind?: unknown }).kind !== 'Role') {
-    throw new Error(`${roleFile}: expected a YAML document with kind: Role`);
+    throw new Error(`${typeof roleFile === 'string' ? roleFile : 'the Role given'}: expected a YAML document with kind: Role`);
   }
   const role = doc as V1Role;
   return { ...role, metadata: { ...role.metadata, name: role.metadata?.name ?? defaultName, namespace } };

@@ -3,7 +3,9 @@
 # Creates ServiceAccount <name> in <namespace>, the Role from <role.yaml> (applied in <namespace>,
 # whatever namespace the file names), a RoleBinding <name>, and writes a kubeconfig authenticating with a TokenRequest
 # token of that ServiceAccount (valid ZRH_TOKEN_SECONDS, default 3600). Uses the admin kubeconfig of
-# the cluster in $ZRH_CLUSTER_DIR.
+# the cluster in $ZRH_CLUSTER_DIR. For the hook's own Role, write the file with `hookRoleYaml` of
+# test/cluster/hook-role.ts: it names the heads of the caches the namespace seeds as the ConfigMaps
+# the hook may update (deploy/rbac/hook-role.yaml names an example cache).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

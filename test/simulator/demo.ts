@@ -22,6 +22,7 @@ import { heading, hookOutput, printEntry, printSummary, say } from './demo-repor
 import { DEFAULT_HOOK_PATH } from './runner.js';
 import type { WorkMode } from './runner-pod.js';
 import { startRunnerSimulator } from './start.js';
+import { hookRoleYaml } from '../cluster/hook-role.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const clusterDir = process.env['ZRH_CLUSTER_DIR'] ?? '/tmp/zrh-cluster';
@@ -84,7 +85,9 @@ async function main(): Promise<number> {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const scratch = mkdtempSync(join(tmpdir(), 'zrh-demo-'));
   const hookKubeconfig = join(scratch, 'hook.kubeconfig');
-  runScript('test/cluster/sa-kubeconfig.sh', [namespace, 'hook', join(repoRoot, 'deploy/rbac/hook-role.yaml'), hookKubeconfig]);
+  const hookRoleFile = join(scratch, 'hook-role.yaml');
+  writeFileSync(hookRoleFile, hookRoleYaml(namespace, ['conan-demo']));
+  runScript('test/cluster/sa-kubeconfig.sh', [namespace, 'hook', hookRoleFile, hookKubeconfig]);
   say(`  namespace ${namespace}; the hook runs as ServiceAccount "hook" with deploy/rbac/hook-role.yaml (never admin)`);
 
   const zfsClone = (...args: string[]) => {

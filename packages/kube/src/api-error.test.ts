@@ -28,6 +28,15 @@ describe('toApiError', () => {
     expect(exec.hint).toBe(`The hook's ServiceAccount needs a Role rule: apiGroups [""], resources ["pods/exec"], verbs ["create", "get"]`);
   });
 
+  it('names the object a rule with resourceNames must cover when a write by name is forbidden', () => {
+    const err = toApiError(403, undefined, { ...cm, verb: 'update', name: 'zfs-cache-other' });
+    expect(err.message).toBe(
+      'forbidden: cannot update configmaps in namespace "ci" (HTTP 403). ' +
+        `The hook's ServiceAccount needs a Role rule: apiGroups [""], resources ["configmaps"], verbs ["update"] that covers configmaps "zfs-cache-other" ` +
+        '(when the rule lists resourceNames, add "zfs-cache-other" to them)',
+    );
+  });
+
   it('says what was not found and where on 404', () => {
     const err = toApiError(404, parseStatus(fixture('status-404-not-found.json')), { ...cm, verb: 'get', name: 'missing' });
     expect(err.message).toBe('configmaps "missing" not found in namespace "ci" (HTTP 404)');

@@ -71,10 +71,19 @@ function codeOf(httpStatus: number, reason: string | undefined): KubeErrorCode {
 const where = (ctx: RequestContext): string =>
   ctx.namespace ? `in namespace ${JSON.stringify(ctx.namespace)}` : 'cluster-wide';
 
+const WRITES_BY_NAME = new Set(['update', 'patch', 'delete']);
+
 function rbacHint(ctx: RequestContext): string {
   const verbs = ctx.resource === 'pods/exec' ? '["create", "get"]' : `[${JSON.stringify(ctx.verb)}]`;
   const role = ctx.namespace ? 'Role' : 'ClusterRole';
-  return `The hook's ServiceAccount needs a ${role} rule: apiGroups [${JSON.stringify(ctx.group)}], resources [${JSON.stringify(ctx.resource)}], verbs ${verbs}`;
+  const rule = `The hook's ServiceAccount needs a ${role} rule: apiGroups [${JSON.stringify(ctx.group)}], resources [${JSON.stringify(ctx.resource)}], verbs ${verbs}`;
+  // A write by name may be refused by a rule that lists other names (a cache head the operator
+  // has not added yet): say which name the rule must cover.
+  if (ctx.name && WRITES_BY_NAME.has(ctx.verb)) {
+    const name = JSON.stringify(ctx.name);
+    return `${rule} that covers ${ctx.resource} ${name} (when the rule lists resourceNames, add ${name} to them)`;
+  }
+  return rule;
 }
 
 function describe(httpStatus: number, code: KubeErrorCode, msg: string | undefined, ctx: RequestContext, causes: StatusCause[]): { message: string; hint?: string } {

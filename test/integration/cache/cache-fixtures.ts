@@ -13,6 +13,7 @@ import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runn
 import { readHead, type VolumeSnapshot } from '@zfs-runner-hooks/zfs-clone';
 import { runZfsClone } from '../zfs-clone/suite.js';
 import { adminKubeConfig, createTestNamespace, hostPathVolumeDir, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
+import { hookRole } from '../../cluster/hook-role.js';
 import { DEFAULT_HOOK_PATH } from '../../simulator/runner.js';
 import type { JobFacts } from '../../simulator/step-env.js';
 import { startRunnerSimulator, type StartedRunner } from '../../simulator/start.js';
@@ -55,8 +56,11 @@ export function volumeDirOf(pv: V1PersistentVolume): string {
   return hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
 }
 
-/** Creates the namespace, the hook identity, PVC `golden` holding {@link SEED_FILE}, and cache `cache` seeded from it. */
-export async function createCacheWorld(prefix: string, cache = 'conan'): Promise<CacheWorld> {
+/**
+ * Creates the namespace, the hook identity, PVC `golden` holding {@link SEED_FILE}, and cache
+ * `cache` seeded from it. The hook's Role may update the heads of `promotable` only.
+ */
+export async function createCacheWorld(prefix: string, cache = 'conan', promotable: readonly string[] = [cache]): Promise<CacheWorld> {
   if (!existsSync(DEFAULT_HOOK_PATH)) throw new Error(`the hook bundle ${DEFAULT_HOOK_PATH} is missing: build it with \`pnpm --filter @zfs-runner-hooks/k8s-hook build\``);
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
@@ -65,7 +69,7 @@ export async function createCacheWorld(prefix: string, cache = 'conan'): Promise
   const runners: StartedRunner[] = [];
   const scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const hookKubeconfig = join(scratch, 'hook.kubeconfig');
-  writeFileSync(hookKubeconfig, (await serviceAccountKubeConfig(ns.name, HOOK_ROLE, 'hook')).exportConfig(), { mode: 0o644 });
+  writeFileSync(hookKubeconfig, (await serviceAccountKubeConfig(ns.name, hookRole(ns.name, promotable), 'hook')).exportConfig(), { mode: 0o644 });
   const kube = createKubeClient(await loadKubeConfigFile(hookKubeconfig));
   const operatorKubeconfig = join(scratch, 'operator.kubeconfig');
   writeFileSync(operatorKubeconfig, (await serviceAccountKubeConfig(ns.name, OPERATOR_ROLE, 'operator')).exportConfig(), { mode: 0o644 });
