@@ -45,6 +45,12 @@ export interface RunnerSimulatorOptions {
   readonly hookUser?: { readonly uid: number; readonly gid: number };
   /** Called by `dispose()` (e.g. to delete the runner pod). */
   readonly onDispose?: () => Promise<void>;
+  /**
+   * Awaited between the hook's exit and reading its response: the moment a process in the job
+   * pod can still change the response file (the runner is no faster; a test uses it to let such
+   * a process finish deterministically).
+   */
+  readonly beforeReadingResponse?: (responseFile: string, command: HookInput['command']) => Promise<void>;
 }
 
 /** One hook invocation, as the runner saw it. */
@@ -235,7 +241,8 @@ export class RunnerSimulator {
     if (this.running) throw new Error('a hook command is already running');
     const responseFile = join(this.layout.responsesDir, `${randomUUID()}.json`);
     await writeFile(responseFile, '');
-    if (this.layout.owner) await chown(responseFile, this.layout.owner.uid, this.layout.owner.gid);
+    // The runner creates it as its own user, the one the hook runs as.
+    if (this.options.hookUser) await chown(responseFile, this.options.hookUser.uid, this.options.hookUser.gid);
     const input = build(responseFile);
     const stdin = serializeHookInput(input);
     const stateBefore = this.currentState;
@@ -254,6 +261,7 @@ export class RunnerSimulator {
     } finally {
       this.running = undefined;
     }
+    await this.options.beforeReadingResponse?.(responseFile, input.command);
     const responseText = await readFile(responseFile, 'utf8').catch(() => null);
     await rm(responseFile, { force: true });
     const { response, problems } = parseResponse(input, responseText);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1PersistentVolume } from '@kubernetes/client-node';
 import { buildHookProcessEnv } from './hook-env.js';
-import { DEFAULT_HOOK_PATH, RunnerSimulator } from './runner.js';
+import { DEFAULT_HOOK_PATH, RunnerSimulator, type RunnerSimulatorOptions } from './runner.js';
 import { coreV1RunnerPods, createRunnerPod, deleteRunnerPod, hostPathOfVolume, type Placement, type RunnerPodInfo, type WorkMode } from './runner-pod.js';
 import { defaultJobFacts, type JobFacts } from './step-env.js';
 import { layOutWork, type WorkLayout } from './work-layout.js';
@@ -44,6 +44,8 @@ export interface StartRunnerOptions {
   readonly hookUser?: { readonly uid: number; readonly gid: number };
   /** How long to wait for the runner pod. @default 120_000 */
   readonly timeoutMs?: number;
+  /** See `RunnerSimulatorOptions.beforeReadingResponse`. */
+  readonly beforeReadingResponse?: RunnerSimulatorOptions['beforeReadingResponse'];
 }
 
 /** A started simulated runner: the simulator plus its runner pod and host folders. */
@@ -126,6 +128,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       ...(options.env ? { env: options.env } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.hookUser ? { hookUser: options.hookUser } : {}),
+      ...(options.beforeReadingResponse ? { beforeReadingResponse: options.beforeReadingResponse } : {}),
       hookEnv: buildHookProcessEnv({
         layout,
         facts,
