@@ -145,7 +145,7 @@ async function copyOut(ctx: CommandContext, state: JobState, podName: string, mo
   const ns = state.namespace;
   const io: PodTarget = { namespace: ns, pod: podName, container: IO_CONTAINER };
   const { local, fromJob } = splitSources(mounts.filter((m) => !m.readOnly));
-  await copyFromPod(ctx.client, io, HELPER_WORK, local, state.workspace.workDir, ctx.signal);
+  await copyFromPod(ctx.client, io, { dir: HELPER_WORK, allowed: local, root: state.workspace.workDir, signal: ctx.signal });
   if (state.jobPod && state.hasJobContainer && fromJob.length) {
     await copyBetweenPods(ctx.client, io, HELPER_WORK, fromJob, { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER }, CONTAINER_WORK, ctx.signal);
   }

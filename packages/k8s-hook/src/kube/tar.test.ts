@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localTar, untarCommand } from './tar.js';
 
@@ -20,6 +22,48 @@ describe('localTar', () => {
     let bytes = 0;
     for await (const chunk of tar.stream) bytes += (chunk as Buffer).length;
     expect(bytes).toBeGreaterThanOrEqual(10_240);
+  });
+
+  /** The members of a tar stream: name, type and link target, and all its bytes. */
+  async function members(stream: Readable): Promise<{ list: string[]; bytes: Buffer }> {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const parser = extract();
+    stream.pipe(parser as unknown as NodeJS.WritableStream);
+    const list: string[] = [];
+    for await (const entry of parser) {
+      list.push(`${entry.header.name} ${entry.header.type}${entry.header.linkname ? ` -> ${entry.header.linkname}` : ''}`);
+      entry.resume();
+    }
+    return { list, bytes: Buffer.concat(chunks) };
+  }
+
+  it('archives a symlink the job may have planted as a link, reading nothing through it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-tar-'));
+    const home = join(dir, 'home');
+    await mkdir(join(home, '.ssh'), { recursive: true });
+    await writeFile(join(home, '.ssh', 'id_rsa'), 'RUNNER PRIVATE KEY');
+    await mkdir(join(dir, 'work', 'fc'), { recursive: true });
+    await writeFile(join(dir, 'work', 'fc', 'set_output_1'), '');
+    await symlink(home, join(dir, 'work', 'fc', 'x'));
+    const tar = localTar(join(dir, 'work'), ['fc']);
+    const [{ list, bytes }] = await Promise.all([members(tar.stream), tar.done]);
+    expect(list.sort()).toEqual(['fc/ directory', 'fc/set_output_1 file', `fc/x symlink -> ${home}`]);
+    expect(bytes.includes('RUNNER PRIVATE KEY')).toBe(false);
+  });
+
+  it('sends nothing when a folder above a path is a symlink (tar would follow it)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-tar-'));
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'fc'), { recursive: true });
+    await writeFile(join(home, 'fc', 'secret'), 'RUNNER SECRET');
+    await mkdir(join(dir, 'work'));
+    await symlink(home, join(dir, 'work', '_temp'));
+    const tar = localTar(join(dir, 'work'), ['_temp/fc']);
+    const chunks: Buffer[] = [];
+    for await (const c of tar.stream) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).length).toBe(0);
+    await expect(tar.done).rejects.toThrow(`Not sending _temp/fc from ${join(dir, 'work')}: _temp is a symbolic link or not a folder, and the hook reads nothing through a link`);
   });
 
   it('reports a path tar cannot read', async () => {

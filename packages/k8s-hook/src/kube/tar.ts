@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { HookError } from '../errors.js';
 import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL } from '../workspace/paths.js';
+import { ArchiveRejectedError, DEFAULT_COPY_BACK_LIMITS, type CopyBackLimits } from './archive-member.js';
+import { placeStaged, stageArchive, withStagingDir } from './safe-extract.js';
 
 /** A container to copy to or from. */
 export interface PodTarget {
@@ -27,20 +31,42 @@ function exited(child: ChildProcess): Promise<number> {
   });
 }
 
+/** The first folder between `root` and one of `paths` that is a symbolic link (or not a folder), if any. */
+async function linkAbove(root: string, paths: readonly string[]): Promise<string | undefined> {
+  for (const rel of paths) {
+    const parts = rel.split('/').filter((p) => p && p !== '.');
+    for (let i = 1; i < parts.length; i++) {
+      const sub = parts.slice(0, i).join('/');
+      const st = await lstat(join(root, sub)).catch(() => undefined);
+      if (st && !st.isDirectory()) return sub;
+    }
+  }
+  return undefined;
+}
+
 /**
  * A local `tar -c` of `paths` (relative to `root`) as a stream, and its completion. The archive
  * is piped into a stream of our own at once: Node discards what a child wrote to an unread stdout
  * when the child exits, and a small archive is complete long before an exec connection is open.
+ * tar archives a symbolic link as a link (no `-h`), so nothing is read through one; a link in a
+ * folder above one of `paths` (which tar would follow) fails the copy and sends an empty stream.
  */
 export function localTar(root: string, paths: readonly string[]): { stream: Readable; done: Promise<void> } {
-  const child = spawn('tar', ['-c', '-f', '-', '-C', root, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stream = new PassThrough();
-  child.stdout?.pipe(stream);
   const err = new TextSink();
-  child.stderr?.pipe(err);
-  const done = exited(child).then((code) => {
+  const done = linkAbove(root, paths).then(async (link) => {
+    if (link) {
+      stream.end();
+      throw new HookError('COPY_FAILED', `Not sending ${paths.join(', ')} from ${root}: ${link} is a symbolic link or not a folder, and the hook reads nothing through a link`);
+    }
+    const child = spawn('tar', ['-c', '-f', '-', '-C', root, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(stream);
+    child.stderr?.pipe(err);
+    const code = await exited(child);
     if (code !== 0) throw new HookError('COPY_FAILED', `tar could not read ${paths.join(', ')} in ${root} (exit ${code}): ${err.text.trim()}`);
   });
+  // Awaited by the caller after the exec that reads `stream`; never an unhandled rejection before.
+  done.catch(() => undefined);
   return { stream, done };
 }
 
@@ -103,31 +129,76 @@ export async function copyToPod(client: KubeClient, to: PodTarget, root: string,
   if (exitCode !== 0) throw copyError(what, `tar in the pod exited with ${exitCode}: ${stderr.text.trim()}`);
 }
 
-/** Copies `paths` (relative to `dir` in the container) into the local `root`, over exec. */
-export async function copyFromPod(client: KubeClient, from: PodTarget, dir: string, paths: readonly string[], root: string, signal?: AbortSignal): Promise<void> {
-  if (paths.length === 0) return;
-  const what = `${paths.join(', ')} from ${from.pod}:${dir}`;
-  const child = spawn('tar', ['-x', '-f', '-', '-C', root], { stdio: ['pipe', 'ignore', 'pipe'] });
-  const localErr = new TextSink();
-  child.stderr?.pipe(localErr);
-  const local = exited(child);
+/** What `copyFromPod` copies, from where to where. */
+export interface CopyFromPodOptions {
+  /** The folder in the container that `allowed` is relative to. */
+  readonly dir: string;
+  /**
+   * The folders (relative to `dir` and `root`) this call may bring back: the only ones asked for
+   * and the only ones accepted. Any other member of the archive fails the copy.
+   */
+  readonly allowed: readonly string[];
+  /** The runner-side folder they land in. */
+  readonly root: string;
+  /** @default DEFAULT_COPY_BACK_LIMITS */
+  readonly limits?: CopyBackLimits;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Copies the `allowed` folders from the container into the runner's `root`, over exec. The archive
+ * comes from the job's side and is hostile input: it is parsed here, accepted only when every
+ * member is a regular file or folder inside `allowed` and within the limits, staged in a private
+ * folder, and moved into place without following links (safe-extract.ts). A refused archive
+ * changes nothing on the runner's side and fails with the member and the rule it broke.
+ */
+export async function copyFromPod(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
+  const { dir, allowed, root, limits = DEFAULT_COPY_BACK_LIMITS, signal } = options;
+  if (allowed.length === 0) return;
+  const what = `${allowed.join(', ')} from ${from.pod}:${dir}`;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   const out = new PassThrough();
-  out.pipe(child.stdin as Writable);
+  // A refused archive ends the parser's side of `out` while the exec may still be writing to it.
+  out.on('error', () => undefined);
   const stderr = new TextSink();
-  let exitCode: number;
   try {
-    ({ exitCode } = await client.exec({ ...from, command: tarCommand(dir, paths), stdout: out, stderr, ...(signal ? { signal } : {}) }));
-  } catch (err) {
-    out.end();
-    child.kill();
-    await local.catch(() => 0);
-    throw copyError(what, (err as Error).message, err);
+    await withStagingDir(async (staging) => {
+      const staged = stageArchive(out, staging, allowed, limits).catch((err: unknown) => {
+        stop.abort(err);
+        throw err;
+      });
+      const exec = client.exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal }).finally(() => out.end());
+      const [s, e] = await Promise.allSettled([staged, exec]);
+      // The archive's own problem explains a stopped exec; a failed exec explains a cut-off archive.
+      if (s.status === 'rejected' && (e.status === 'fulfilled' || !isCutOff(s.reason))) throw rejected(what, s.reason);
+      if (e.status === 'rejected') throw copyError(what, (e.reason as Error).message, e.reason);
+      if (e.value.exitCode !== 0) throw copyError(what, `tar in the pod exited with ${e.value.exitCode}: ${stderr.text.trim()}`);
+      if (s.status === 'rejected') throw rejected(what, s.reason);
+      try {
+        await placeStaged(s.value, root);
+      } catch (err) {
+        throw rejected(what, err);
+      }
+    });
   } finally {
-    out.end();
+    signal?.removeEventListener('abort', onAbort);
   }
-  const localCode = await local;
-  if (exitCode !== 0) throw copyError(what, `tar in the pod exited with ${exitCode}: ${stderr.text.trim()}`);
-  if (localCode !== 0) throw copyError(what, `local tar exited with ${localCode}: ${localErr.text.trim()}`);
+}
+
+/** Whether a staging failure is only the archive ending early (the exec stopped sending). */
+function isCutOff(err: unknown): boolean {
+  return err instanceof ArchiveRejectedError && !err.member && /not a valid tar/.test(err.rule);
+}
+
+function rejected(what: string, err: unknown): HookError {
+  if (!(err instanceof ArchiveRejectedError)) return copyError(what, (err as Error).message, err);
+  return new HookError('COPY_FAILED', `Copying ${what} to the runner was refused: ${err.message}`, {
+    cause: err,
+    hint: 'In copy mode only regular files and folders inside the folders a step may return come back to the runner; nothing of this archive was used. The job (or its image) sent something else: check what the step writes there.',
+  });
 }
 
 /** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files. */
