@@ -50,9 +50,16 @@ export interface CacheCleanupInput {
   readonly runnerPodName: string;
   /** The job pod whose `job` container can run commands (e.g. `sync` before a snapshot), if any. */
   readonly jobPod: string | undefined;
-  /** The hook process environment (runner-level limits). */
+  /**
+   * The hook process environment: the runner-level limits and the job's `GITHUB_*` facts that
+   * decide promotion and snapshot-back, read again here (never taken from `state`).
+   */
   readonly processEnv: Readonly<Record<string, string | undefined>>;
-  /** `state.clone`, or undefined when prepare_job failed before recording it. */
+  /**
+   * `state.clone`, or undefined when prepare_job failed before recording it. It came back through
+   * the runner from a file the job may have touched: the cache treats it as the job's wishes and
+   * checks it against the clone it names.
+   */
   readonly state: CacheState | undefined;
   readonly job: JobOutcome;
   readonly log: Logger;
