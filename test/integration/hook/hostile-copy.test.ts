@@ -162,6 +162,19 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     await cleanUpAndCarryOn();
   });
 
+  it("a container step's FIFO in its file commands is refused too (the step pod's copy-back)", async () => {
+    const step = await runner.simulator.runContainerStep({ image: IMAGES.hostileCopy, entryPoint: '/hostile/fifo.sh' });
+    expect(step.ok, output(step)).toBe(false);
+    expect(step.stdout).toContain('hostile: made FIFO /github/file_commands/fifo');
+    expect(said(step)).toMatch(/Copying _temp\/_runner_file_commands from .*:.* to the runner was refused: member "_temp\/_runner_file_commands\/fifo" is a FIFO/);
+    expect(await oddEntries(fileCommands)).toEqual([]);
+    expect(await runnerSideHash(runner.root)).toBe(before);
+    // The step pod is gone; the job pod never got the FIFO (its copy comes after the refused one).
+    const next = await runner.simulator.runScript('test ! -e "$(dirname "$GITHUB_OUTPUT")/fifo" && echo "no fifo in the job pod"\n');
+    expect(next.ok, output(next)).toBe(true);
+    expect(next.stdout).toContain('no fifo in the job pod');
+  });
+
   it('the victim folder and the runner\'s externals are as they were after all attacks', async () => {
     await expect(readFile(join(victim, 'secret.txt'), 'utf8')).resolves.toBe('the runner secret\n');
     expect(await readdir(victim)).toEqual(['secret.txt']);

@@ -172,8 +172,8 @@ export async function copyFromPod(client: KubeClient, from: PodTarget, options: 
       });
       const exec = client.exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal }).finally(() => out.end());
       const [s, e] = await Promise.allSettled([staged, exec]);
-      // The archive's own problem explains a stopped exec; a failed exec explains a cut-off archive.
-      if (s.status === 'rejected' && (e.status === 'fulfilled' || !isCutOff(s.reason))) throw rejected(what, s.reason);
+      // A refused member explains a stopped exec; a failed exec or tar explains a cut-off archive.
+      if (s.status === 'rejected' && !isCutOff(s.reason)) throw rejected(what, s.reason);
       if (e.status === 'rejected') throw copyError(what, (e.reason as Error).message, e.reason);
       if (e.value.exitCode !== 0) throw copyError(what, `tar in the pod exited with ${e.value.exitCode}: ${stderr.text.trim()}`);
       if (s.status === 'rejected') throw rejected(what, s.reason);
@@ -188,7 +188,7 @@ export async function copyFromPod(client: KubeClient, from: PodTarget, options: 
   }
 }
 
-/** Whether a staging failure is only the archive ending early (the exec stopped sending). */
+/** Whether a staging failure is the archive being cut off or garbled (which a failed exec or tar explains). */
 function isCutOff(err: unknown): boolean {
   return err instanceof ArchiveRejectedError && !err.member && /not a valid tar/.test(err.rule);
 }
