@@ -56,11 +56,20 @@ export function volumeDirOf(pv: V1PersistentVolume): string {
   return hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
 }
 
+/** The repository the runner simulator's jobs come from unless a test says otherwise. */
+export const REPOSITORY = 'octo-org/hello';
+
 /**
  * Creates the namespace, the hook identity, PVC `golden` holding {@link SEED_FILE}, and cache
- * `cache` seeded from it. The hook's Role may update the heads of `promotable` only.
+ * `cache` seeded from it, recording `seed.repositories` (default {@link REPOSITORY}) as the
+ * repositories whose jobs may promote it. The hook's Role may update the heads of `promotable` only.
  */
-export async function createCacheWorld(prefix: string, cache = 'conan', promotable: readonly string[] = [cache]): Promise<CacheWorld> {
+export async function createCacheWorld(
+  prefix: string,
+  cache = 'conan',
+  promotable: readonly string[] = [cache],
+  seed: { readonly repositories?: readonly string[] } = {},
+): Promise<CacheWorld> {
   if (!existsSync(DEFAULT_HOOK_PATH)) throw new Error(`the hook bundle ${DEFAULT_HOOK_PATH} is missing: build it with \`pnpm --filter @zfs-runner-hooks/k8s-hook build\``);
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
@@ -88,7 +97,7 @@ export async function createCacheWorld(prefix: string, cache = 'conan', promotab
   const golden = await volumeDir('golden');
   mkdirSync(join(golden, 'p'), { recursive: true });
   writeFileSync(join(golden, SEED_FILE), SEED_TEXT);
-  const seeded = await cli('seed', cache, '--from-pvc', 'golden');
+  const seeded = await cli('seed', cache, '--from-pvc', 'golden', ...(seed.repositories ?? [REPOSITORY]).flatMap((r) => ['--repository', r]));
   if (seeded.code !== 0) throw new Error(`zfs-clone seed failed (${seeded.code}): ${seeded.err}`);
 
   return {

@@ -80,6 +80,27 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     expect((await readHead(kube, ns.name, 'conan')).head).toEqual(before);
   });
 
+  it('decides cleanup again from the hook\'s environment: a clone state forged to promote, or naming the seed, is not acted on', async () => {
+    const before = (await readHead(kube, ns.name, 'conan')).head;
+    const snapshotsBefore = (await readLineage(kube, ns.name)).graph.snapshots.map((x) => x.name).sort();
+    const pullRequest = { ...mainPush, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/2/merge' };
+    // Below the hook's sealed state: the library alone, given a state rewritten to promote.
+    const pr = await startJob('runner-forge', { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' }, pullRequest);
+    expect(pr.state.policy).toMatchObject({ promote: false, snapshotBack: 'never' });
+    const forged: CloneState = { ...pr.state, policy: { ...pr.state.policy, promote: true, snapshotBack: 'always' } };
+    const report = await pr.session.cleanup(forged, { succeeded: true });
+    expect(report).toMatchObject({ snapshot: undefined, promotion: undefined, released: true });
+
+    const push = await startJob('runner-forge2', { ZFS_CLONE_SOURCE: 'conan' });
+    const seedTarget = await push.session.cleanup({ ...push.state, pvc: 'golden', policy: { ...push.state.policy, promote: true, snapshotBack: 'always' } }, { succeeded: true });
+    expect(seedTarget.problems).toEqual([expect.stringMatching(/^The clone state does not describe this runner's clone \(PVC "golden" is not a clone made by the hook\)/)]);
+    expect((await core.readNamespacedPersistentVolumeClaim({ name: 'golden', namespace: ns.name })).metadata?.deletionTimestamp).toBeUndefined();
+
+    expect((await readHead(kube, ns.name, 'conan')).head).toEqual(before);
+    expect((await readLineage(kube, ns.name)).graph.snapshots.map((x) => x.name).sort()).toEqual(snapshotsBefore);
+    await waitFor('both clones released', pvcNames, (names) => !names.includes(pr.state.pvc) && !names.includes(push.state.pvc));
+  });
+
   it('lets exactly one of 10 concurrent jobs from the same parent promote, fast-forward to a ready snapshot', async () => {
     const before = (await readHead(kube, ns.name, 'conan')).head;
     const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => startJob(`race-${i}`, { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' })));

@@ -9,8 +9,8 @@ import { runCli } from '../../../packages/zfs-clone/src/cli/run.js';
 
 /** The operator's Role for `zfs-clone` (namespaced PVCs, VolumeSnapshots, ConfigMaps). */
 export const roleFile = fileURLToPath(new URL('./fixtures/zfs-clone-role.yaml', import.meta.url));
-/** A trusted promoting job's facts: a push to main. */
-export const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app' };
+/** A trusted promoting job's hook environment: a push to main of acme/app, which the runner binds to cache conan. */
+export const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app', ZFS_CLONE_CACHE_REPOSITORIES: 'conan=acme/app' };
 
 /** What every zfs-clone suite starts from. */
 export interface ZfsCloneSuite {
