@@ -113,7 +113,8 @@ async function seedCache(cluster: BenchCluster, ns: BenchNamespace): Promise<voi
     writeFileSync(join(dir, 'p', `pkg${i}`, 'conaninfo.txt'), `[settings]\narch=x86_64\nid=${i}\n`.repeat(20));
   }
   let err = '';
-  const code = await runCli(['-n', ns.name, 'seed', 'conan', '--from-pvc', 'golden'], {
+  // Jobs of the runner simulator come from octo-org/hello: the cache records it as the repository that may promote it.
+  const code = await runCli(['-n', ns.name, 'seed', 'conan', '--from-pvc', 'golden', '--repository', 'octo-org/hello'], {
     stdout: { write: () => true } as never,
     stderr: { write: (s: string) => ((err += s), true) } as never,
     connect: async () => Object.create(cluster.admin, { close: { value: () => undefined } }) as KubeClient,

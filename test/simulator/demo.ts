@@ -115,7 +115,7 @@ async function main(): Promise<number> {
     mkdirSync(join(seedDir, 'p'), { recursive: true });
     writeFileSync(join(seedDir, 'p', 'zlib.txt'), 'zlib/1.3 from the seed\n');
     say('  PVC conan-seed filled with a Conan-like store (p/zlib.txt)');
-    for (const line of zfsClone('seed', 'conan-demo', '--from-pvc', 'conan-seed').split('\n')) say(`  $ zfs-clone seed: ${line}`);
+    for (const line of zfsClone('seed', 'conan-demo', '--from-pvc', 'conan-seed', '--repository', 'octo-org/hello').split('\n')) say(`  $ zfs-clone seed: ${line}`);
     options.containerEnv['ZFS_CLONE_SOURCE'] ??= 'cache:conan-demo';
     options.containerEnv['ZFS_CLONE_PROMOTE'] ??= 'true';
     say(`  the job's container.env: ${Object.entries(options.containerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
