@@ -6,6 +6,7 @@ export type HookErrorCode =
   | 'STATE_INVALID'
   | 'STATE_DIR_UNSAFE'
   | 'RESPONSE_FILE_UNSAFE'
+  | 'WORKSPACE_UNSAFE'
   | 'UNSUPPORTED'
   | 'OPTION_REFUSED'
   | 'POD_FAILED'

@@ -8,7 +8,7 @@
  * pod and secret of the namespace, and the state the runner holds.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,6 +204,33 @@ describe('a hostile job against the response file and the job state', () => {
       expect(await hashes()).toEqual(before);
     } finally {
       forging = false;
+      await runner.dispose();
+    }
+  });
+
+  it('the hook\'s scratch folder in _work replaced by a link to a runner folder: the next step is refused, nothing written or opened up there', async () => {
+    const { runner, hashes } = await hostileJob('volume');
+    try {
+      // A folder of the runner's user outside _work (plays its home): the hook could write there.
+      const target = join(runner.root, 'home');
+      await mkdir(target, { mode: 0o755 });
+      await writeFile(join(target, '.bashrc'), 'echo runner\n');
+      await chown(target, RUNNER_USER.uid, RUNNER_USER.gid);
+      const listing = async () => [(await readdir(target)).sort(), (await stat(target)).mode & 0o777] as const;
+      const before = await hashes();
+      const listed = await listing();
+      const plant = await runner.simulator.runScript(`rm -rf /__w/_temp/_zrh && ln -s ${target} /__w/_temp/_zrh && echo planted`);
+      expect(plant.ok, output(plant)).toBe(true);
+      expect(plant.stdout).toContain('planted');
+
+      const next = await runner.simulator.runScript(MARKING_STEP);
+      expect(next.exitCode, output(next)).toBe(1);
+      expect(next.stdout).toContain(`::error::${runner.layout.workDir}/_temp/_zrh in the runner's _work is a symbolic link or not a folder; the hook does not write through it`);
+      expect(next.stdout).not.toContain('ran in');
+      expect(await listing()).toEqual(listed);
+      expect(await hashes()).toEqual(before);
+      await cleanUp(runner, false);
+    } finally {
       await runner.dispose();
     }
   });

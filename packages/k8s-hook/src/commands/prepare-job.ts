@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { R } from '@zfs-runner-hooks/kube';
 import type { CachePlan } from '../cache.js';
@@ -20,7 +18,7 @@ import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { ImageContainer, PrepareJobArgs } from '../protocol/input.js';
 import { writeResponse, type ContainerContext } from '../protocol/response.js';
 import type { JobState, WorkspaceState } from '../protocol/state.js';
-import { ensureHookTemp, existing, listActionDirs } from '../workspace/local.js';
+import { ensureHookTemp, ensureWorkDirs, existing, listActionDirs } from '../workspace/local.js';
 import { chooseWorkspaceMode, isSingleNode } from '../workspace/mode.js';
 import { jobPodWorkspace, planStepMounts, stepPodWorkspace, type WorkspaceFacts } from '../workspace/mounts.js';
 import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, resolveRunnerDirs, workRelative, type RunnerDirs } from '../workspace/paths.js';
@@ -172,7 +170,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   const created = await ctx.log.group(`Creating job pod ${jobPodName}`, async () => {
     if (ws.mode === 'volume') {
       await ensureHookTemp(dirs.workDir);
-      await Promise.all([EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL].map((rel) => mkdir(join(dirs.workDir, rel), { recursive: true })));
+      await ensureWorkDirs(dirs.workDir, [EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
     }
     await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s)));
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);

@@ -1,28 +1,51 @@
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HookError } from '../errors.js';
 import { EXTERNALS_REL, HOOK_TEMP_REL } from './paths.js';
+import { SharedDir } from './shared-dir.js';
 
-/** Creates `_work/_temp/_zrh` (world-writable, so a non-root job container can write pid files). */
-export async function ensureHookTemp(workDir: string): Promise<string> {
-  const dir = join(workDir, HOOK_TEMP_REL);
-  await mkdir(dir, { recursive: true });
-  await chmod(dir, 0o777).catch(() => undefined);
+/**
+ * Opens `_work/_temp/_zrh` (created world-writable, so a non-root job container can write pid
+ * files), without following a link the job may have planted on the way.
+ */
+export async function openHookTemp(workDir: string): Promise<SharedDir> {
+  const dir = await SharedDir.open(workDir, HOOK_TEMP_REL, { create: true });
+  await dir.chmod(0o777).catch(() => undefined);
   return dir;
+}
+
+/** Creates `_work/_temp/_zrh` (see `openHookTemp`). */
+export async function ensureHookTemp(workDir: string): Promise<void> {
+  await (await openHookTemp(workDir)).close();
+}
+
+/** Creates folders of `_work` (prepare_job) without following a link on the way. */
+export async function ensureWorkDirs(workDir: string, rels: readonly string[]): Promise<void> {
+  for (const rel of rels) await (await SharedDir.open(workDir, rel, { create: true })).close();
 }
 
 /** Writes a step's env file into `_work/_temp/_zrh`; returns its path relative to `_work`. */
 export async function writeEnvFile(workDir: string, id: string, text: string): Promise<string> {
-  const dir = await ensureHookTemp(workDir);
-  await writeFile(join(dir, `${id}.env`), text, { mode: 0o644 });
+  const dir = await openHookTemp(workDir);
+  try {
+    await dir.writeNew(`${id}.env`, text, 0o644);
+  } finally {
+    await dir.close();
+  }
   return `${HOOK_TEMP_REL}/${id}.env`;
 }
 
-/** Removes a step's local scratch files; never throws. */
+/** Removes a step's local scratch files (never what a link points to); never throws. */
 export async function removeStepFiles(workDir: string, id: string): Promise<void> {
-  await Promise.all(['env', 'pid'].map((ext) => rm(join(workDir, HOOK_TEMP_REL, `${id}.${ext}`), { force: true }).catch(() => undefined)));
+  const dir = await SharedDir.open(workDir, HOOK_TEMP_REL).catch(() => undefined);
+  if (!dir) return;
+  try {
+    await Promise.all(['env', 'pid'].map((ext) => dir.remove(`${id}.${ext}`)));
+  } finally {
+    await dir.close();
+  }
 }
 
 /** The subset of `rels` (relative to `root`) that exist locally. */
@@ -43,26 +66,54 @@ export async function listActionDirs(workDir: string): Promise<string[]> {
   return out;
 }
 
+/** Copies the runner's folder `src` (trusted) into `dest` (shared), file by file, never following a link in `dest`. */
+async function copyTree(src: string, dest: SharedDir): Promise<void> {
+  for (const entry of await readdir(src, { withFileTypes: true })) {
+    const from = join(src, entry.name);
+    if (entry.isDirectory()) {
+      const sub = await dest.sub(entry.name, 0o755);
+      try {
+        await copyTree(from, sub);
+        await sub.chmod((await lstat(from)).mode & 0o777);
+      } finally {
+        await sub.close();
+      }
+    } else if (entry.isSymbolicLink()) {
+      await dest.link(await readlink(from), entry.name);
+    } else if (entry.isFile()) {
+      await dest.copyIn(from, entry.name, (await lstat(from)).mode & 0o777);
+    }
+  }
+}
+
 /**
  * Volume mode: copies one externals folder (e.g. `node20`) into `_work/_externals` where the job
- * pod sees it as `/__e/node20`. Copies to a temporary name first, so a partial copy is never used.
+ * pod sees it as `/__e/node20`. Copies to a temporary name first, so a partial copy is never used,
+ * and writes every file relative to folders it holds open: the job pod can change `_work` while the
+ * copy runs, and a folder it swaps for a link must not send the runner's files elsewhere.
  */
 export async function copyExternalLocally(externalsDir: string, workDir: string, name: string): Promise<void> {
-  const target = join(workDir, EXTERNALS_REL, name);
-  if (await access(target).then(() => true, () => false)) return;
-  await mkdir(join(workDir, EXTERNALS_REL), { recursive: true });
-  const tmp = `${target}.partial-${process.pid}`;
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('cp', ['-a', join(externalsDir, name), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.once('error', reject);
-    child.once('close', (c) => resolve(c ?? 1));
-  });
-  if (code !== 0) {
-    await rm(tmp, { recursive: true, force: true });
-    throw new HookError('COPY_FAILED', `Copying ${join(externalsDir, name)} to ${target} failed (cp exited with ${code})`);
+  const parent = await SharedDir.open(workDir, EXTERNALS_REL, { create: true });
+  try {
+    if (await access(parent.at(name)).then(() => true, () => false)) return;
+    const tmp = `${name}.partial-${randomBytes(6).toString('hex')}`;
+    try {
+      const dir = await parent.sub(tmp, 0o755);
+      try {
+        await copyTree(join(externalsDir, name), dir);
+      } finally {
+        await dir.close();
+      }
+    } catch (err) {
+      // The partial copy stays (under a name nothing uses): removing a tree the job pod can change
+      // while it is removed could remove what a link it plants points to.
+      if (err instanceof HookError) throw err;
+      throw new HookError('COPY_FAILED', `Copying ${join(externalsDir, name)} to ${parent.path}/${name} failed: ${(err as Error).message}`, { cause: err });
+    }
+    await parent.rename(tmp, name).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await parent.close();
   }
-  await rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
-    await rm(tmp, { recursive: true, force: true });
-    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-  });
 }

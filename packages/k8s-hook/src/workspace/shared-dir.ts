@@ -1,0 +1,155 @@
+/**
+ * Folders of `_work` that the job pod can change while the hook works in them (volume mode mounts
+ * all of `_work`). A path name is resolved again by every call, so a folder the job swaps for a
+ * symbolic link between a check and a write would send the write elsewhere on the runner. Instead
+ * each folder is opened once, component by component, without following a link
+ * (`O_DIRECTORY|O_NOFOLLOW`), and every later call names its file relative to that open folder
+ * through `/proc/self/fd/<fd>/<name>` — the `openat` of a Node.js program: the kernel resolves the
+ * name inside the folder that is open, wherever a link may point now.
+ */
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, symlink, type FileHandle } from 'node:fs/promises';
+import { HookError } from '../errors.js';
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
+const OPEN_DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+const WRITE_NEW = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+
+/** One name inside a folder: no separators, not `.` or `..`. */
+function checkName(name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new HookError('WORKSPACE_UNSAFE', `Invalid file name ${JSON.stringify(name)} in the runner's _work`);
+  }
+  return name;
+}
+
+function unsafe(path: string, err: NodeJS.ErrnoException): HookError {
+  const why = err.code === 'ELOOP' || err.code === 'ENOTDIR' ? 'is a symbolic link or not a folder' : `cannot be opened (${err.code ?? err.message})`;
+  return new HookError('WORKSPACE_UNSAFE', `${path} in the runner's _work ${why}; the hook does not write through it`, {
+    cause: err,
+    hint: 'The job pod shares _work in volume mode and a step replaced a folder the hook and the runner use. Look for a step that writes under _work/_temp or _work/_externals, and re-run the job.',
+  });
+}
+
+/** A folder held open; names inside it are resolved relative to it. */
+export class SharedDir {
+  private constructor(
+    private readonly handle: FileHandle,
+    /** The folder's path as it was opened (for messages). */
+    readonly path: string,
+  ) {}
+
+  /**
+   * Opens `rel` (slash-separated) under `root` without following a link at any component below
+   * `root`, creating missing folders with `mode` when `create` is set. `root` is the runner's own
+   * (`_work` itself is the mount point, which the job cannot replace).
+   */
+  static async open(root: string, rel: string, options: { readonly create?: boolean; readonly mode?: number } = {}): Promise<SharedDir> {
+    let dir = await open(root, O_RDONLY | O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+      throw unsafe(root, err);
+    });
+    let path = root;
+    try {
+      for (const part of rel.split('/').filter((p) => p !== '')) {
+        const inside = `/proc/self/fd/${dir.fd}/${checkName(part)}`;
+        path = `${path}/${part}`;
+        if (options.create) {
+          // mkdir never follows a link at its last component (EEXIST), so it cannot create elsewhere.
+          await mkdir(inside, { mode: options.mode ?? 0o755 }).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') throw unsafe(path, err);
+          });
+        }
+        const next = await open(inside, OPEN_DIR).catch((err: NodeJS.ErrnoException) => {
+          throw unsafe(path, err);
+        });
+        await dir.close();
+        dir = next;
+      }
+    } catch (err) {
+      await dir.close().catch(() => undefined);
+      throw err;
+    }
+    return new SharedDir(dir, path);
+  }
+
+  /** The path of `name` inside this folder, resolved through the open folder. */
+  at(name: string): string {
+    return `/proc/self/fd/${this.handle.fd}/${checkName(name)}`;
+  }
+
+  /** Sets the folder's own mode (on the open folder, never through a link). */
+  async chmod(mode: number): Promise<void> {
+    await this.handle.chmod(mode);
+  }
+
+  /**
+   * Writes a new file `name` (an old file or link of that name is removed first, never followed):
+   * `O_CREAT|O_EXCL|O_NOFOLLOW`, so a link the job plants in between makes the write fail instead
+   * of landing elsewhere.
+   */
+  async writeNew(name: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    await this.remove(name);
+    const file = await open(this.at(name), WRITE_NEW, mode).catch((err: NodeJS.ErrnoException) => {
+      throw unsafe(`${this.path}/${name}`, err);
+    });
+    try {
+      await file.writeFile(data);
+      await file.chmod(mode);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Copies the runner's file `src` (trusted) to a new file `name` here, like `writeNew`. */
+  async copyIn(src: string, name: string, mode: number): Promise<void> {
+    await this.remove(name);
+    const file = await open(this.at(name), WRITE_NEW, mode).catch((err: NodeJS.ErrnoException) => {
+      throw unsafe(`${this.path}/${name}`, err);
+    });
+    try {
+      for await (const chunk of createReadStream(src)) {
+        const buf = chunk as Buffer;
+        for (let off = 0; off < buf.length; ) off += (await file.write(buf, off)).bytesWritten;
+      }
+      await file.chmod(mode);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Removes the file `name` if it is there (a link itself, never what it points to); never throws. */
+  async remove(name: string): Promise<void> {
+    await rm(this.at(name), { force: true }).catch(() => undefined);
+  }
+
+  /** Opens the folder `name` inside this one (created when missing), without following a link. */
+  async sub(name: string, mode = 0o755): Promise<SharedDir> {
+    return SharedDir.open(`/proc/self/fd/${this.handle.fd}`, checkName(name), { create: true, mode }).then(
+      (d) => new SharedDir(d.handle, `${this.path}/${name}`),
+    );
+  }
+
+  /** Creates the symbolic link `name` → `target` (symlink never follows anything at `name`). */
+  async link(target: string, name: string): Promise<void> {
+    await symlink(target, this.at(name));
+  }
+
+  /** Renames `from` to `to`, both inside this folder (rename never follows a link). */
+  async rename(from: string, to: string): Promise<void> {
+    await rename(this.at(from), this.at(to));
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  /** Opens `rel` under `root`, runs `fn` with it and closes it. */
+  static async with<T>(root: string, rel: string, options: { readonly create?: boolean; readonly mode?: number }, fn: (dir: SharedDir) => Promise<T>): Promise<T> {
+    const dir = await SharedDir.open(root, rel, options);
+    try {
+      return await fn(dir);
+    } finally {
+      await dir.close();
+    }
+  }
+}
