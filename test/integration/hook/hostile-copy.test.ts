@@ -16,25 +16,25 @@ import { createHookSuite, IMAGES, output, startRunner, type HookSuite } from './
 const PER_STEP = ['_work/_temp/_runner_hook_responses', '_work/_temp/_zrh', '_work/_temp/_runner_file_commands'];
 
 /**
- * sha256 over every path under `root` (type, mode, link target, content): the runner's home with
- * its externals, the hook bundle and kubeconfig, `_work` with the workspace, `_actions`, `_tool`,
- * `_temp/_github_home` and `_temp/_github_workflow`. Left out: what the runner and the hook rewrite
- * for every step (see PER_STEP, and the step scripts at the top of `_temp`).
+ * A sha256 of every path under `root` (type, mode, a file's link count, link target, content): the runner's
+ * home with its externals, the hook bundle and kubeconfig, `_work` with the workspace, `_actions`,
+ * `_tool`, `_temp/_github_home` and `_temp/_github_workflow`. Left out: what the runner and the
+ * hook rewrite for every step (see PER_STEP, and the step scripts at the top of `_temp`).
  */
-async function runnerSideHash(root: string): Promise<string> {
-  const h = createHash('sha256');
+async function runnerSideTree(root: string): Promise<Record<string, string>> {
+  const tree: Record<string, string> = {};
   const walk = async (p: string): Promise<void> => {
     const rel = relative(root, p);
-    if (PER_STEP.includes(rel) || (/^_work\/_temp\/[^/]+\.sh$/.test(rel))) return;
+    if (PER_STEP.includes(rel) || /^_work\/_temp\/[^/]+\.sh$/.test(rel)) return;
     const st = await lstat(p);
-    h.update(`${rel}|${st.mode}|${st.nlink}|`);
+    const h = createHash('sha256').update(`${st.mode}|${st.isDirectory() ? '' : st.nlink}|`);
     if (st.isSymbolicLink()) h.update(await readlink(p));
     else if (st.isFile()) h.update(await readFile(p));
-    else if (st.isDirectory()) for (const n of (await readdir(p)).sort()) await walk(join(p, n));
-    h.update('\n');
+    tree[rel || '.'] = h.digest('hex').slice(0, 16);
+    if (st.isDirectory()) for (const n of (await readdir(p)).sort()) await walk(join(p, n));
   };
   await walk(root);
-  return h.digest('hex');
+  return tree;
 }
 
 /** Names and kinds in the runner's file-command folder that are not regular files. */
@@ -52,7 +52,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
   let fileCommands: string;
   /** A folder of the runner's own outside `_work`, as an attacker's target. */
   let victim: string;
-  let before: string;
+  let before: Record<string, string>;
 
   beforeAll(async () => {
     suite = await createHookSuite('hook-hostile-copy');
@@ -71,7 +71,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
   });
 
   beforeEach(async () => {
-    before = await runnerSideHash(runner.root);
+    before = await runnerSideTree(runner.root);
   });
 
   /** The job cleans up after an attack, and a normal step (file commands included) works again. */
@@ -90,16 +90,17 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
       new RegExp(`Copying _temp/_runner_file_commands from .*:/__w to the runner was refused: member "_temp/_runner_file_commands/x" is a symbolic link \\(to "${runner.root}"\\); only regular files and folders come back to the runner`),
     );
     expect(await oddEntries(fileCommands)).toEqual([]);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await cleanUpAndCarryOn();
   });
 
   it('a file written through a symlink already on the runner (left by an earlier copy-back) is refused, and the link reaches the pod as a link', async () => {
     // What the unguarded copy-back left after `plant-symlink.sh`: `x -> the runner's home`.
     await symlink(runner.root, join(fileCommands, 'x'));
-    before = await runnerSideHash(runner.root);
+    before = await runnerSideTree(runner.root);
     const node = join(runner.layout.externalsDir, 'node20', 'bin', 'node');
-    const nodeBefore = await readFile(node);
+    const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+    const nodeBefore = await sha(node);
 
     const write = await runner.simulator.runScript('/hostile/write-through.sh\n');
     expect(write.ok, output(write)).toBe(false);
@@ -110,8 +111,8 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(said(write)).toMatch(
       /member "_temp\/_runner_file_commands\/x" cannot be placed: "_temp\/_runner_file_commands\/x" on the runner is a symbolic link or special file, and the hook does not (write through|replace) it/,
     );
-    expect(await readFile(node)).toEqual(nodeBefore);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await sha(node)).toBe(nodeBefore);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await expect(readlink(join(fileCommands, 'x'))).resolves.toBe(runner.root);
 
     // The runner's side is the runner's to clean (the hook neither follows nor removes the link).
@@ -124,7 +125,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(step.ok, output(step)).toBe(false);
     expect(said(step)).toMatch(/member "_temp\/_runner_file_commands\/fifo" is a FIFO; only regular files and folders come back to the runner/);
     expect(await oddEntries(fileCommands)).toEqual([]);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await cleanUpAndCarryOn();
   });
 
@@ -134,7 +135,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(said(step)).toMatch(/member "_temp\/_runner_file_commands\/hl-[ab]" is a hard link \(to "_temp\/_runner_file_commands\/hl-[ab]"\)/);
     await expect(lstat(join(fileCommands, 'hl-a'))).rejects.toThrow(/ENOENT/);
     await expect(lstat(join(fileCommands, 'hl-b'))).rejects.toThrow(/ENOENT/);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await cleanUpAndCarryOn();
   });
 
@@ -144,7 +145,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(step.ok, output(step)).toBe(false);
     expect(said(step)).toMatch(/member "_temp\/_github_home\/?" is outside the folders this step may return \(_temp\/_runner_file_commands\)/);
     await expect(lstat(homeBashrc)).rejects.toThrow(/ENOENT/);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await cleanUpAndCarryOn();
   });
 
@@ -158,7 +159,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     // Streaming 7 GiB through the API server would take far longer than this.
     expect(seconds).toBeLessThan(30);
     await expect(lstat(join(fileCommands, 'huge'))).rejects.toThrow(/ENOENT/);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     await cleanUpAndCarryOn();
   });
 
@@ -168,7 +169,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(step.stdout).toContain('hostile: made FIFO /github/file_commands/fifo');
     expect(said(step)).toMatch(/Copying _temp\/_runner_file_commands from .*:.* to the runner was refused: member "_temp\/_runner_file_commands\/fifo" is a FIFO/);
     expect(await oddEntries(fileCommands)).toEqual([]);
-    expect(await runnerSideHash(runner.root)).toBe(before);
+    expect(await runnerSideTree(runner.root)).toEqual(before);
     // The step pod is gone; the job pod never got the FIFO (its copy comes after the refused one).
     const next = await runner.simulator.runScript('test ! -e "$(dirname "$GITHUB_OUTPUT")/fifo" && echo "no fifo in the job pod"\n');
     expect(next.ok, output(next)).toBe(true);
