@@ -161,3 +161,42 @@ describe("the hook's Role: cache heads by name, never the hook template", () => 
     expect((await readHead(hook, namespace, 'conan')).head).toMatchObject({ generation: 2, snapshot: report.snapshot });
   });
 });
+
+/**
+ * The shipped hook Role creates and deletes Secrets but cannot read one: a `get`, `list` or
+ * `watch` would hand every Secret of the namespace (ARC's GitHub App key above all) to whoever
+ * runs as the runner.
+ */
+describe("the hook's Role: Secrets are created and deleted, never read", () => {
+  let ns: TestNamespace;
+  let core: CoreV1Api;
+
+  beforeAll(async () => {
+    ns = await createTestNamespace('rbac-secrets');
+    await adminKubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'github-app' }, stringData: { github_app_private_key: 'key' } } });
+    core = (await serviceAccountKubeConfig(ns.name, hookRole(ns.name, []), 'hook')).makeApiClient(CoreV1Api);
+  });
+  afterAll(async () => {
+    await ns?.delete();
+  });
+
+  it('gets 403 listing, watching or getting a Secret, its own included', async () => {
+    expect(await statusOf(() => core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'own', labels: { 'runner-pod': 'r' } }, stringData: { a: 'b' } } }))).toBe(200);
+    expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name }))).toBe(403);
+    expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'runner-pod=r' }))).toBe(403);
+    expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name, watch: true, timeoutSeconds: 1 }))).toBe(403);
+    expect(await statusOf(() => core.readNamespacedSecret({ namespace: ns.name, name: 'github-app' }))).toBe(403);
+    expect(await statusOf(() => core.readNamespacedSecret({ namespace: ns.name, name: 'own' }))).toBe(403);
+    expect(await statusOf(() => core.listSecretForAllNamespaces())).toBe(403);
+  });
+
+  it('may delete a Secret by name, and nothing else about Secrets', async () => {
+    expect(await statusOf(() => core.deleteNamespacedSecret({ namespace: ns.name, name: 'own' }))).toBe(200);
+    expect(await statusOf(() => core.deleteCollectionNamespacedSecret({ namespace: ns.name }))).toBe(403);
+    expect(await statusOf(() => core.patchNamespacedSecret({ namespace: ns.name, name: 'github-app', body: { data: {} } }))).toBe(403);
+    const left = await adminKubeConfig().makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: ns.name });
+    expect(left.items.map((s) => s.metadata?.name)).toEqual(['github-app']);
+  });
+});

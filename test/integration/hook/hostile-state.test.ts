@@ -89,7 +89,7 @@ describe('a hostile job against the response file and the job state', () => {
     expect(cleanup.exitCode, output(cleanup)).toBe(0);
     if (stateRefused) {
       expect(cleanup.stdout).toContain('::warning::');
-      expect(cleanup.stdout).toContain(`Cleaning up by label only: the pods and secrets labelled runner-pod=${runner.pod.name}`);
+      expect(cleanup.stdout).toContain(`Cleaning up by label only: the pods labelled runner-pod=${runner.pod.name}`);
     } else {
       expect(cleanup.stdout).not.toContain('Cleaning up by label only');
     }

@@ -1,4 +1,4 @@
-import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { R, type ResourceType } from '@zfs-runner-hooks/kube';
 import { describeError } from '../errors.js';
 import { hookSelector } from '../pod/labels.js';
@@ -18,23 +18,36 @@ async function verifiedState(ctx: CommandContext, rawState: unknown, responseFil
   try {
     return await ctx.states.open(rawState, responseFile);
   } catch (err) {
-    ctx.log.warning(
-      `${describeError(err)} Cleaning up by label only: the pods and secrets labelled runner-pod=${ctx.config.runnerPodName} in namespace ${jobNamespace(ctx)}; ` +
-        'no object the state names is touched, and the build cache treats the job as failed.',
-    );
+    ctx.log.warning(`${describeError(err)} ${labelOnly(ctx)} No object the state names is touched, and the build cache treats the job as failed.`);
     return undefined;
   }
 }
 
 /**
- * cleanup_job: hands the cache its state, then deletes every pod and secret this runner's jobs
- * created (by label and by the names in state). Idempotent; works with `state: null` after a
- * failed prepare_job. A state that fails verification (forged, replayed, foreign) is not used:
- * cleanup then goes by this runner pod's label only. Problems are reported as warnings; they do
- * not fail the job. Afterwards no state of this job is valid.
+ * What cleanup does without a usable state. The hook may not read Secrets (its Role grants
+ * create and delete only, as a list would return every Secret's data), so it cannot look for the
+ * job's: they are owned by the runner pod and go with it.
+ */
+function labelOnly(ctx: CommandContext): string {
+  const runner = ctx.config.runnerPodName;
+  return (
+    `Cleaning up by label only: the pods labelled runner-pod=${runner} in namespace ${jobNamespace(ctx)}. ` +
+    `Secrets the job may have left are not looked for (the hook may not read Secrets): they are owned by runner pod ${runner}, ` +
+    `so Kubernetes' garbage collector deletes them with it, and ARC deletes the Secrets labelled runner-pod=${runner} when it removes the runner.`
+  );
+}
+
+/**
+ * cleanup_job: hands the cache its state, then deletes the pods this runner's jobs created (by
+ * label and by the name in state) and the secrets the state names (never listed: the hook may
+ * not read Secrets). Idempotent; works with `state: null` after a failed prepare_job. A state that
+ * fails verification (forged, replayed, foreign) is not used: cleanup then goes by this runner
+ * pod's label only, and leaves any secret to its owner, the runner pod. Problems are reported as
+ * warnings; they do not fail the job. Afterwards no state of this job is valid.
  */
 export async function cleanupJob(ctx: CommandContext, rawState: unknown, responseFile: string): Promise<void> {
   const state = await verifiedState(ctx, rawState, responseFile);
+  if (rawState === null || rawState === undefined) ctx.log.info(`No job state (prepare_job failed or did not finish). ${labelOnly(ctx)}`);
   const namespace = state?.namespace ?? jobNamespace(ctx);
   const runnerPodName = state?.runnerPod.name ?? ctx.config.runnerPodName;
 
@@ -63,25 +76,23 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
   }
 
   const selector = hookSelector(runnerPodName);
-  const remove = async (type: ResourceType, known: readonly string[], query?: Record<string, number>) => {
-    const names = new Set(known);
-    try {
-      const list = await ctx.client.list<V1Pod | V1Secret>({ type, namespace }, { labelSelector: selector });
-      for (const o of list.items) if (o.metadata?.name) names.add(o.metadata.name);
-    } catch (err) {
-      ctx.log.warning(`Could not list ${type.plural} labelled ${selector}: ${describeError(err)}`);
-    }
-    const results = await Promise.allSettled([...names].map((name) => ctx.client.delete({ type, namespace, name }, query)));
+  const remove = async (type: ResourceType, names: readonly string[], query?: Record<string, number>) => {
+    const results = await Promise.allSettled(names.map((name) => ctx.client.delete({ type, namespace, name }, query)));
     results.forEach((r, i) => {
-      if (r.status === 'rejected') ctx.log.warning(`Could not delete ${type.plural} "${[...names][i]}": ${describeError(r.reason)}`);
+      if (r.status === 'rejected') ctx.log.warning(`Could not delete ${type.plural} "${names[i]}": ${describeError(r.reason)}`);
     });
-    return [...names];
   };
-  const [pods, secrets] = await Promise.all([
-    remove(R.pods, state?.jobPod ? [state.jobPod] : [], { gracePeriodSeconds: POD_GRACE_SECONDS }),
-    remove(R.secrets, state?.secrets ?? []),
-  ]);
-  ctx.log.info(`Cleaned up ${pods.length} pod(s) and ${secrets.length} secret(s) of runner ${runnerPodName}`);
+  const pods = new Set(state?.jobPod ? [state.jobPod] : []);
+  try {
+    const list = await ctx.client.list<V1Pod>({ type: R.pods, namespace }, { labelSelector: selector });
+    for (const p of list.items) if (p.metadata?.name) pods.add(p.metadata.name);
+  } catch (err) {
+    ctx.log.warning(`Could not list pods labelled ${selector}: ${describeError(err)}`);
+  }
+  // Secrets only by the names in the state: a list would return every Secret's data.
+  const secrets = state?.secrets ?? [];
+  await Promise.all([remove(R.pods, [...pods], { gracePeriodSeconds: POD_GRACE_SECONDS }), remove(R.secrets, secrets)]);
+  ctx.log.info(`Cleaned up ${pods.size} pod(s) and ${secrets.length} secret(s) of runner ${runnerPodName}`);
   await ctx.states.endJob().catch((err: unknown) => ctx.log.warning(`Could not remove the job's state key: ${describeError(err)}`));
   // Nothing follows cleanup_job: an unsafe response file is reported, the cleanup stands.
   await writeResponse(responseFile, {}).catch((err: unknown) => ctx.log.warning(describeError(err)));

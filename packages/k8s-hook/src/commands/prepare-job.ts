@@ -196,6 +196,11 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       handOver,
     ]);
     return ready;
+  }).catch(async (err: unknown) => {
+    // No state reaches cleanup_job after a failed prepare_job, and the hook may not list Secrets:
+    // the registry secrets go now (else only with the runner pod that owns them).
+    await Promise.all(secrets.map((s) => ctx.client.delete({ type: R.secrets, namespace, name: s.metadata?.name ?? '' }).catch(() => false)));
+    throw err;
   });
   mark.push(['pod ready', performance.now()]);
   ctx.log.info(`Job pod ${jobPodName} is ready${created.spec?.nodeName ? ` on node ${created.spec.nodeName}` : ''}`);
