@@ -1,7 +1,9 @@
 import type { V1Role } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { matchesAny, splitList } from '../../../packages/zfs-clone/src/config/glob.js';
 import { headConfigMapName } from '../../../packages/zfs-clone/src/names.js';
+import { headRoleReminder } from '../../../packages/zfs-clone/src/cli/commands/head-rule.js';
 import { readYaml } from './deploy-files.js';
 import { readValues, runnerEnv, VALUES_FILE } from './helm-values.js';
 import { ARC_KUBE_MODE_RULES, type PolicyRule } from './rbac-rules.js';
@@ -60,5 +62,12 @@ describe('what the runner may write among ConfigMaps', () => {
     expect(writableConfigMaps([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'update'] }])).toEqual(['*']);
     expect(writableConfigMaps([{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }])).toEqual(['*']);
     expect(writableConfigMaps([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }])).toEqual([]);
+  });
+
+  it.each(roles)("%s: the rule `zfs-clone seed` prints is its cache-head rule, for the new cache's head", (_role, rules) => {
+    const printed = parse(headRoleReminder('clang17-main').split('\n').slice(3).join('\n')) as PolicyRule[];
+    const heads = rules.filter((r) => r.resources?.includes('configmaps') && (r.resourceNames?.length ?? 0) > 0);
+    expect(heads).toHaveLength(1);
+    expect(printed).toEqual([{ ...heads[0], resourceNames: ['zfs-cache-clang17-main'] }]);
   });
 });

@@ -6,10 +6,14 @@ import { detectCapabilities } from '../../ops/capabilities.js';
 import { ZfsCloneError } from '../../errors.js';
 import { renderTable } from '../table.js';
 import { printJson, progress, UsageError, type CliContext } from '../context.js';
+import { headRoleReminder } from './head-rule.js';
 
 const BY = `zfs-clone CLI (${process.env['USER'] ?? 'operator'})`;
 
-/** `zfs-clone seed <cache> --from-pvc X | --from-snapshot Y`. */
+/**
+ * `zfs-clone seed <cache> --from-pvc X | --from-snapshot Y`; afterwards, on stderr, the Role rule
+ * the runner needs to promote the new cache.
+ */
 export async function seedCommand(
   ctx: CliContext,
   cache: string,
@@ -28,6 +32,7 @@ export async function seedCommand(
     const who = head.repositories ? `; jobs of ${head.repositories.join(', ')} may promote it` : '; no repository recorded: jobs promote it only where the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it';
     ctx.stdout.write(`cache/${cache} seeded: generation ${head.generation} -> ${head.snapshot}${who}\n`);
   }
+  ctx.stderr.write(headRoleReminder(cache));
   return 0;
 }
 
