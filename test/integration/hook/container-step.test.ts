@@ -1,4 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,21 +8,34 @@ import { createHookSuite, IMAGES, labelledObjects, names, output, startRunner, t
 
 const SECRET_VALUE = 'zrh-s3cr3t-value-4711';
 
-/** A script in the workspace that a container step runs (`sh /github/workspace/<name>`). */
+/**
+ * A script in the workspace that a container step runs (`sh /github/workspace/<name>`), written by
+ * a script step in the job container as a job would (in copy mode the workspace lives in the job
+ * pod, not on the runner).
+ */
 async function workspaceScript(runner: StartedRunner, name: string, body: string): Promise<string> {
-  const path = join(runner.layout.workspace, name);
-  await writeFile(path, body);
-  await chmod(path, 0o755);
+  const write = await runner.simulator.runScript(`printf '%s' '${Buffer.from(body).toString('base64')}' | base64 -d > "$GITHUB_WORKSPACE/${name}"\nchmod 755 "$GITHUB_WORKSPACE/${name}"\n`);
+  if (!write.ok) throw new Error(`writing ${name} failed:\n${output(write)}`);
   return `/github/workspace/${name}`;
 }
 
-describe('run_container_step (volume mode: the step pod mounts the work claim)', () => {
+/** What a later script step in the job container reads from a workspace file. */
+async function readInJob(runner: StartedRunner, name: string): Promise<string> {
+  const read = await runner.simulator.runScript(`cat "$GITHUB_WORKSPACE/${name}"\n`);
+  if (!read.ok) throw new Error(`reading ${name} failed:\n${output(read)}`);
+  return read.stdout;
+}
+
+describe.each([
+  ['volume', 'the step pod mounts the work claim'],
+  ['copy', 'the workspace is copied into the step pod and its results back'],
+] as const)('run_container_step (%s mode: %s)', (mode, _how) => {
   let suite: HookSuite;
   let runner: StartedRunner;
 
   beforeAll(async () => {
     suite = await createHookSuite('hook-cstep');
-    runner = await startRunner(suite, 'volume');
+    runner = await startRunner(suite, mode);
     const prepare = await runner.simulator.prepareJob({ image: IMAGES.debian });
     if (!prepare.ok) throw new Error(`prepare_job failed:\n${output(prepare)}`);
   });
@@ -60,17 +73,19 @@ describe('run_container_step (volume mode: the step pod mounts the work claim)',
       image: IMAGES.busybox,
       entryPoint: null,
       args: ['sh', script],
-      inputs: { mode: 'volume', token: SECRET_VALUE },
+      inputs: { mode, token: SECRET_VALUE },
     });
     await Promise.race([watching, new Promise((r) => setTimeout(r, 1000))]);
     expect(step.ok, output(step)).toBe(true);
     // busybox has no ENTRYPOINT: the args alone ran as PID 1, so the hook set no command.
     expect(step.stdout).toContain(`pid1: sh ${script}`);
-    expect(step.stdout).toContain('in /github/workspace with input=volume');
+    expect(step.stdout).toContain(`in /github/workspace with input=${mode}`);
     expect(step.stdout).toContain('token arrived');
     expect(step.fileCommands.outputs).toEqual({ cstep: 'done' });
     expect(step.fileCommands.summary).toBe('### container summary\n');
-    await expect(readFile(join(runner.layout.workspace, 'cstep-out.txt'), 'utf8')).resolves.toBe('from the container step\n');
+    await expect(readInJob(runner, 'cstep-out.txt')).resolves.toContain('from the container step\n');
+    // Volume mode shares the runner's workspace; copy mode keeps it in the job pod only.
+    if (mode === 'volume') await expect(readFile(join(runner.layout.workspace, 'cstep-out.txt'), 'utf8')).resolves.toBe('from the container step\n');
 
     expect(seen, 'the step pod was never seen').toBeDefined();
     const container = seen?.spec?.containers.find((c) => c.name === 'step');
@@ -83,6 +98,15 @@ describe('run_container_step (volume mode: the step pod mounts the work claim)',
     const left = await labelledObjects(suite, runner.pod.name);
     expect(left.pods.filter((p) => p.metadata?.labels?.['zrh.dev/role'] === 'step').map((p) => p.metadata?.name)).toEqual([]);
     expect(names(left).secrets).toEqual([]);
+  });
+
+  it('a step that exits at once still brings its results back (its pod may already show it terminated when it starts)', async () => {
+    const script = await workspaceScript(runner, 'cquick.sh', '#!/bin/sh\necho quick > "$GITHUB_WORKSPACE/cquick-out.txt"\necho "quick=yes" >> "$GITHUB_OUTPUT"\necho "QUICK=1" >> "$GITHUB_ENV"\n');
+    const step = await runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: [script] });
+    expect(step.ok, output(step)).toBe(true);
+    expect(step.fileCommands.outputs).toEqual({ quick: 'yes' });
+    expect(step.fileCommands.env).toEqual({ QUICK: '1' });
+    await expect(readInJob(runner, 'cquick-out.txt')).resolves.toContain('quick\n');
   });
 
   it("fails with the container's own exit code", async () => {

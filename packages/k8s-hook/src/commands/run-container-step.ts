@@ -18,7 +18,7 @@ import { writeResponse } from '../protocol/response.js';
 import type { JobState } from '../protocol/state.js';
 import { normalizeArgs } from '../workspace/env-file.js';
 import { outermost, planStepMounts, stepPodWorkspace, type StepMount } from '../workspace/mounts.js';
-import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL } from '../workspace/paths.js';
+import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, relativeInside } from '../workspace/paths.js';
 import type { CommandContext } from './context.js';
 
 /** What a Secret key (and so an `envFrom` variable name) may be. */
@@ -36,6 +36,8 @@ function stepTemplate(t: PodTemplate): PodTemplate {
  * deleted afterwards. Dockerfile actions are not supported.
  */
 export async function runContainerStep(ctx: CommandContext, args: RunContainerStepArgs, rawState: unknown, responseFile: string): Promise<void> {
+  const marks: [string, number][] = [['start', performance.now()]];
+  const mark: Mark = (what) => marks.push([what, performance.now()]);
   const state = await ctx.states.open(rawState, responseFile);
   if (!args.image) {
     throw new HookError('UNSUPPORTED', `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`, {
@@ -92,23 +94,34 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
       ...regSecrets.map((s) => ctx.client.create({ type: R.secrets, namespace: ns }, s)),
     ]);
     const created = await ctx.client.create<V1Pod>({ type: R.pods, namespace: ns }, pod);
+    mark('pod created');
     ctx.log.info(`Running ${args.image} in step pod ${podName}`);
     let rv = created.metadata?.resourceVersion;
-    if (ws.mode === 'copy') rv = await copyIn(ctx, state, podName, plan.mounts, rv);
+    if (ws.mode === 'copy') rv = await copyIn(ctx, state, podName, plan.mounts, rv, mark);
     exitCode = await followStepPod(ctx, ns, podName, rv);
-    if (ws.mode === 'copy') await copyOut(ctx, state, podName, plan.mounts);
+    mark('step terminated');
+    if (ws.mode === 'copy') {
+      await copyOut(ctx, state, podName, plan.mounts);
+      mark('copied out');
+    }
   } finally {
     await Promise.all([
       ctx.client.delete({ type: R.pods, namespace: ns, name: podName }, { gracePeriodSeconds: 0 }).catch(() => false),
       ...secretNames.map((name) => ctx.client.delete({ type: R.secrets, namespace: ns, name }).catch(() => false)),
     ]);
+    mark('deleted');
   }
 
   const next: JobState = { ...state, steps: { run: state.steps.run + 1, failed: state.steps.failed + (exitCode === 0 ? 0 : 1) } };
   await writeResponse(responseFile, { state: await ctx.states.seal(next) });
+  mark('answered');
+  ctx.log.debug(`run_container_step timings (ms since the process started): ${marks.map(([what, at]) => `${what} ${Math.round(at)}`).join(', ')}`);
   if (exitCode === 0) await ctx.states.markStep(podName, 'ok');
   if (exitCode !== 0) throw new StepFailedError(exitCode, `The container action exited with code ${exitCode}`);
 }
+
+/** Records when a phase of the step ended (logged at debug level). */
+type Mark = (what: string) => void;
 
 /** Which step mounts come from the runner (file commands, externals) and which from the job pod. */
 function splitSources(mounts: readonly StepMount[]): { local: string[]; fromJob: string[]; externals: string[] } {
@@ -123,24 +136,42 @@ function splitSources(mounts: readonly StepMount[]): { local: string[]; fromJob:
   };
 }
 
-/** Copy mode: fills the step pod's volume while its init container waits, then releases it. */
-async function copyIn(ctx: CommandContext, state: JobState, podName: string, mounts: readonly StepMount[], rv: string | undefined): Promise<string | undefined> {
+/**
+ * Copy mode: fills the step pod's volume while its init container waits, then releases it. The
+ * job pod's folders and the externals go in at the same time; the runner's file commands too,
+ * unless a folder from the job pod holds them (then they follow it, so the fresh files win).
+ */
+async function copyIn(ctx: CommandContext, state: JobState, podName: string, mounts: readonly StepMount[], rv: string | undefined, mark: Mark): Promise<string | undefined> {
   const ns = state.namespace;
   const running = await waitForPod(ctx.client, { namespace: ns, name: podName, goal: { kind: 'running', container: INIT_CONTAINER }, resourceVersion: rv, timeoutSeconds: ctx.config.podTimeoutSeconds, unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds, log: ctx.log, signal: ctx.signal, what: 'Step pod' });
+  mark('init running');
   const init: PodTarget = { namespace: ns, pod: podName, container: INIT_CONTAINER };
   const { local, fromJob, externals } = splitSources(mounts);
-  if (state.jobPod && state.hasJobContainer && fromJob.length) {
-    await copyBetweenPods(ctx.client, { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER }, CONTAINER_WORK, fromJob, init, HELPER_WORK, ctx.signal);
-  }
-  await copyToPod(ctx.client, init, state.workspace.workDir, local, HELPER_WORK, ctx.signal);
+  const jobFolders = state.jobPod && state.hasJobContainer && fromJob.length ? fromJob : [];
+  const fromJobCopy = jobFolders.length
+    ? copyBetweenPods(ctx.client, { namespace: ns, pod: state.jobPod ?? '', container: JOB_CONTAINER }, CONTAINER_WORK, jobFolders, init, HELPER_WORK, ctx.signal)
+    : Promise.resolve();
+  const localAfterJob = local.some((l) => jobFolders.some((j) => j === '' || relativeInside(j, l) !== undefined));
   const ext = externals.map((r) => r.slice(EXTERNALS_REL.length + 1)).filter(Boolean);
-  await copyToPod(ctx.client, init, state.workspace.externalsDir, ext, `${HELPER_WORK}/${EXTERNALS_REL}`, ctx.signal);
+  const copies = [
+    fromJobCopy,
+    (localAfterJob ? fromJobCopy : Promise.resolve()).then(() => copyToPod(ctx.client, init, state.workspace.workDir, local, HELPER_WORK, ctx.signal)),
+    copyToPod(ctx.client, init, state.workspace.externalsDir, ext, `${HELPER_WORK}/${EXTERNALS_REL}`, ctx.signal),
+  ];
+  // Every copy is settled before the first failure is thrown: none is left writing into the pod.
+  const failed = (await Promise.allSettled(copies)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  mark('copied in');
   const release = await ctx.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`] });
   if (release.exitCode !== 0) throw new HookError('COPY_FAILED', `Could not start step pod ${podName} after copying its inputs`);
   return running.metadata?.resourceVersion;
 }
 
-/** Copy mode: brings the step's results back: workspace and home to the job pod, file commands to the runner. */
+/**
+ * Copy mode: brings the step's results back: file commands to the runner (through the copy-back
+ * guard of `copyFromPod`), then workspace and home to the job pod, so a refused archive leaves the
+ * job pod as it was.
+ */
 async function copyOut(ctx: CommandContext, state: JobState, podName: string, mounts: readonly StepMount[]): Promise<void> {
   const ns = state.namespace;
   const io: PodTarget = { namespace: ns, pod: podName, container: IO_CONTAINER };

@@ -19,7 +19,8 @@ export async function followStepPod(ctx: CommandContext, namespace: string, name
   } finally {
     out.unpipe(ctx.stdout);
   }
-  const done = await waitForPod(ctx.client, { ...base, goal: { kind: 'terminated', container: STEP_CONTAINER }, resourceVersion: started.metadata?.resourceVersion });
+  // `started` may already show the container terminated (a short step): judged before watching.
+  const done = await waitForPod(ctx.client, { ...base, goal: { kind: 'terminated', container: STEP_CONTAINER }, seen: started });
   return exitCodeOf(done, name);
 }
 

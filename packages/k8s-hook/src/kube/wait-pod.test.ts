@@ -44,4 +44,21 @@ describe('waitForPod', () => {
     const client = fakeClient({ watch: [[{ type: 'MODIFIED', object: phase('Pending') }]], get: phase('Pending') });
     await expect(waitForPod(client, { ...base, timeoutSeconds: 0, log: memoryLogger() })).rejects.toMatchObject({ code: 'POD_TIMEOUT' });
   });
+
+  it('resolves with a pod seen earlier that already meets the goal, without watching for a further change', async () => {
+    const terminated = phase('Running', { containerStatuses: [{ name: 'job', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }] }, '7');
+    const client = fakeClient({ watch: [[]] });
+    const { resourceVersion: _, ...rest } = base;
+    await expect(waitForPod(client, { ...rest, goal: { kind: 'terminated', container: 'job' }, seen: terminated, log: memoryLogger() })).resolves.toBe(terminated);
+    expect(client.calls).toEqual([]);
+  });
+
+  it('watches from the version of a pod seen earlier that does not meet the goal yet', async () => {
+    const running = phase('Running', { containerStatuses: [{ name: 'job', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }, '7');
+    const terminated = phase('Running', { containerStatuses: [{ name: 'job', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 3 } } }] }, '8');
+    const client = fakeClient({ watch: [[{ type: 'MODIFIED', object: terminated }]] });
+    const { resourceVersion: _, ...rest } = base;
+    await expect(waitForPod(client, { ...rest, goal: { kind: 'terminated', container: 'job' }, seen: running, log: memoryLogger() })).resolves.toBe(terminated);
+    expect(client.calls).toEqual(['watch']);
+  });
 });

@@ -12,6 +12,12 @@ export interface WaitForPodOptions {
   readonly goal: PodGoal;
   /** Start watching from this version (the created object's), so no change is missed. */
   readonly resourceVersion?: string | undefined;
+  /**
+   * The pod as last seen (e.g. by an earlier wait): judged first, and watched from its version
+   * unless `resourceVersion` is given. A watch from a version only delivers later changes, so a
+   * goal this pod already meets would otherwise wait for the pod's next change.
+   */
+  readonly seen?: V1Pod | undefined;
   /** Undefined: no deadline (e.g. a container step's run). */
   readonly timeoutSeconds?: number | undefined;
   /** How long an Unschedulable pod may wait; 0 fails at once. */
@@ -32,7 +38,7 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
   const started = Date.now();
   const deadline = o.timeoutSeconds === undefined ? Infinity : started + o.timeoutSeconds * 1000;
   const grace = (o.unschedulableGraceSeconds ?? 0) * 1000;
-  let rv = o.resourceVersion;
+  let rv = o.resourceVersion ?? o.seen?.metadata?.resourceVersion;
   let lastPod: V1Pod | undefined;
   let lastProgress = '';
   let unschedulableSince: number | undefined;
@@ -79,6 +85,7 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
     return judge(pod);
   };
 
+  if (o.seen && judge(o.seen)) return finish();
   if (rv === undefined && (await refresh())) return finish();
   for (;;) {
     if (o.signal?.aborted) throw new HookError('CANCELLED', `Stopped waiting for ${o.what.toLowerCase()} "${o.name}"`);

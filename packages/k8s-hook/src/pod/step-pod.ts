@@ -17,8 +17,12 @@ export const HELPER_WORK = '/__w';
 export const READY_MARKER = '.zrh-ready';
 export const DONE_MARKER = '.zrh-done';
 
-const waitFor = (marker: string) =>
-  `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep 0.2 2>/dev/null || sleep 1; done`;
+/**
+ * A loop that ends once `marker` exists, looking every `interval` seconds (whole seconds where
+ * `sleep` takes no fraction). The init container looks often: the step starts only when it ends.
+ */
+const waitFor = (marker: string, interval: string) =>
+  `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep ${interval} 2>/dev/null || sleep 1; done`;
 
 /** Inputs of `buildStepPod`. */
 export interface StepPodSpec {
@@ -78,11 +82,11 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
     spec: {
       restartPolicy: 'Never',
       ...(helper
-        ? { initContainers: [{ name: INIT_CONTAINER, image: helper, command: ['sh', '-c', waitFor(READY_MARKER)], volumeMounts: helperMount() }] }
+        ? { initContainers: [{ name: INIT_CONTAINER, image: helper, command: ['sh', '-c', waitFor(READY_MARKER, '0.05')], volumeMounts: helperMount() }] }
         : {}),
       containers: [
         step,
-        ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER)], volumeMounts: helperMount() }] : []),
+        ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER, '1')], volumeMounts: helperMount() }] : []),
       ],
       volumes: [...spec.workspace.volumes.map((v) => structuredClone(v)), ...(shm ? [shm] : [])],
       ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),
