@@ -35,6 +35,8 @@ describe('a hostile job against the response file and the job state', () => {
   let kube: KubeClient;
   /** Set while a call's response is being forged: the runner reads it only once the job's process has rewritten it. */
   let forging = false;
+  /** Set while a call's response is being saved by the job's process: the runner reads it only once the copy is there. */
+  let saving: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     suite = await createHookSuite('hook-hostile-state');
@@ -57,6 +59,7 @@ describe('a hostile job against the response file and the job state', () => {
       // The runner's user runs the hook and owns _work, as in the runner image.
       hookUser: RUNNER_USER,
       beforeReadingResponse: async (file) => {
+        if (saving) await saving();
         if (!forging) return;
         await waitFor(`the job's process to rewrite ${file}`, () => readFile(file, 'utf8').catch(() => ''), (t) => t.includes('forgedBy'), { timeoutMs: 30_000, intervalMs: 50 });
       },
@@ -108,7 +111,7 @@ describe('a hostile job against the response file and the job state', () => {
       const attack = await runner.simulator.runScript(script, { env: { HOSTILE_FORGED: FORGED_RESPONSE } });
       expect(attack.exitCode, output(attack)).toBe(1);
       expect(Date.now() - started).toBeLessThan(60_000);
-      expect(attack.stdout).toContain(`::error::The hook's response was not written: the response file ${attack.input.responseFile} is no longer the file the runner created (${message})`);
+      expect(attack.stdout).toContain(`::error::The hook's response was not written: the response file ${attack.input.responseFile} is no longer the file the runner created (${message}`);
       expect(runner.simulator.state).toEqual(stateBefore);
       expect(await hashes()).toEqual(before);
       // The job goes on with the state the runner kept.
@@ -182,7 +185,17 @@ describe('a hostile job against the response file and the job state', () => {
     const { runner, hashes } = await hostileJob('volume');
     try {
       const before = await hashes();
-      const save = await runner.simulator.runScript('/hostile/save.sh');
+      const jobPod = jobPodOf(runner.simulator.state);
+      saving = () =>
+        waitFor(
+          'the job\'s process to save the response',
+          () => execText(kube, { namespace: suite.namespace, pod: jobPod, container: 'job' }, ['sh', '-c', 'test -s /tmp/saved.json && echo saved']).then((r) => r.stdout, () => ''),
+          (t) => t.includes('saved'),
+          { timeoutMs: 30_000, intervalMs: 100 },
+        ).then(() => undefined);
+      const save = await runner.simulator.runScript('/hostile/save.sh').finally(() => {
+        saving = undefined;
+      });
       expect(save.ok, output(save)).toBe(true);
       const saved = runner.simulator.state as { seal: { seq: number } };
       expect(saved.seal.seq).toBe(2);
