@@ -16,7 +16,7 @@
  */
 import { createBenchNamespace, requireBundle, startBenchCluster } from './lib/cluster.js';
 import { watchPodTimeline, type PodTimeline } from './lib/pod-timeline.js';
-import { addApiRequests, formatApiRequests, parseApiRequests, type ApiRequests } from './lib/process.js';
+import { addApiRequests, formatApiRequests, parseApiRequests, resourceUsage, type ApiRequests } from './lib/process.js';
 import { heading, machineLoad, note, report, runBench } from './lib/report.js';
 import { mapLimit, readCallUsage, startBenchRunner, type BenchRunner } from './lib/runners.js';
 import { cpus } from 'node:os';
@@ -131,6 +131,17 @@ async function main(): Promise<void> {
     if (concOverhead.length < concurrent.length) note(`(${concurrent.length - concOverhead.length} job pods were not seen both created and Ready by the observer)`);
 
     if (concPrepare.length) {
+      const bareCpu: number[] = [];
+      for (let i = 0; i < 10; i++) bareCpu.push((await resourceUsage({ command: process.execPath, args: ['-e', '0'] })).cpuMs);
+      const nodeCpu = median(bareCpu);
+      const singleCleanupCpu = singleUsage.filter((_, i) => i % 2 === 1).map((u) => u.cpuMs);
+      const perCall = (label: string, single: readonly number[], conc: readonly number[]) => {
+        const s = median(single);
+        const c = median(conc);
+        report({ bench: BENCH, figure: `CPU (user+sys) per ${label} call: 1 job · ${jobs} at once (medians; / \`node -e 0\` ${ms(nodeCpu)})`, value: `${ms(s)} (${ratio(s / nodeCpu)}) · ${ms(c)} (${ratio(c / nodeCpu)})`, target: `≤ 2.5× at ${jobs}`, ok: c / nodeCpu <= 2.5 });
+      };
+      perCall('prepare_job', singlePrepareCpu, concPrepare.map((u) => u.cpuMs));
+      perCall('cleanup_job', singleCleanupCpu, concCleanup.map((u) => u.cpuMs));
       note(`hook CPU (user+sys) per prepare_job: single ${ms(median(singlePrepareCpu))}, at ${jobs}-way ${ms(median(concPrepare.map((u) => u.cpuMs)))} (medians)`);
       note(`CPU the ${jobs} prepare_job + ${jobs} cleanup_job processes used: ${ms(concCpu.reduce((a, b) => a + b, 0))}, i.e. ≥ ${ms(concCpu.reduce((a, b) => a + b, 0) / cpus().length)} of wall time on ${cpus().length} cores even with nothing else running`);
     }

@@ -81,11 +81,13 @@ export async function startBenchCluster(mode: NodeMode | 'any'): Promise<BenchCl
     actual = await runningMode(probe);
     probe.close();
     if (mode !== 'any' && actual !== mode) {
+      if (envFlag('ZRH_BENCH_EXTERNAL')) throw new Error(`the cluster in ${dir} runs in ${actual} mode, this benchmark needs ${mode} mode; with ZRH_BENCH_EXTERNAL=1 it is not restarted`);
       note(`cluster in ${dir} runs in ${actual} mode; restarting it in ${mode} mode`);
       runScript('test/cluster/down.sh', [], actual);
       preexisting = false;
     }
   }
+  if (!preexisting && envFlag('ZRH_BENCH_EXTERNAL')) throw new Error(`no cluster runs in ${dir}; with ZRH_BENCH_EXTERNAL=1 the benchmarks start none`);
   const want: NodeMode = mode === 'any' ? (actual ?? 'kwok') : mode;
   const started = performance.now();
   if (!preexisting) {

@@ -10,6 +10,8 @@ export interface PodTimes {
   addedAt?: number;
   /** `performance.now()` of the first event with condition Ready=True. */
   readyAt?: number;
+  /** `performance.now()` of the first event showing a container named `step` terminated (step pods). */
+  stepTerminatedAt?: number;
   /** Server timestamps (second resolution): `metadata.creationTimestamp`, Ready's `lastTransitionTime`. */
   created?: string;
   readyTransition?: string;
@@ -20,6 +22,8 @@ export interface PodTimeline {
   readonly times: ReadonlyMap<string, PodTimes>;
   /** The pod's own create→Ready time as observed (ms), or undefined when not seen both. */
   createToReadyMs(name: string): number | undefined;
+  /** A step pod's create→step-container-terminated time as observed (ms), or undefined. */
+  createToStepTerminatedMs(name: string): number | undefined;
   /** The same from the server's timestamps (whole seconds, so ±1 s). */
   serverCreateToReadyMs(name: string): number | undefined;
   stop(): Promise<void>;
@@ -59,6 +63,8 @@ export async function watchPodTimeline(client: KubeClient, namespace: string): P
             }
             if (event.type === 'ADDED' && t.addedAt === undefined) t.addedAt = now;
             if (pod.metadata?.creationTimestamp) t.created = String(pod.metadata.creationTimestamp instanceof Date ? pod.metadata.creationTimestamp.toISOString() : pod.metadata.creationTimestamp);
+            const step = pod.status?.containerStatuses?.find((c) => c.name === 'step');
+            if (step?.state?.terminated && t.stepTerminatedAt === undefined) t.stepTerminatedAt = now;
             const ready = isReady(pod);
             if (ready && t.readyAt === undefined) {
               t.readyAt = now;
@@ -82,6 +88,10 @@ export async function watchPodTimeline(client: KubeClient, namespace: string): P
     createToReadyMs(name) {
       const t = times.get(name);
       return t?.addedAt !== undefined && t.readyAt !== undefined ? t.readyAt - t.addedAt : undefined;
+    },
+    createToStepTerminatedMs(name) {
+      const t = times.get(name);
+      return t?.addedAt !== undefined && t.stepTerminatedAt !== undefined ? t.stepTerminatedAt - t.addedAt : undefined;
     },
     serverCreateToReadyMs(name) {
       const t = times.get(name);
