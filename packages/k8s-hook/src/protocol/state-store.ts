@@ -6,7 +6,7 @@ import { HookError } from '../errors.js';
 import { resolveRunnerDirs } from '../workspace/paths.js';
 import { appendPrivateFile, openPrivateDir, readPrivateFile, removePrivateFile, writePrivateFile, type PrivateDir } from './private-dir.js';
 import { KEY_BYTES, sealState, unsealState, type Sealed } from './state-seal.js';
-import { parseJobState, WORKSPACE_MODES, type JobState, type WorkspaceMode } from './state.js';
+import { parseJobState, type JobState, type WorkspaceMode } from './state.js';
 
 /** The private folder's default: `<tmpdir>/zrh-state-<uid>` (like the code cache's `zrh-hook-<uid>`). */
 export function defaultStateDir(uid: number): string {
@@ -28,16 +28,12 @@ export interface StateStoreOptions {
 
 /**
  * The job's record in the private folder: the sequence number of the state the runner holds
- * (`accepted`), the highest one ever handed out (`issued`), and the job's facts.
+ * (`accepted`) and the highest one ever handed out (`issued`). The job's facts are not kept here:
+ * a state whose seal and number check out is the one the hook sealed, facts included.
  */
 const recordSchema = c.object({
   accepted: c.integer(0),
   issued: c.integer(0),
-  namespace: c.string(),
-  runnerPod: c.string(),
-  workDir: c.string(),
-  mode: c.oneOf(WORKSPACE_MODES),
-  jobPod: c.optional(c.string()),
 });
 type JobRecord = Output<typeof recordSchema>;
 
@@ -58,35 +54,19 @@ function parseJson(data: Buffer | undefined): unknown {
   }
 }
 
-/** The facts of a job state that must match the hook's own and the job's record. */
-function factsOf(state: JobState): Omit<JobRecord, 'accepted' | 'issued'> {
-  return {
-    namespace: state.namespace,
-    runnerPod: state.runnerPod.name,
-    workDir: state.workspace.workDir,
-    mode: state.workspace.mode,
-    ...(state.jobPod ? { jobPod: state.jobPod } : {}),
-  };
-}
-
 /**
  * Why a (genuine) state does not belong here: compared with what the hook derives from its own
- * environment (`own`) and with the job's record. Empty when it does.
+ * environment (`own`). Empty when it does.
  */
 export function foreignFacts(
   state: JobState,
   own: { readonly namespace: string; readonly runnerPod: string; readonly workDir: string | undefined; readonly mode: 'auto' | WorkspaceMode },
-  record: JobRecord,
 ): string[] {
-  const facts = factsOf(state);
   const problems: string[] = [];
-  if (facts.namespace !== own.namespace) problems.push(`its namespace "${facts.namespace}" is not this hook's "${own.namespace}"`);
-  if (facts.runnerPod !== own.runnerPod) problems.push(`its runner pod "${facts.runnerPod}" is not this hook's "${own.runnerPod}" (ACTIONS_RUNNER_POD_NAME)`);
-  if (own.workDir !== undefined && facts.workDir !== own.workDir) problems.push(`its work directory "${facts.workDir}" is not the runner's "${own.workDir}"`);
-  if (own.mode !== 'auto' && facts.mode !== own.mode) problems.push(`its workspace mode "${facts.mode}" is not the configured "${own.mode}" (ZRH_WORKSPACE_MODE)`);
-  for (const k of ['namespace', 'runnerPod', 'workDir', 'mode', 'jobPod'] as const) {
-    if (facts[k] !== record[k]) problems.push(`its ${k} "${facts[k] ?? ''}" is not the one prepare_job recorded ("${record[k] ?? ''}")`);
-  }
+  if (state.namespace !== own.namespace) problems.push(`its namespace "${state.namespace}" is not this hook's "${own.namespace}"`);
+  if (state.runnerPod.name !== own.runnerPod) problems.push(`its runner pod "${state.runnerPod.name}" is not this hook's "${own.runnerPod}" (ACTIONS_RUNNER_POD_NAME)`);
+  if (own.workDir !== undefined && state.workspace.workDir !== own.workDir) problems.push(`its work directory "${state.workspace.workDir}" is not the runner's "${own.workDir}"`);
+  if (own.mode !== 'auto' && state.workspace.mode !== own.mode) problems.push(`its workspace mode "${state.workspace.mode}" is not the configured "${own.mode}" (ZRH_WORKSPACE_MODE)`);
   return problems;
 }
 
@@ -156,7 +136,7 @@ export class JobStateStore {
     }
     const state = parseJobState(unsealed.body);
     const own = { namespace: this.#options.namespace, runnerPod: runner, workDir, mode: this.#options.workspaceMode };
-    const problems = foreignFacts(state, own, record.value);
+    const problems = foreignFacts(state, own);
     if (problems.length) throw invalid(`The job state does not belong to this runner: ${problems.join('; ')}. It is not used`);
     this.#key = key;
     this.#record = record.value;
@@ -172,7 +152,7 @@ export class JobStateStore {
     const key = this.#key;
     if (!this.#dir || !key) throw new Error('JobStateStore.seal: no key (call startJob or open first)');
     const issued = (this.#record?.issued ?? 0) + 1;
-    const record: JobRecord = { accepted: this.#record?.accepted ?? 0, issued, ...factsOf(state) };
+    const record: JobRecord = { accepted: this.#record?.accepted ?? 0, issued };
     await writePrivateFile(this.#dir, this.#file('json'), JSON.stringify(record));
     this.#record = record;
     this.#sealed = { ...record, accepted: issued };
