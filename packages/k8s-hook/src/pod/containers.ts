@@ -1,4 +1,4 @@
-import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ImageContainer } from '../protocol/input.js';
 import type { CreateOptions } from './create-options.js';
 import { containerEnv, literal, literalEnv } from './env.js';
@@ -75,4 +75,10 @@ export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
     ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
     ...(options.resources ? { resources: structuredClone(options.resources) } : {}),
   };
+}
+
+/** `--shm-size` for `container`: a memory-backed emptyDir of `size` and its mount at /dev/shm. */
+export function shmVolume(container: string, size: string): { volume: V1Volume; mount: V1VolumeMount } {
+  const name = `shm-${container}`.slice(0, 63);
+  return { volume: { name, emptyDir: { medium: 'Memory', sizeLimit: size } }, mount: { name, mountPath: '/dev/shm' } };
 }

@@ -11,7 +11,7 @@ import type {
 import type { ImageContainer } from '../protocol/input.js';
 import type { PodWorkspace } from '../workspace/mounts.js';
 import type { CreateOptions } from './create-options.js';
-import { buildJobContainer, buildServiceContainer, JOB_CONTAINER } from './containers.js';
+import { buildJobContainer, buildServiceContainer, JOB_CONTAINER, shmVolume } from './containers.js';
 import type { RunnerPodRef } from './labels.js';
 import { hookLabels, runnerOwnerReference } from './labels.js';
 import type { PortMapping } from './ports.js';
@@ -50,11 +50,6 @@ export interface JobPodSpec {
   readonly workspace: PodWorkspace;
   readonly pullSecrets: readonly string[];
   readonly additions?: JobPodAdditions;
-}
-
-function shmVolume(container: string, size: string): { volume: V1Volume; mount: V1VolumeMount } {
-  const name = `shm-${container}`.slice(0, 63);
-  return { volume: { name, emptyDir: { medium: 'Memory', sizeLimit: size } }, mount: { name, mountPath: '/dev/shm' } };
 }
 
 /** ANDs node-selector terms and requirements into one required term. */

@@ -1,6 +1,7 @@
-import type { V1Container, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { PodWorkspace } from '../workspace/mounts.js';
 import { WORK_VOLUME } from '../workspace/mounts.js';
+import { shmVolume } from './containers.js';
 import type { CreateOptions } from './create-options.js';
 import { CI_DEFAULTS, containerEnv, literal, literalEnv } from './env.js';
 import type { RunnerPodRef } from './labels.js';
@@ -54,7 +55,7 @@ export interface StepPodSpec {
  */
 export function buildStepPod(spec: StepPodSpec): V1Pod {
   const options = spec.options;
-  const shm: V1Volume | undefined = options?.shmSize ? { name: `shm-${STEP_CONTAINER}`, emptyDir: { medium: 'Memory', sizeLimit: options.shmSize } } : undefined;
+  const shm = options?.shmSize ? shmVolume(STEP_CONTAINER, options.shmSize) : undefined;
   const step: V1Container = {
     name: STEP_CONTAINER,
     image: spec.image,
@@ -63,7 +64,7 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
     workingDir: options?.workingDir ?? spec.workingDir,
     env: [...containerEnv(CI_DEFAULTS), ...literalEnv(options?.env ?? [])],
     envFrom: [{ secretRef: { name: spec.envSecretName } }],
-    volumeMounts: [...spec.workspace.mounts.map((m) => ({ ...m })), ...(shm ? [{ name: shm.name, mountPath: '/dev/shm' }] : [])],
+    volumeMounts: [...spec.workspace.mounts.map((m) => ({ ...m })), ...(shm ? [shm.mount] : [])],
     ...(options?.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
     ...(options?.resources ? { resources: structuredClone(options.resources) } : {}),
   };
@@ -88,7 +89,7 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
         step,
         ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER, '1')], volumeMounts: helperMount() }] : []),
       ],
-      volumes: [...spec.workspace.volumes.map((v) => structuredClone(v)), ...(shm ? [shm] : [])],
+      volumes: [...spec.workspace.volumes.map((v) => structuredClone(v)), ...(shm ? [shm.volume] : [])],
       ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),
       ...(term ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [structuredClone(term)] } } } } : {}),
     },
