@@ -137,6 +137,21 @@ describe('kept snapshots', () => {
   });
 });
 
+describe('cleanup reads the cache head', () => {
+  it('only for a job that asks for a snapshot or a promotion', async () => {
+    const fake = seededCluster();
+    const quiet = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12' }, 'r1');
+    const before = fake.requests.length;
+    expect(await quiet.s.cleanup(quiet.state, { succeeded: true })).toMatchObject({ snapshot: undefined, released: true });
+    expect(fake.requests.slice(before)).not.toContain('GET configmaps');
+
+    const promoting = await job(fake, PROMOTING, 'r2');
+    const start = fake.requests.length;
+    expect((await promoting.s.cleanup(promoting.state, { succeeded: true })).promotion).toMatchObject({ outcome: 'promoted' });
+    expect(fake.requests.slice(start)).toContain('GET configmaps');
+  });
+});
+
 describe('gc on cleanup', () => {
   it('refuses to touch a cache whose head does not parse, and says so', async () => {
     const fake = seededCluster();

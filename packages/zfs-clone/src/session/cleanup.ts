@@ -83,7 +83,10 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
 
   let recorded: readonly string[] | undefined;
   let headProblem: string | undefined;
-  if (state.cache) {
+  // The head's repositories only decide a promotion or a snapshot back: a job that asks for
+  // neither costs no read of it.
+  const asks = state.policy.promote || state.policy.snapshotBack !== 'never';
+  if (state.cache && asks) {
     try {
       recorded = (await readHead(kube, namespace, state.cache.name)).head.repositories;
     } catch (error) {
