@@ -4,7 +4,11 @@ import type { V1OwnerReference } from '@kubernetes/client-node';
 export const RUNNER_POD_LABEL = 'runner-pod';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'zfs-runner-hooks';
-export const ROLE_LABEL = 'zrh.dev/role';
+/** The prefix of label keys only the hook sets. */
+export const HOOK_LABEL_PREFIX = 'zrh.dev/';
+export const ROLE_LABEL = `${HOOK_LABEL_PREFIX}role`;
+/** The label keys `hookLabels` sets; they win over the template's and the workflow's labels. */
+export const HOOK_LABEL_KEYS: readonly string[] = [RUNNER_POD_LABEL, MANAGED_BY_LABEL, ROLE_LABEL];
 
 /** What an object is for. */
 export type ObjectRole = 'job' | 'step' | 'registry' | 'step-env';

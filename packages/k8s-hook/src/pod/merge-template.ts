@@ -1,6 +1,6 @@
 import type { V1Container, V1NodeSelectorTerm, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { JOB_CONTAINER } from './containers.js';
-import { MANAGED_BY_LABEL, RUNNER_POD_LABEL, ROLE_LABEL } from './labels.js';
+import { HOOK_LABEL_KEYS } from './labels.js';
 import { imageBaseName } from './names.js';
 import { normalizeCapability } from './option-limits.js';
 import type { PodTemplate } from './template.js';
@@ -129,7 +129,7 @@ export function mergePodTemplate(pod: V1Pod, template: PodTemplate, ctx: MergeCo
   const warnings: string[] = [];
   const out = structuredClone(pod);
   const meta = (out.metadata ??= {});
-  const own = Object.entries(meta.labels ?? {}).filter(([k]) => k === RUNNER_POD_LABEL || k === MANAGED_BY_LABEL || k === ROLE_LABEL);
+  const own = Object.entries(meta.labels ?? {}).filter(([k]) => HOOK_LABEL_KEYS.includes(k));
   meta.labels = { ...(meta.labels ?? {}), ...(template.metadata?.labels ?? {}), ...Object.fromEntries(own) };
   if (template.metadata?.annotations) meta.annotations = { ...(meta.annotations ?? {}), ...template.metadata.annotations };
 
