@@ -3,6 +3,8 @@ import { matchesAny } from './glob.js';
 import type { RunnerSettings } from './runner-settings.js';
 import type { CloneSource } from './source.js';
 import type { SnapshotBackPolicy } from './workflow-settings.js';
+import { REPOSITORIES } from '../labels.js';
+import { headConfigMapName } from '../names.js';
 
 /**
  * What a job may do with its clone at cleanup: promote into its cache, or take a snapshot back.
@@ -56,16 +58,16 @@ export function promoteDenial(job: JobFacts, limits: RightsLimits, cache: string
   const mapped = boundRepositories(limits.ZFS_CLONE_CACHE_REPOSITORIES, cache);
   if (mapped.length === 0 && recorded === undefined) {
     return (
-      `cache "${cache}" is bound to no repository (the runner's ZFS_CLONE_CACHE_REPOSITORIES does not name it and its head records no zrh.dev/repositories); ` +
+      `cache "${cache}" is bound to no repository (the runner's ZFS_CLONE_CACHE_REPOSITORIES does not name it and its head records no ${REPOSITORIES}); ` +
       `to let ${repository} promote it, add ${cache}=${repository} to the runner's ZFS_CLONE_CACHE_REPOSITORIES ` +
-      `or record it on the cache (zfs-clone seed ${cache} --repository ${repository}, or kubectl annotate configmap zfs-cache-${cache} zrh.dev/repositories=${repository})`
+      `or record it on the cache (zfs-clone seed ${cache} --repository ${repository}, or kubectl annotate configmap ${headConfigMapName(cache)} ${REPOSITORIES}=${repository})`
     );
   }
   if (mapped.length > 0 && !matchesAny(repository, mapped)) {
     return `repository "${repository}" may not promote cache "${cache}": the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it to ${mapped.join(',')}`;
   }
   if (recorded !== undefined && !matchesAny(repository, recorded)) {
-    return `repository "${repository}" may not promote cache "${cache}": its head (ConfigMap zfs-cache-${cache}) records zrh.dev/repositories=${recorded.join(',')}`;
+    return `repository "${repository}" may not promote cache "${cache}": its head (ConfigMap ${headConfigMapName(cache)}) records ${REPOSITORIES}=${recorded.join(',')}`;
   }
   return undefined;
 }

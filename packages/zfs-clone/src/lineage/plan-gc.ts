@@ -1,3 +1,5 @@
+import { CACHE, ROLE } from '../labels.js';
+import { headConfigMapName } from '../names.js';
 import {
   dependencies,
   snapshotKey,
@@ -170,8 +172,8 @@ function headProblems(graph: LineageGraph, policy: GcPolicy): { cache: string; p
     out.push({
       cache,
       problem:
-        `it has no head ConfigMap "zfs-cache-${cache}" (labelled zrh.dev/role=head)` +
-        ` — seed the cache again, or if it was deleted on purpose delete its objects with kubectl delete volumesnapshots,pvc -l zrh.dev/cache=${cache}`,
+        `it has no head ConfigMap "${headConfigMapName(cache)}" (labelled ${ROLE}=head)` +
+        ` — seed the cache again, or if it was deleted on purpose delete its objects with kubectl delete volumesnapshots,pvc -l ${CACHE}=${cache}`,
     });
   }
   return out;
