@@ -41,8 +41,7 @@ export function buildJobContainer(spec: JobContainerSpec): V1Container {
     env: [...containerEnv(container.environmentVariables), ...literalEnv(options.env), ...literalEnv(spec.extraEnv ?? [])],
     ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
     volumeMounts: spec.mounts.map((m) => ({ ...m })),
-    ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
-    ...(options.resources ? { resources: structuredClone(options.resources) } : {}),
+    ...optionFields(options),
   };
 }
 
@@ -72,6 +71,13 @@ export function buildServiceContainer(spec: ServiceContainerSpec): V1Container {
     env: [...containerEnv(container.environmentVariables), ...literalEnv(options.env)],
     ...(spec.ports.length ? { ports: toContainerPorts(spec.ports) } : {}),
     ...(spec.mounts.length ? { volumeMounts: spec.mounts.map((m) => ({ ...m })) } : {}),
+    ...optionFields(options),
+  };
+}
+
+/** What the honoured options set on any container besides env, working directory and mounts (copied). */
+export function optionFields(options: CreateOptions): Pick<V1Container, 'securityContext' | 'resources'> {
+  return {
     ...(options.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
     ...(options.resources ? { resources: structuredClone(options.resources) } : {}),
   };

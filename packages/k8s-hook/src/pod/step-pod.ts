@@ -1,7 +1,7 @@
 import type { V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { PodWorkspace } from '../workspace/mounts.js';
 import { WORK_VOLUME } from '../workspace/mounts.js';
-import { shmVolume } from './containers.js';
+import { optionFields, shmVolume } from './containers.js';
 import type { CreateOptions } from './create-options.js';
 import { CI_DEFAULTS, containerEnv, literal, literalEnv } from './env.js';
 import type { RunnerPodRef } from './labels.js';
@@ -65,8 +65,7 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
     env: [...containerEnv(CI_DEFAULTS), ...literalEnv(options?.env ?? [])],
     envFrom: [{ secretRef: { name: spec.envSecretName } }],
     volumeMounts: [...spec.workspace.mounts.map((m) => ({ ...m })), ...(shm ? [shm.mount] : [])],
-    ...(options?.securityContext ? { securityContext: structuredClone(options.securityContext) } : {}),
-    ...(options?.resources ? { resources: structuredClone(options.resources) } : {}),
+    ...(options ? optionFields(options) : {}),
   };
   const helperMount = () => [{ name: WORK_VOLUME, mountPath: HELPER_WORK }];
   const helper = spec.helperImage;
