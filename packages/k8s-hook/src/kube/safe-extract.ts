@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeNewFile } from '../workspace/shared-dir.js';
 import { ArchiveRejectedError, checkMember, quote, type AcceptedMember, type CopyBackLimits } from './archive-member.js';
 
 /** An archive checked and extracted into a private folder, not yet on the runner's side. */
@@ -32,9 +33,7 @@ function byteLimit(max: number): Transform {
   });
 }
 
-const WRITE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const READ_NO_LINK = constants.O_RDONLY | constants.O_NOFOLLOW;
-const COPY_CHUNK = 256 * 1024;
 
 /**
  * Reads the tar on `input` into a new private folder, refusing the whole archive at its first
@@ -62,12 +61,8 @@ export async function stageArchive(input: Readable, dir: string, allowed: readon
         entry.resume();
       } else {
         await mkdir(posix.dirname(path), { recursive: true, mode: 0o700 });
-        const file = await open(path, WRITE_NEW, 0o600);
-        try {
-          for await (const chunk of entry) await file.write(chunk as Buffer);
-        } finally {
-          await file.close();
-        }
+        // tar-stream's entries yield Buffers (its types say `unknown`).
+        await writeNewFile(path, entry as AsyncIterable<Buffer>, 0o600);
       }
       members.push(member);
     }
@@ -158,16 +153,7 @@ async function placeFile(src: string, dest: string, mode: number): Promise<void>
   const tmp = join(posix.dirname(dest), `.zrh-copy-back-${randomBytes(6).toString('hex')}`);
   const input = await open(src, READ_NO_LINK);
   try {
-    const out = await open(tmp, WRITE_NEW, 0o600);
-    try {
-      const buf = Buffer.allocUnsafe(COPY_CHUNK);
-      for (let n; (n = (await input.read(buf, 0, COPY_CHUNK)).bytesRead) > 0; ) {
-        for (let off = 0; off < n; ) off += (await out.write(buf, off, n - off)).bytesWritten;
-      }
-      await out.chmod(mode);
-    } finally {
-      await out.close();
-    }
+    await writeNewFile(tmp, input.createReadStream({ autoClose: false }), mode);
     const k = await kindOf(dest);
     if (k !== 'missing' && k !== 'file') throw new ArchiveRejectedError(dest, `cannot be placed: ${describeKind(dest, k)}`);
     await rename(tmp, dest);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { access, lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HookError } from '../errors.js';
@@ -81,7 +81,7 @@ async function copyTree(src: string, dest: SharedDir): Promise<void> {
     } else if (entry.isSymbolicLink()) {
       await dest.link(await readlink(from), entry.name);
     } else if (entry.isFile()) {
-      await dest.copyIn(from, entry.name, (await lstat(from)).mode & 0o777);
+      await dest.writeNew(entry.name, createReadStream(from), (await lstat(from)).mode & 0o777);
     }
   }
 }

@@ -7,13 +7,35 @@
  * through `/proc/self/fd/<fd>/<name>` — the `openat` of a Node.js program: the kernel resolves the
  * name inside the folder that is open, wherever a link may point now.
  */
-import { constants, createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, symlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { HookError } from '../errors.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
 const OPEN_DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 const WRITE_NEW = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+
+/**
+ * Creates the new file `path` and fills it from `data`: `O_CREAT|O_EXCL|O_NOFOLLOW`, so neither an
+ * existing file nor a link at `path` is ever written through; created `0600`, then set to `mode` on
+ * the open file. `onOpenError` maps a failure to create the file (not to read `data`).
+ */
+export async function writeNewFile(
+  path: string,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
+  mode: number,
+  onOpenError: (err: NodeJS.ErrnoException) => Error = (err) => err,
+): Promise<void> {
+  const file = await open(path, WRITE_NEW, 0o600).catch((err: NodeJS.ErrnoException) => {
+    throw onOpenError(err);
+  });
+  try {
+    await writeFile(file, data);
+    await file.chmod(mode);
+  } finally {
+    await file.close();
+  }
+}
 
 /** One name inside a folder: no separators, not `.` or `..`. */
 function checkName(name: string): string {
@@ -83,38 +105,13 @@ export class SharedDir {
   }
 
   /**
-   * Writes a new file `name` (an old file or link of that name is removed first, never followed):
-   * `O_CREAT|O_EXCL|O_NOFOLLOW`, so a link the job plants in between makes the write fail instead
-   * of landing elsewhere.
+   * Writes a new file `name` (an old file or link of that name is removed first, never followed)
+   * with `writeNewFile`, so a link the job plants in between makes the write fail instead of
+   * landing elsewhere. `data` may be a stream (e.g. of a runner's file to copy in).
    */
-  async writeNew(name: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  async writeNew(name: string, data: string | Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644): Promise<void> {
     await this.remove(name);
-    const file = await open(this.at(name), WRITE_NEW, mode).catch((err: NodeJS.ErrnoException) => {
-      throw unsafe(`${this.path}/${name}`, err);
-    });
-    try {
-      await file.writeFile(data);
-      await file.chmod(mode);
-    } finally {
-      await file.close();
-    }
-  }
-
-  /** Copies the runner's file `src` (trusted) to a new file `name` here, like `writeNew`. */
-  async copyIn(src: string, name: string, mode: number): Promise<void> {
-    await this.remove(name);
-    const file = await open(this.at(name), WRITE_NEW, mode).catch((err: NodeJS.ErrnoException) => {
-      throw unsafe(`${this.path}/${name}`, err);
-    });
-    try {
-      for await (const chunk of createReadStream(src)) {
-        const buf = chunk as Buffer;
-        for (let off = 0; off < buf.length; ) off += (await file.write(buf, off)).bytesWritten;
-      }
-      await file.chmod(mode);
-    } finally {
-      await file.close();
-    }
+    await writeNewFile(this.at(name), data, mode, (err) => unsafe(`${this.path}/${name}`, err));
   }
 
   /** Removes the file `name` if it is there (a link itself, never what it points to); never throws. */
