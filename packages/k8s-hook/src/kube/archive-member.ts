@@ -89,7 +89,7 @@ function relativeName(name: string, isDir: boolean): string {
 }
 
 /** Whether `rel` is one of `allowed` or inside one. */
-export function isAllowed(rel: string, allowed: readonly string[]): boolean {
+function isAllowed(rel: string, allowed: readonly string[]): boolean {
   return allowed.some((a) => rel === a || rel.startsWith(`${a}/`));
 }
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_COPY_BACK_LIMITS, type CopyBackLimits } from './archive-member.js';
-import { safeExtract } from './safe-extract.js';
+import { DEFAULT_COPY_BACK_LIMITS, type AcceptedMember, type CopyBackLimits } from './archive-member.js';
+import { placeStaged, stageArchive, withStagingDir } from './safe-extract.js';
 
 const FC = '_temp/_runner_file_commands';
 const ALLOWED = [FC];
@@ -70,7 +70,16 @@ async function treeHash(root: string): Promise<string> {
   return h.digest('hex');
 }
 
-describe('safeExtract', () => {
+/** Stages the tar on `input` and places it under `root`, as `copyFromPod` does once the exec has succeeded. */
+function safeExtract(input: Readable, root: string, allowed: readonly string[], limits: CopyBackLimits): Promise<readonly AcceptedMember[]> {
+  return withStagingDir(async (dir) => {
+    const staged = await stageArchive(input, dir, allowed, limits);
+    await placeStaged(staged, root);
+    return staged.members;
+  });
+}
+
+describe('stageArchive and placeStaged', () => {
   let base: string;
   let root: string;
   /** A runner-side folder outside `root` that links may point at. */

@@ -183,15 +183,3 @@ export async function placeStaged(staged: StagedArchive, root: string): Promise<
     await placeFile(join(staged.dir, m.rel), join(root, m.rel), m.mode);
   }
 }
-
-/**
- * Extracts the tar on `input` under `root`, accepting only what `stageArchive` accepts and placing
- * it like `placeStaged`. The archive is read in full before anything under `root` changes.
- */
-export async function safeExtract(input: Readable, root: string, allowed: readonly string[], limits: CopyBackLimits): Promise<readonly AcceptedMember[]> {
-  return withStagingDir(async (dir) => {
-    const staged = await stageArchive(input, dir, allowed, limits);
-    await placeStaged(staged, root);
-    return staged.members;
-  });
-}

@@ -74,10 +74,10 @@ export function localTar(root: string, paths: readonly string[]): { stream: Read
  * Folders the kubelet creates as root in a copy-mode work volume (parents of subPath mounts). An
  * archive of `_work` names them; a non-root job user cannot restore their mode or times.
  */
-export const KUBELET_FOLDERS: readonly string[] = ['_temp', GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, EXTERNALS_REL];
+const KUBELET_FOLDERS: readonly string[] = ['_temp', GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, EXTERNALS_REL];
 
 /** The script of `untarCommand`; `$1` is the target folder. */
-export const UNTAR_SCRIPT = [
+const UNTAR_SCRIPT = [
   'mkdir -p "$1" || exit',
   // GNU tar: extract the contents of the kubelet's folders but leave the folders themselves alone
   // (exact names at the archive root only; --no-recursion keeps their contents).

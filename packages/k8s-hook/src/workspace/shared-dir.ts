@@ -139,14 +139,4 @@ export class SharedDir {
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
   }
-
-  /** Opens `rel` under `root`, runs `fn` with it and closes it. */
-  static async with<T>(root: string, rel: string, options: { readonly create?: boolean; readonly mode?: number }, fn: (dir: SharedDir) => Promise<T>): Promise<T> {
-    const dir = await SharedDir.open(root, rel, options);
-    try {
-      return await fn(dir);
-    } finally {
-      await dir.close();
-    }
-  }
 }
