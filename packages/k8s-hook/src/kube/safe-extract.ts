@@ -129,11 +129,15 @@ async function checkDestinations(root: string, members: readonly AcceptedMember[
   }
 }
 
-/** Creates the folder `rel` under `root` (and missing folders above it) without following links. */
-async function ensureDir(root: string, rel: string, mode: number): Promise<void> {
+/**
+ * Creates the folder `rel` under `root` (and missing folders above it) without following links.
+ * `made` holds the folders this placement has ensured already, which are not looked at again.
+ */
+async function ensureDir(root: string, rel: string, mode: number, made: Set<string>): Promise<void> {
   const parts = rel.split('/');
   for (let i = 1; i <= parts.length; i++) {
     const sub = parts.slice(0, i).join('/');
+    if (made.has(sub)) continue;
     const path = join(root, sub);
     await mkdir(path, { mode: i === parts.length ? mode : 0o755 }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
@@ -141,6 +145,7 @@ async function ensureDir(root: string, rel: string, mode: number): Promise<void>
     // mkdir does not follow a link at its last part (EEXIST); make sure what is there is a folder.
     const k = await kindOf(path);
     if (k !== 'directory') throw new ArchiveRejectedError(rel, `cannot be placed: ${describeKind(sub, k)}`);
+    made.add(sub);
   }
 }
 
@@ -173,13 +178,14 @@ async function placeFile(src: string, dest: string, mode: number): Promise<void>
  */
 export async function placeStaged(staged: StagedArchive, root: string): Promise<void> {
   await checkDestinations(root, staged.members);
+  const made = new Set<string>();
   for (const m of staged.members) {
     if (m.type === 'directory') {
-      await ensureDir(root, m.rel, m.mode | 0o700);
+      await ensureDir(root, m.rel, m.mode | 0o700, made);
       continue;
     }
     const parent = posix.dirname(m.rel);
-    if (parent !== '.') await ensureDir(root, parent, 0o755);
+    if (parent !== '.') await ensureDir(root, parent, 0o755, made);
     await placeFile(join(staged.dir, m.rel), join(root, m.rel), m.mode);
   }
 }
