@@ -37,10 +37,8 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
 
   let exitCode: number;
   try {
-    for (const ext of plan.newExternals) {
-      if (ws.mode === 'volume') await copyExternalLocally(ws.externalsDir, ws.workDir, ext);
-      else await copyToPod(ctx.client, target, ws.externalsDir, [ext], `${CONTAINER_WORK}/${EXTERNALS_REL}`, ctx.signal);
-    }
+    if (ws.mode === 'volume') for (const ext of plan.newExternals) await copyExternalLocally(ws.externalsDir, ws.workDir, ext);
+    else await copyToPod(ctx.client, target, ws.externalsDir, plan.newExternals, `${CONTAINER_WORK}/${EXTERNALS_REL}`, ctx.signal);
     let stdin: Readable | undefined;
     let tarDone: Promise<void> | undefined;
     if (ws.mode === 'copy') {
