@@ -101,6 +101,8 @@ describe('stageArchive and placeStaged', () => {
   });
 
   it('places files, nested folders and empty files, keeps the exec bit and replaces existing files', async () => {
+    // Larger than one read of a stream: every chunk arrives, in order.
+    const big = Array.from({ length: 40_000 }, (_, i) => `${i}\n`).join('');
     const archive = await tarOf([
       dir(`${FC}/`),
       file(`${FC}/set_output_1`, 'answer=42\n'),
@@ -109,8 +111,10 @@ describe('stageArchive and placeStaged', () => {
       dir(`${FC}/sub/deeper`),
       file(`${FC}/sub/deeper/tool.sh`, '#!/bin/sh\n', 0o755),
       file(`${FC}/implicit/parent.txt`, 'p'),
+      file(`${FC}/sub/large`, big),
     ]);
     const members = await extract(archive);
+    await expect(readFile(join(root, FC, 'sub/large'), 'utf8')).resolves.toBe(big);
     expect(members.map((m) => m.rel)).toContain(`${FC}/sub/deeper/tool.sh`);
     await expect(readFile(join(root, FC, 'set_output_1'), 'utf8')).resolves.toBe('answer=42\n');
     await expect(readFile(join(root, FC, 'empty'), 'utf8')).resolves.toBe('');

@@ -100,12 +100,15 @@ describe('ensureWorkDirs', () => {
 });
 
 describe('copyExternalLocally', () => {
+  /** Larger than one read of a stream: every chunk must arrive, in order. */
+  const big = Array.from({ length: 40_000 }, (_, i) => `${i}\n`).join('');
   let externals: string;
   beforeEach(async () => {
     externals = join(base, 'externals');
     await mkdir(join(externals, 'node20/bin'), { recursive: true });
     await writeFile(join(externals, 'node20/bin/node'), '#!/bin/sh\necho node\n', { mode: 0o755 });
     await writeFile(join(externals, 'node20/README.md'), 'readme');
+    await writeFile(join(externals, 'node20/lib.js'), big);
     await symlink('node', join(externals, 'node20/bin/nodejs'));
   });
 
@@ -115,6 +118,7 @@ describe('copyExternalLocally', () => {
     expect(await readFile(join(dest, 'bin/node'), 'utf8')).toContain('echo node');
     expect((await stat(join(dest, 'bin/node'))).mode & 0o777).toBe(0o755);
     expect(await readlink(join(dest, 'bin/nodejs'))).toBe('node');
+    expect(await readFile(join(dest, 'lib.js'), 'utf8')).toBe(big);
     expect(await readdir(join(work, '_externals'))).toEqual(['node20']);
   });
 
