@@ -3,9 +3,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import type { ExecOptions, KubeClient } from '@zfs-runner-hooks/kube';
+import { extract, pack } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localTar, untarCommand } from './tar.js';
+import { fakeClient } from '../testing/fake-client.js';
+import { copyFromPod, localTar, untarCommand } from './tar.js';
 
 describe('localTar', () => {
   let dir: string | undefined;
@@ -139,3 +141,54 @@ describe('untarCommand', () => {
   });
 });
 
+
+describe('copyFromPod', () => {
+  const FC = '_temp/_runner_file_commands';
+  const target = { namespace: 'ci', pod: 'job', container: 'job' };
+  let root: string | undefined;
+  afterEach(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /** A client whose exec plays a job pod: writes `archive` and `stderr`, then exits with `exitCode`. */
+  function podSending(archive: Buffer, exitCode: number, stderrText = ''): KubeClient {
+    return {
+      ...fakeClient({}),
+      async exec(options: ExecOptions) {
+        options.stderr?.write(stderrText);
+        options.stdout?.write(archive);
+        return { exitCode };
+      },
+    };
+  }
+
+  async function tarOf(entries: readonly { name: string; type?: 'file' | 'symlink'; body?: string; linkname?: string }[]): Promise<Buffer> {
+    const p = pack();
+    const chunks: Buffer[] = [];
+    p.on('data', (c: unknown) => chunks.push(c as Buffer));
+    for (const e of entries) p.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}) }, e.body ?? '');
+    p.finalize();
+    await new Promise<void>((resolve) => p.on('end', () => resolve()));
+    return Buffer.concat(chunks);
+  }
+
+  it("refuses a job pod's archive with a symbolic link and places none of it, not even the members before the link", async () => {
+    root = await mkdtemp(join(tmpdir(), 'zrh-copy-from-'));
+    const archive = await tarOf([
+      { name: `${FC}/set_output_1`, body: 'a=1\n' },
+      { name: `${FC}/set_env_1`, type: 'symlink', linkname: '/etc/passwd' },
+    ]);
+    const copy = copyFromPod(podSending(archive, 0), target, { dir: '/__w', allowed: [FC], root });
+    await expect(copy).rejects.toThrow(/was refused: member "_temp\/_runner_file_commands\/set_env_1" is a symbolic link \(to "\/etc\/passwd"\)/);
+    await expect(stat(join(root, FC))).rejects.toThrow();
+  });
+
+  it("blames a failing tar in the pod for a cut-off archive, with the pod's stderr cut to 8192 characters", async () => {
+    root = await mkdtemp(join(tmpdir(), 'zrh-copy-from-'));
+    const archive = (await tarOf([{ name: `${FC}/big`, body: 'y'.repeat(5000) }])).subarray(0, 2048);
+    const copy = copyFromPod(podSending(archive, 2, 'e'.repeat(100_000)), target, { dir: '/__w', allowed: [FC], root });
+    const err = (await copy.then(() => undefined, (e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/tar in the pod exited with 2: e+$/);
+    expect(err.message.match(/e+$/)?.[0]).toHaveLength(8192);
+  });
+});

@@ -15,11 +15,13 @@ export interface PodTarget {
   readonly container: string;
 }
 
-/** Collects a stream's text (for error messages), bounded. */
+const MAX_TEXT = 8192;
+
+/** Collects a stream's text (for error messages): its first `MAX_TEXT` characters, however large a chunk. */
 class TextSink extends Writable {
   text = '';
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    if (this.text.length < 8192) this.text += chunk.toString('utf8');
+    if (this.text.length < MAX_TEXT) this.text = (this.text + chunk.toString('utf8')).slice(0, MAX_TEXT);
     cb();
   }
 }
