@@ -43,6 +43,55 @@ function describe(command: readonly string[], result: CommandResult): string {
 }
 
 /**
+ * Stops every process of the job container but its main process (PID 1: it keeps the container,
+ * and with it the pod, alive) and the stopping shell itself: SIGTERM, up to 2 s for them to end,
+ * then SIGKILL, then a check. A process that is still running (not a zombie: PID 1 of the job
+ * container never reaps) and that this user may signal fails the command with exit code 3. A step
+ * still writing while the snapshot is taken would put half-written files into the cache.
+ * Processes of another user (one the container's user may not signal) are counted on stderr.
+ */
+export const STOP_JOB_PROCESSES_SCRIPT = [
+  // Sets `mine` (pids this user may signal) and `others`, skipping PID 1, this shell, its own
+  // children (`sleep`) and zombies. Builtins only: a forked subshell would count itself.
+  'scan() {',
+  '  mine=; others=0',
+  '  for s in /proc/[0-9]*/stat; do',
+  '    read -r p rest 2>/dev/null < "$s" || continue',
+  '    rest=${rest##*) }; set -- $rest',
+  '    case "$p" in 1|$$) continue;; esac',
+  '    [ "$1" = Z ] || [ "$2" = $$ ] && continue',
+  '    if kill -0 "$p" 2>/dev/null; then mine="$mine $p"; else others=$((others + 1)); fi',
+  '  done',
+  '}',
+  'wait_gone() { n=0; scan; while [ -n "$mine" ] && [ $n -lt $1 ]; do sleep 0.1; n=$((n + 1)); scan; done; }',
+  'scan',
+  'if [ -n "$mine" ]; then',
+  '  kill -TERM -1 2>/dev/null; wait_gone 20',
+  '  [ -n "$mine" ] && { kill -KILL -1 2>/dev/null; wait_gone 10; }',
+  '  [ -n "$mine" ] && { echo "processes still running after SIGKILL:$mine" >&2; exit 3; }',
+  'fi',
+  '[ "$others" -gt 0 ] && echo "$others process(es) of another user left running" >&2',
+  'exit 0',
+].join('\n');
+
+/** The command `stopJobProcesses` runs in the job container. */
+export const STOP_JOB_PROCESSES: readonly string[] = ['sh', '-c', STOP_JOB_PROCESSES_SCRIPT, 'zrh-stop'];
+
+/**
+ * Stops the job's processes before its clone is flushed and snapshotted
+ * (`STOP_JOB_PROCESSES_SCRIPT`). Rejects when they could not be stopped or the result is unknown.
+ * Resolves with what the command said about other users' processes, if anything.
+ */
+export async function stopJobProcesses(run: RunInJob): Promise<string | undefined> {
+  const result = await run(STOP_JOB_PROCESSES);
+  if (result.exitCode !== 0) {
+    const said = result.stderr.trim().split('\n').slice(0, 3).join('; ');
+    throw new Error(`stopping the job's processes before the snapshot failed (exit ${result.exitCode})${said ? `: ${said}` : ''}`);
+  }
+  return result.stderr.trim() || undefined;
+}
+
+/**
  * Flushes the clone before a snapshot: `sync -f <mountPath>`, or a plain `sync` when the
  * container's `sync` does not know `-f` (only then: a plain `sync` cannot report a write error,
  * so any other failure of `sync -f` is thrown, with the command's exit code and error output).

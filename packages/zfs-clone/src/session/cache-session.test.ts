@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { STOP_JOB_PROCESSES, type CommandResult, type RunInJob } from '../ops/flush.js';
 import { NS, seededCluster } from '../ops/ops.fixtures.js';
 import { bindPvcs, FakeKube } from '../ops/fake-kube.fixtures.js';
 import { readHead } from '../ops/promote.js';
@@ -47,6 +48,15 @@ describe('CacheSession.prepare', () => {
   });
 });
 
+/** A `runInJob` that stops processes successfully and records (and answers) the flush commands. */
+function recordFlush(flushed: string[][], answer: (c: readonly string[]) => CommandResult = () => ({ exitCode: 0, stderr: '' })): RunInJob {
+  return async (c) => {
+    if (c === STOP_JOB_PROCESSES) return { exitCode: 0, stderr: '' };
+    flushed.push([...c]);
+    return answer(c);
+  };
+}
+
 describe('CacheSession.cleanup', () => {
   it('hands the clone to the job pod once it exists', async () => {
     const fake = seededCluster();
@@ -60,7 +70,7 @@ describe('CacheSession.cleanup', () => {
     const fake = seededCluster();
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
     const flushed: string[][] = [];
-    const report = await s.cleanup(state, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    const report = await s.cleanup(state, { succeeded: true, runInJob: recordFlush(flushed) });
     expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME']]);
     expect(report.problems).toEqual([]);
     expect(report.promotion).toEqual({ outcome: 'promoted', generation: 2 });
@@ -73,7 +83,7 @@ describe('CacheSession.cleanup', () => {
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_MOUNT_PATH: '/opt/conan', ZFS_CLONE_SNAPSHOT_BACK: 'always' }, 'r1');
     expect(state.mountPath).toBe('/opt/conan');
     const flushed: string[][] = [];
-    await s.cleanup(state, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    await s.cleanup(state, { succeeded: true, runInJob: recordFlush(flushed) });
     expect(flushed).toEqual([['sync', '-f', '/opt/conan']]);
   });
 
@@ -82,7 +92,7 @@ describe('CacheSession.cleanup', () => {
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
     const { mountPath: _, ...older } = state;
     const flushed: string[][] = [];
-    const report = await s.cleanup(older, { succeeded: true, runInJob: async (c) => (flushed.push([...c]), { exitCode: 0, stderr: '' }) });
+    const report = await s.cleanup(older, { succeeded: true, runInJob: recordFlush(flushed) });
     expect(flushed).toEqual([['sync']]);
     expect(report).toMatchObject({ problems: [], promotion: { outcome: 'promoted' } });
   });
@@ -93,24 +103,58 @@ describe('CacheSession.cleanup', () => {
     const flushed: string[][] = [];
     const report = await s.cleanup(state, {
       succeeded: true,
-      runInJob: async (c) => (flushed.push([...c]), c.length > 1 ? { exitCode: 1, stderr: "sync: invalid option -- 'f'\n" } : { exitCode: 0, stderr: '' }),
+      runInJob: recordFlush(flushed, (c) => (c.length > 1 ? { exitCode: 1, stderr: "sync: invalid option -- 'f'\n" } : { exitCode: 0, stderr: '' })),
     });
     expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME'], ['sync']]);
     expect(report).toMatchObject({ problems: [], promotion: { outcome: 'promoted' } });
   });
 
-  it('reports a failed flush as a problem and still takes the snapshot', async () => {
+  it('takes no snapshot and promotes nothing when the flush fails, and releases the clone', async () => {
     const fake = seededCluster();
     const { s, state, lines } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
     const flushed: string[][] = [];
     const report = await s.cleanup(state, {
       succeeded: true,
-      runInJob: async (c) => (flushed.push([...c]), { exitCode: 1, stderr: "sync: error syncing '/CONAN_HOME': Input/output error\n" }),
+      runInJob: recordFlush(flushed, () => ({ exitCode: 1, stderr: "sync: error syncing '/CONAN_HOME': Input/output error\n" })),
     });
     expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME']]);
-    expect(report.problems).toEqual(["flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error"]);
-    expect(lines).toContain("warning: flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error");
-    expect(report.snapshot).toBeDefined();
+    const said = "no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error";
+    expect(report.problems).toEqual([said]);
+    expect(lines).toContain(`warning: ${said}`);
+    expect(report).toMatchObject({ snapshot: undefined, promotion: undefined, released: true });
+    expect((await readHead(fake, NS, 'gcc12')).head.generation).toBe(1);
+    expect(pvcs(fake)).toEqual([]);
+  });
+
+  it('stops the job container\'s processes before the flush; when they cannot be stopped, no snapshot', async () => {
+    const fake = seededCluster();
+    const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_SNAPSHOT_BACK: 'always' }, 'r1');
+    const ran: string[][] = [];
+    const report = await s.cleanup(state, {
+      succeeded: true,
+      runInJob: async (c) => {
+        ran.push([...c]);
+        return c === STOP_JOB_PROCESSES ? { exitCode: 3, stderr: 'processes still running after SIGKILL: 42 43\n' } : { exitCode: 0, stderr: '' };
+      },
+    });
+    expect(ran).toEqual([[...STOP_JOB_PROCESSES]]);
+    expect(report.problems).toEqual(["no snapshot is taken: stopping the job's processes before the snapshot failed (exit 3): processes still running after SIGKILL: 42 43"]);
+    expect(report.snapshot).toBeUndefined();
+  });
+
+  it('takes no snapshot when the exec that flushes is lost', async () => {
+    const fake = seededCluster();
+    const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' }, 'r1');
+    const report = await s.cleanup(state, {
+      succeeded: true,
+      runInJob: async (c) => {
+        if (c === STOP_JOB_PROCESSES) return { exitCode: 0, stderr: '' };
+        throw new Error('the exec in pod r1-job timed out after 120 s');
+      },
+    });
+    expect(report.problems).toEqual(['no snapshot is taken and nothing is promoted: the exec in pod r1-job timed out after 120 s']);
+    expect(report).toMatchObject({ snapshot: undefined, released: true });
+    expect((await readHead(fake, NS, 'gcc12')).head.generation).toBe(1);
   });
 
   it('does not snapshot or promote a failed job under on-success, and releases its clone', async () => {

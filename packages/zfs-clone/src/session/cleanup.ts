@@ -5,7 +5,7 @@ import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
 import { gc } from '../ops/gc.js';
 import { promote, readHead } from '../ops/promote.js';
 import { countKeptClones, countKeptSnapshots, keepClone, releaseClone, setSnapshotExpiry } from '../ops/release.js';
-import { flushClone, type RunInJob } from '../ops/flush.js';
+import { flushClone, stopJobProcesses, type RunInJob } from '../ops/flush.js';
 import { snapshotBack } from '../ops/snapshot-back.js';
 import { MIN_KEEP_SECONDS } from '../config/resolve.js';
 import { admitPromotion, cloneMismatch, decideCleanup } from './cleanup-policy.js';
@@ -131,18 +131,24 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
     }
   }
 
+  if (wantSnapshot && input.runInJob) {
+    // The job's processes stop and the clone is flushed first: a snapshot of a clone still being
+    // written, or not written back, would become the cache. Without that, no snapshot at all.
+    const flushStarted = Date.now();
+    try {
+      const others = await stopJobProcesses(input.runInJob);
+      if (others) logger.debug(`job container: ${others}`);
+      const flushed = await flushClone(input.runInJob, state.mountPath);
+      if (flushed.fellBack) logger.debug(`\`sync\` in the job container has no -f: flushed every file system instead of ${state.mountPath ?? 'the clone'}`);
+    } catch (error) {
+      problems.push(`no snapshot is taken${policy.promote ? ' and nothing is promoted' : ''}: ${message(error)}`);
+      wantSnapshot = false;
+    }
+    flushMs = Date.now() - flushStarted;
+  }
+
   if (wantSnapshot) {
     try {
-      const flushStarted = Date.now();
-      if (input.runInJob) {
-        await flushClone(input.runInJob, state.mountPath).then(
-          (flushed) => {
-            if (flushed.fellBack) logger.debug(`\`sync\` in the job container has no -f: flushed every file system instead of ${state.mountPath ?? 'the clone'}`);
-          },
-          (error: unknown) => problems.push(`flush failed: ${message(error)}`),
-        );
-      }
-      flushMs = Date.now() - flushStarted;
       // Until the outcome is decided the snapshot is in flight: gc leaves it alone until this lease ends.
       const lease = new Date(now().getTime() + (policy.timeoutSeconds + MIN_KEEP_SECONDS) * 1000);
       const taken = await snapshotBack(kube, {
