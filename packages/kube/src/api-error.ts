@@ -134,7 +134,7 @@ function describe(httpStatus: number, code: KubeErrorCode, msg: string | undefin
  * Converts an error response (or a watch `ERROR` event's Status) into a `KubeApiError` whose
  * message names the verb, resource and namespace. Bodies that are not a Status are never shown.
  */
-export function toApiError(httpStatus: number, status: StatusBody | undefined, ctx: RequestContext): KubeApiError {
+export function toApiError(httpStatus: number, status: StatusBody | undefined, ctx: RequestContext, retryAfterSeconds?: number): KubeApiError {
   const statusCode = typeof status?.code === 'number' && status.code > 0 ? status.code : httpStatus;
   const reason = str(status?.reason);
   const serverMessage = str(status?.message);
@@ -154,6 +154,7 @@ export function toApiError(httpStatus: number, status: StatusBody | undefined, c
       namespace: ctx.namespace,
       name: ctx.name,
       causes,
+      retryAfterSeconds,
     },
     hint ? { hint } : {},
   );

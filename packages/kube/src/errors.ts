@@ -16,9 +16,14 @@ export type KubeErrorCode =
   | 'SERVER_ERROR'
   | 'API_ERROR'
   | 'WATCH_DECODE'
+  | 'WATCH_CUT'
+  | 'WATCH_TIMEOUT'
+  | 'WATCH_ABORTED'
+  | 'LOG_IDLE'
   | 'EXEC_FAILED'
   | 'EXEC_STREAM_LOST'
   | 'EXEC_ABORTED'
+  | 'EXEC_TIMEOUT'
   | 'EXEC_STDIN_EOF_UNSUPPORTED';
 
 interface KubeErrorOptions {
@@ -68,6 +73,8 @@ export interface KubeApiErrorDetails {
   readonly namespace: string | undefined;
   readonly name: string | undefined;
   readonly causes: readonly StatusCause[];
+  /** The `Retry-After` header of a 429 or 503, in seconds. */
+  readonly retryAfterSeconds?: number | undefined;
 }
 
 /** The API server answered with an error status. */
@@ -80,6 +87,8 @@ export class KubeApiError extends KubeError {
   readonly resource: string;
   readonly namespace: string | undefined;
   readonly causes: readonly StatusCause[];
+  /** The `Retry-After` header of a 429 or 503, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: KubeErrorCode, message: string, details: KubeApiErrorDetails, options: KubeErrorOptions = {}) {
     super(code, message, options);
@@ -90,6 +99,7 @@ export class KubeApiError extends KubeError {
     this.resource = details.resource;
     this.namespace = details.namespace;
     this.causes = details.causes;
+    this.retryAfterSeconds = details.retryAfterSeconds;
   }
 }
 
@@ -123,6 +133,14 @@ export class ExecAbortedError extends ExecError {
   override readonly name = 'ExecAbortedError';
   constructor(message: string, options: KubeErrorOptions = {}) {
     super('EXEC_ABORTED', message, options);
+  }
+}
+
+/** The exec did not finish within its `timeoutMs`; the stream was closed. */
+export class ExecTimeoutError extends ExecError {
+  override readonly name = 'ExecTimeoutError';
+  constructor(message: string, options: KubeErrorOptions = {}) {
+    super('EXEC_TIMEOUT', message, options);
   }
 }
 

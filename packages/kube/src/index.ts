@@ -1,6 +1,9 @@
 export type * from './types.js';
 export { R } from './resources.js';
 export { createKubeClient, type KubeClientOptions } from './client.js';
+export type { RetryOptions } from './retry.js';
+export { describeStats } from './stats.js';
+export { watchUntil, type WatchUntilOptions, type WatchUntilEvent, type WatchUntilEventType, type WatchStep } from './watch-until.js';
 export type { KubeConnectionConfig } from './config/connection.js';
 export { loadKubeConfig, loadKubeConfigFile, loadInClusterConfig, SERVICE_ACCOUNT_DIR, type LoadKubeConfigOptions } from './config/load.js';
 export {
@@ -11,6 +14,7 @@ export {
   ExecError,
   ExecStreamError,
   ExecAbortedError,
+  ExecTimeoutError,
   isKubeError,
   isKubeApiError,
   isNotFound,

@@ -4,22 +4,13 @@ import * as https from 'node:https';
 import { parseStatus, toApiError, type RequestContext } from './api-error.js';
 import type { KubeConnectionConfig } from './config/connection.js';
 import { KubeConnectionError, KubeError } from './errors.js';
-import type { RequestStats } from './types.js';
+import { parseRetryAfter, RetryPolicy, type RetryMode, type RetryOptions } from './retry.js';
+import { StatsCounter } from './stats.js';
 
 /** How long a token read from a file is used before the file is read again (client-go: 1 min). */
 const TOKEN_REREAD_MS = 60_000;
 /** Error bodies are read up to this size; only their Status fields are used. */
 const MAX_ERROR_BODY = 1 << 20;
-
-/** Counts requests by `VERB resource`. */
-export class StatsCounter implements RequestStats {
-  readonly byKind = new Map<string, number>();
-  total = 0;
-  count(key: string): void {
-    this.byKind.set(key, (this.byKind.get(key) ?? 0) + 1);
-    this.total++;
-  }
-}
 
 /** One HTTP request to the API server. */
 export interface TransportRequest {
@@ -34,6 +25,10 @@ export interface TransportRequest {
   readonly signal?: AbortSignal | undefined;
   /** Idle timeout of the socket; 0 for long streams (watch, follow). */
   readonly timeoutMs?: number;
+  /** What the retry policy may send again. @default `idempotent` for GET, PUT, DELETE, PATCH; `unprocessed` for POST */
+  readonly retry?: RetryMode;
+  /** Called before each attempt with its number (1 for the first). */
+  readonly onAttempt?: (attempt: number) => void;
 }
 
 const CONNECTION_HINT = 'Check that the API server is running and that the kubeconfig server address is right';
@@ -70,15 +65,27 @@ export function readBody(res: http.IncomingMessage, limit = Infinity): Promise<B
   });
 }
 
-/** HTTP(S) to one API server over a keep-alive agent, with auth and stats. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH']);
+
+/** A failure with a system error code, so the retry policy can tell what happened. */
+function coded(message: string, code: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { code });
+}
+
+/** HTTP(S) to one API server over a keep-alive agent, with auth, retries and stats. */
 export class Transport {
   readonly url: URL;
   readonly stats = new StatsCounter();
+  readonly retry: RetryPolicy;
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
   private token: { value: string; readAt: number } | undefined;
 
-  constructor(readonly config: KubeConnectionConfig) {
+  constructor(
+    readonly config: KubeConnectionConfig,
+    retry: RetryOptions = {},
+  ) {
+    this.retry = new RetryPolicy(retry);
     this.url = new URL(config.server);
     const secure = this.url.protocol === 'https:';
     this.mod = secure ? https : http;
@@ -123,8 +130,42 @@ export class Transport {
     return this.token ? `Bearer ${this.token.value}` : undefined;
   }
 
-  /** Sends a request and resolves with the response once its headers arrive and its status is 2xx. */
-  async open(req: TransportRequest): Promise<http.IncomingMessage> {
+  /**
+   * Sends a request and resolves with the response once its headers arrive and its status is 2xx;
+   * failures before that are retried as `req.retry` allows.
+   */
+  open(req: TransportRequest): Promise<http.IncomingMessage> {
+    return this.retrying(req, () => this.attempt(req));
+  }
+
+  /** Sends a request and reads the whole 2xx response body; a GET cut off mid-body is sent again. */
+  send(req: TransportRequest): Promise<Buffer> {
+    return this.retrying(req, async () => {
+      const res = await this.attempt(req);
+      try {
+        return await readBody(res);
+      } catch (err) {
+        // A read can be repeated; a write that answered 2xx happened, whatever its body does.
+        const cut = req.method === 'GET' ? coded(`the response to ${req.method} ${req.path} was cut off`, 'ECONNRESET', err) : err;
+        throw connectionError(this.config.server, cut);
+      }
+    });
+  }
+
+  private retrying<T>(req: TransportRequest, attempt: () => Promise<T>): Promise<T> {
+    const mode = req.retry ?? (IDEMPOTENT_METHODS.has(req.method) ? 'idempotent' : 'unprocessed');
+    return this.retry.run(
+      mode,
+      (n) => {
+        req.onAttempt?.(n);
+        return attempt();
+      },
+      { signal: req.signal, onRetry: () => this.stats.recover('RETRY', req.statsKey) },
+    );
+  }
+
+  /** One attempt: resolves with a 2xx response, or rejects with the API error or connection failure. */
+  private async attempt(req: TransportRequest): Promise<http.IncomingMessage> {
     this.stats.count(req.statsKey);
     const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
     const auth = await this.authorization();
@@ -149,7 +190,12 @@ export class Transport {
       const timeoutMs = req.timeoutMs;
       if (timeoutMs) {
         r.setTimeout(timeoutMs, () =>
-          r.destroy(new KubeConnectionError(server, `the Kubernetes API at ${server} did not answer ${req.method} ${req.path} within ${timeoutMs / 1000} s`, { hint: CONNECTION_HINT })),
+          r.destroy(
+            new KubeConnectionError(server, `the Kubernetes API at ${server} did not answer ${req.method} ${req.path} within ${timeoutMs / 1000} s`, {
+              cause: coded('timeout before the response', 'ETIMEDOUT'),
+              hint: CONNECTION_HINT,
+            }),
+          ),
         );
       }
       r.end(req.body);
@@ -157,17 +203,7 @@ export class Transport {
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
     const body = await readBody(res, MAX_ERROR_BODY).catch(() => undefined);
-    throw toApiError(status, parseStatus(body), req.ctx);
-  }
-
-  /** Sends a request and reads the whole 2xx response body. */
-  async send(req: TransportRequest): Promise<Buffer> {
-    const res = await this.open(req);
-    try {
-      return await readBody(res);
-    } catch (err) {
-      throw connectionError(this.config.server, err);
-    }
+    throw toApiError(status, parseStatus(body), req.ctx, parseRetryAfter(res.headers['retry-after']));
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */

@@ -29,6 +29,8 @@ export interface ListOptions {
   readonly fieldSelector?: string;
   readonly limit?: number;
   readonly resourceVersion?: string;
+  /** Stops the request (a list rejects with an `AbortError`; a watch resolves). */
+  readonly signal?: AbortSignal;
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
@@ -48,11 +50,11 @@ export interface WatchEvent<T> {
 }
 
 export interface WatchOptions extends ListOptions {
-  /** Stop the watch (the promise of `watch` then resolves). */
-  readonly signal?: AbortSignal;
   /** Server-side timeout for the watch request, seconds. */
   readonly timeoutSeconds?: number;
   readonly allowWatchBookmarks?: boolean;
+  /** Called once the server accepted the watch (its response headers arrived). */
+  readonly onOpen?: () => void;
 }
 
 /**
@@ -83,6 +85,12 @@ export interface ExecOptions {
    * @default true
    */
   readonly requireStdinEof?: boolean;
+  /**
+   * A deadline for the whole exec, start-up included: when it passes the stream is closed and
+   * `exec` rejects with an `ExecTimeoutError` (code `EXEC_TIMEOUT`). The remote command may still
+   * be running then. Omit for no deadline.
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface ExecResult {
@@ -98,14 +106,38 @@ export interface LogOptions {
   readonly container?: string;
   readonly follow?: boolean;
   readonly tailLines?: number;
+  /** Only lines written at or after this time (RFC 3339), e.g. to resume a follow. */
+  readonly sinceTime?: string;
+  readonly sinceSeconds?: number;
+  /** Prefix each line with its RFC 3339 time (what `sinceTime` of a resumed follow takes). */
+  readonly timestamps?: boolean;
+  /**
+   * With `follow`: when no byte arrives for this long, the stream is closed and `logs` rejects
+   * with code `LOG_IDLE`. Omit for none.
+   */
+  readonly idleTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
-/** Counters that benchmarks read. */
+/** Counters that benchmarks and the hook's debug log read. */
 export interface RequestStats {
-  /** Requests by `VERB resource` (e.g. `POST pods`, `WATCH pods`, `EXEC pods/exec`). */
+  /**
+   * HTTP requests by `VERB resource` (e.g. `POST pods`, `WATCH pods`, `EXEC pods/exec`); each
+   * attempt of a retried request counts.
+   */
   readonly byKind: ReadonlyMap<string, number>;
   readonly total: number;
+  /** Requests sent again by the retry policy. Optional: fakes need not count. */
+  readonly retries?: number;
+  /** Watches opened again by `watchUntil` after a stream ended, broke or went idle. */
+  readonly rewatches?: number;
+  /** Lists read again by `watchUntil` after `410 Gone`. */
+  readonly relists?: number;
+  /**
+   * Recoveries by kind: `RETRY GET pods`, `REWATCH pods`, `RELIST pods`, `ADOPT POST pods` (a
+   * retried create that found its own object).
+   */
+  readonly recoveries?: ReadonlyMap<string, number>;
 }
 
 /**

@@ -59,11 +59,13 @@ export function decodeWatchLine<T>(line: string, ctx: RequestContext): WatchEven
 /**
  * Feeds the events of a watch response to `handler` until it returns true (resolves with that
  * object), the stream ends or `signal` aborts (resolves `undefined`), or a line is an error.
+ * A stream cut off by the server or the network rejects with code `WATCH_CUT`.
  */
 export function consumeWatch<T>(res: IncomingMessage, handler: WatchHandler<T>, ctx: RequestContext, signal?: AbortSignal): Promise<T | undefined> {
   return new Promise<T | undefined>((resolve, reject) => {
     const lines = new LineSplitter();
     let done = false;
+    let ended = false;
     let queue: Promise<void> = Promise.resolve();
     const finish = (err: unknown, value?: T) => {
       if (done) return;
@@ -76,6 +78,10 @@ export function consumeWatch<T>(res: IncomingMessage, handler: WatchHandler<T>, 
     const onAbort = () => finish(undefined);
     if (signal?.aborted) return finish(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
+    const cut = (cause?: unknown) => {
+      if (signal?.aborted) return finish(undefined);
+      finish(new KubeError('WATCH_CUT', `the watch of ${ctx.resource} was cut off by the server or network${cause instanceof Error ? ` (${cause.message})` : ''}`, { cause }));
+    };
 
     const handle = (line: string) => {
       // Events are handled one at a time, in order, even when the handler is async.
@@ -90,11 +96,15 @@ export function consumeWatch<T>(res: IncomingMessage, handler: WatchHandler<T>, 
       for (const line of lines.push(chunk)) handle(line);
     });
     res.on('end', () => {
+      ended = true;
       const rest = lines.end();
       if (rest !== undefined) handle(rest);
       void queue.then(() => finish(undefined), () => undefined);
     });
-    res.on('error', (err) => finish(signal?.aborted ? undefined : err));
-    res.on('aborted', () => finish(signal?.aborted ? undefined : new KubeError('API_ERROR', `the watch of ${ctx.resource} was cut off by the server or network`)));
+    res.on('error', (err) => cut(err));
+    res.on('aborted', () => cut());
+    res.on('close', () => {
+      if (!ended) cut();
+    });
   });
 }

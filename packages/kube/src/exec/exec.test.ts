@@ -239,10 +239,13 @@ describe('connection failures', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
-    const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' });
+    // A refused connection is retried (nothing was sent): two attempts, then the last error.
+    const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' }, { retry: { maxAttempts: 2, baseDelayMs: 10 } });
     const err = await rejection(client.exec(opts));
     expect(err).toBeInstanceOf(KubeConnectionError);
-    expect(err.message).toMatch(new RegExp(`^cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
+    expect(err.message).toMatch(new RegExp(`^cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\): .*; gave up after 2 attempts in \\d+\\.\\d s\\. Check that the API server is running`));
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(2);
+    expect(client.stats.recoveries?.get('RETRY EXEC pods/exec')).toBe(1);
     const getErr = await rejection(client.get({ type: { group: '', version: 'v1', plural: 'pods', namespaced: true }, namespace: 'ci', name: 'x' }));
     expect(getErr).toBeInstanceOf(KubeConnectionError);
     expect((getErr as KubeConnectionError).server).toBe(`http://127.0.0.1:${port}`);
