@@ -71,6 +71,10 @@ export async function run(options: RunOptions = {}): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Node exits on its own when nothing is left to wait for (a bug: a promise that never settles).
+  // The command has then not finished, so that exit must not tell the runner it succeeded.
+  process.exitCode = EXIT.failure;
+  process.once('beforeExit', () => log.error('The hook stopped before its command finished (nothing was left to wait for); the command failed'));
   let code: number = EXIT.ok;
   try {
     const input = parseHookInput(await readStdin());

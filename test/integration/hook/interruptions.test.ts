@@ -99,15 +99,18 @@ describe('interrupted steps never pass: a lost exec stream and cancellation', ()
     return ps.stdout.trim();
   }
 
-  it('a dropped connection to the API server during a step fails the step and says its result is unknown', async () => {
+  it('a dropped connection to the API server during a step fails the step, says its result is unknown, and stops the step in the pod', async () => {
     seen.text = '';
-    const step = runner.simulator.runScript('echo "step started: dropped"\nsleep 20\necho "should not matter"\n');
+    const step = runner.simulator.runScript('echo "step started: dropped"\nsleep 3600\necho "should not matter"\n');
     await outputContains(seen, 'step started: dropped');
+    expect(await sleepers()).toContain('sleep 3600');
     expect(proxy.cut()).toBeGreaterThan(0);
     const call = await step;
     expect(call.exitCode, output(call)).not.toBe(0);
     expect(call.exitCode).not.toBeNull();
-    expect(call.stdout + call.stderr).toMatch(/::error::.*result is unknown/);
+    expect(call.stdout + call.stderr).toMatch(/::error::.*result is unknown\. The step was stopped in the job pod \(SIGTERM, then SIGKILL\)\./);
+    // Checked by the hook with a second exec, and here once more.
+    await waitFor('the lost step to be gone from the job pod', sleepers, (ps) => ps === '', { timeoutMs: 10_000 });
   });
 
   it('SIGINT during a step stops the process in the job pod and the hook exits non-zero', async () => {

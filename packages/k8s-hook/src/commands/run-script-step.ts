@@ -7,7 +7,7 @@ import { JOB_CONTAINER } from '../pod/containers.js';
 import type { RunScriptStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
 import type { JobState } from '../protocol/state.js';
-import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from '../workspace/env-file.js';
+import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand, stepProcessesCommand } from '../workspace/env-file.js';
 import { copyExternalLocally, existing, removeStepFiles, writeEnvFile } from '../workspace/local.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, HOOK_TEMP_REL } from '../workspace/paths.js';
 import { planStepCopy } from '../workspace/step-files.js';
@@ -15,6 +15,8 @@ import type { CommandContext } from './context.js';
 
 /** How long a cancelled step gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5000;
+/** Deadline of each exec that signals or checks a step's processes. */
+const PROBE_TIMEOUT_MS = 15_000;
 
 /**
  * run_script_step: runs the step in the `job` container through a fixed loader (env from a
@@ -97,7 +99,9 @@ async function execStep(
   } catch (err) {
     if (cancelled) throw new CancelledError(cancelled);
     if (errorCode(err) === 'EXEC_STREAM_LOST') {
-      throw new HookError('EXEC_LOST', `The connection to the step in pod ${target.pod} was lost before it reported an exit status; the step's result is unknown`, {
+      // The step may still run in the pod: stopped, so it cannot write into what cleanup snapshots.
+      const stopped = await stopLostStep(ctx, target, cmd.pidFile);
+      throw new HookError('EXEC_LOST', `The connection to the step in pod ${target.pod} was lost before it reported an exit status; the step's result is unknown. ${stopped}`, {
         cause: err,
         hint: 'The step is treated as failed. Check the API server, the node and the pod (kubectl describe pod).',
       });
@@ -110,11 +114,38 @@ async function execStep(
   }
 }
 
+/**
+ * After a lost exec stream: stops what is left of the step (SIGTERM, a grace period, SIGKILL) and
+ * checks with another exec that none of its processes runs. Says what it found; never throws.
+ */
+async function stopLostStep(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string): Promise<string> {
+  const running = () => stepProcesses(ctx, target, pidFile);
+  try {
+    if ((await running()).length === 0) return 'No process of the step runs in the job pod.';
+    await stopRemote(ctx, target, pidFile, 'Stopping the step in the job pod: its exec stream was lost');
+    const left = await running();
+    if (left.length === 0) return 'The step was stopped in the job pod (SIGTERM, then SIGKILL).';
+    return `Processes of the step still run in the job pod after SIGKILL: ${left.join(' ')}.`;
+  } catch (err) {
+    return `Whether the step still runs in the job pod could not be checked: ${(err as Error).message}.`;
+  }
+}
+
+/** The live pids of the step's process group in the job pod (`STEP_PROCESSES`). */
+async function stepProcesses(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string): Promise<string[]> {
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => chunks.push(c));
+  const { exitCode } = await ctx.client.exec({ ...target, command: stepProcessesCommand(pidFile), stdout, timeoutMs: PROBE_TIMEOUT_MS });
+  if (exitCode !== 0) throw new Error(`the check exited with ${exitCode}`);
+  return Buffer.concat(chunks).toString('utf8').split(/\s+/).filter((p) => /^\d+$/.test(p)).slice(0, 20);
+}
+
 /** SIGTERM the step, then SIGKILL what is left after a grace period. Never throws. */
-async function stopRemote(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string): Promise<void> {
-  const send = (sig: 'TERM' | 'KILL') => ctx.client.exec({ ...target, command: killStepCommand(pidFile, sig) }).catch(() => undefined);
-  ctx.log.info('Cancelling: stopping the step in the job pod');
+async function stopRemote(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string, why = 'Cancelling: stopping the step in the job pod'): Promise<void> {
+  const send = (sig: 'TERM' | 'KILL') => ctx.client.exec({ ...target, command: killStepCommand(pidFile, sig), timeoutMs: PROBE_TIMEOUT_MS }).catch(() => undefined);
+  ctx.log.info(why);
   await send('TERM');
-  await new Promise((r) => setTimeout(r, KILL_GRACE_MS).unref());
+  await new Promise((r) => setTimeout(r, KILL_GRACE_MS));
   await send('KILL');
 }

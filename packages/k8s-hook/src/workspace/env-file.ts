@@ -74,6 +74,28 @@ export const STEP_KILLER = [
   'kill -"$1" -"$p" 2>/dev/null || kill -"$1" "$p" 2>/dev/null || true',
 ].join('\n');
 
+/**
+ * Prints the pids of a step's live processes: the recorded pid and every process of its process
+ * group (the runtime starts each exec as a process group leader), zombies left out (the job
+ * container's PID 1 does not reap). Prints nothing when no pid was recorded.
+ */
+export const STEP_PROCESSES = [
+  'p=$(cat "$1" 2>/dev/null) || exit 0',
+  'case "$p" in ""|*[!0-9]*) exit 0;; esac',
+  'for s in /proc/[0-9]*/stat; do',
+  '  read -r q rest 2>/dev/null < "$s" || continue',
+  '  rest=${rest##*) }; set -- $rest',
+  '  [ "$1" = Z ] && continue',
+  '  if [ "$q" = "$p" ] || [ "$3" = "$p" ]; then echo "$q"; fi',
+  'done',
+  'exit 0',
+].join('\n');
+
+/** The exec command that prints the live pids of a step (`STEP_PROCESSES`). */
+export function stepProcessesCommand(pidFile: string): string[] {
+  return ['sh', '-c', STEP_PROCESSES, 'zrh', pidFile];
+}
+
 /** Inputs of `scriptStepCommand`. */
 export interface ScriptStepCommand {
   /** Extract a tar stream from stdin here first (copy mode), or undefined. */
