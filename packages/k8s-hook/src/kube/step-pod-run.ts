@@ -1,9 +1,22 @@
 import { PassThrough } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
+import { R } from '@zfs-runner-hooks/kube';
 import type { CommandContext } from '../commands/context.js';
 import { HookError } from '../errors.js';
 import { STEP_CONTAINER } from '../pod/step-pod.js';
+import { followLog } from './log-follow.js';
 import { waitForPod } from './wait-pod.js';
+
+/**
+ * A step's log silent for this long is checked: a connection that died without a word is resumed
+ * while the step runs, and given up once it has ended.
+ */
+const LOG_IDLE_MS = 60_000;
+
+/** Whether the step container has terminated. */
+function isTerminated(pod: V1Pod): boolean {
+  return pod.status?.containerStatuses?.find((c) => c.name === STEP_CONTAINER)?.state?.terminated !== undefined;
+}
 
 /** Streams a step pod's output and resolves with the step container's exit code. */
 export async function followStepPod(ctx: CommandContext, namespace: string, name: string, resourceVersion: string | undefined): Promise<number> {
@@ -12,10 +25,16 @@ export async function followStepPod(ctx: CommandContext, namespace: string, name
   const out = new PassThrough();
   out.pipe(ctx.stdout, { end: false });
   try {
-    await ctx.client.logs({ namespace, pod: name, container: STEP_CONTAINER, follow: true, signal: ctx.signal }, out);
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    ctx.log.warning(`The step's log stream ended early: ${(err as Error).message}`);
+    await followLog(ctx.client, {
+      namespace,
+      pod: name,
+      container: STEP_CONTAINER,
+      out,
+      idleTimeoutMs: LOG_IDLE_MS,
+      running: async () => !isTerminated(await ctx.client.get<V1Pod>({ type: R.pods, namespace, name })),
+      log: ctx.log,
+      signal: ctx.signal,
+    });
   } finally {
     out.unpipe(ctx.stdout);
   }
