@@ -32,9 +32,9 @@ class TextSink extends Writable {
  * container: its exit code and error output go back to the library, which decides what they mean.
  */
 export function runInJobContainer(client: KubeClient, namespace: string, pod: string, signal: AbortSignal): RunInJob {
-  return async (command) => {
+  return async (command, options = {}) => {
     const stderr = new TextSink();
-    const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal });
+    const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     return { exitCode: r.exitCode, stderr: stderr.text };
   };
 }

@@ -41,7 +41,7 @@ export { resolveSource, type ResolvedSource } from './ops/resolve-source.js';
 export { createClone, reownClone } from './ops/create-clone.js';
 export { waitForClone, watchCloneEvents, type CloneReadiness } from './ops/wait-for-clone.js';
 export { snapshotBack, type SnapshotBackResult } from './ops/snapshot-back.js';
-export { flushClone, flushCommand, isUnknownOptionError, type CommandResult, type FlushResult, type RunInJob } from './ops/flush.js';
+export { flushClone, flushCommand, isUnknownOptionError, type CommandResult, type FlushResult, type RunInJob, type RunInJobOptions } from './ops/flush.js';
 export { promote, readHead, type PromoteResult } from './ops/promote.js';
 export { rollback } from './ops/rollback.js';
 export { seed } from './ops/seed.js';

@@ -74,4 +74,19 @@ describe('cleanup_job quiesces the job container before the snapshot', () => {
     expect(after.snapshots).toEqual(snapshotsBefore);
     expect(after.pvcs).not.toContain(pvc);
   });
+
+  it('a job whose sync hangs gets no snapshot once the runner\'s ZFS_CLONE_TIMEOUT_SECONDS passes, and cleanup_job ends', async () => {
+    const before = await world.head();
+    const snapshotsBefore = (await world.objects()).snapshots;
+    const { simulator: job } = await world.runner({ runnerEnv: { ZFS_CLONE_TIMEOUT_SECONDS: '5' } });
+    expect((await job.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
+    const step = await job.runScript(`printf '#!/bin/sh\\nsleep 3600\\n' > "$(command -v sync)"\n`);
+    expect(step.exitCode, output(step)).toBe(0);
+
+    const cleanup = await job.cleanupJob();
+    expect(cleanup.ok, output(cleanup)).toBe(true);
+    expect(output(cleanup)).toMatch(/no snapshot is taken and nothing is promoted: .*\bsync\b.* 5 s/);
+    expect(await world.head()).toEqual(before);
+    expect((await world.objects()).snapshots).toEqual(snapshotsBefore);
+  });
 });

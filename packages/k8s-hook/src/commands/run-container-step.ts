@@ -162,7 +162,7 @@ async function copyIn(ctx: CommandContext, state: JobState, podName: string, mou
   const failed = (await Promise.allSettled(copies)).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   mark('copied in');
-  const release = await ctx.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`] });
+  const release = await ctx.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`], timeoutMs: 30_000 });
   if (release.exitCode !== 0) throw new HookError('COPY_FAILED', `Could not start step pod ${podName} after copying its inputs`);
   return running.metadata?.resourceVersion;
 }

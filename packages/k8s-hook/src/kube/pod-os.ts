@@ -11,6 +11,8 @@ export interface ContainerTarget {
 
 /** How long to wait for the job container's first log line before probing with exec. */
 const FIRST_LINE_TIMEOUT_MS = 5_000;
+/** Deadline of the exec probe. */
+const PROBE_TIMEOUT_MS = 30_000;
 
 /**
  * The first line a container logs (`follow`, so a line written just after the container started
@@ -52,6 +54,6 @@ export async function isAlpineContainer(client: KubeClient, target: ContainerTar
     const line = await firstLogLine(client, target, FIRST_LINE_TIMEOUT_MS, signal);
     if (line?.startsWith(OS_MARKER)) return line.slice(OS_MARKER.length).trim() === 'alpine';
   }
-  const probe = await client.exec({ ...target, command: ['sh', '-c', '[ -f /etc/alpine-release ]'], ...(signal ? { signal } : {}) });
+  const probe = await client.exec({ ...target, command: ['sh', '-c', '[ -f /etc/alpine-release ]'], timeoutMs: PROBE_TIMEOUT_MS, ...(signal ? { signal } : {}) });
   return probe.exitCode === 0;
 }

@@ -105,6 +105,12 @@ export function tarCommand(dir: string, paths: readonly string[]): string[] {
   return ['tar', '-cf', '-', '-C', dir, ...paths];
 }
 
+/**
+ * Deadline of each exec of a copy: generous (a workspace of many GB goes through one), but a copy
+ * whose connection died without a word, or whose `tar` the job made hang, ends.
+ */
+export const COPY_TIMEOUT_MS = 30 * 60_000;
+
 function copyError(what: string, detail: string, cause?: unknown): HookError {
   return new HookError('COPY_FAILED', `Copying ${what} failed: ${detail}`, {
     cause,
@@ -120,7 +126,7 @@ export async function copyToPod(client: KubeClient, to: PodTarget, root: string,
   const stderr = new TextSink();
   let exitCode: number;
   try {
-    ({ exitCode } = await client.exec({ ...to, command: untarCommand(dir), stdin: tar.stream, stderr, stdout: stderr, ...(signal ? { signal } : {}) }));
+    ({ exitCode } = await client.exec({ ...to, command: untarCommand(dir), stdin: tar.stream, stderr, stdout: stderr, timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) }));
   } catch (err) {
     tar.stream.destroy();
     throw copyError(what, (err as Error).message, err);
@@ -172,7 +178,7 @@ export async function copyFromPod(client: KubeClient, from: PodTarget, options: 
         stop.abort(err);
         throw err;
       });
-      const exec = client.exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal }).finally(() => out.end());
+      const exec = client.exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal, timeoutMs: COPY_TIMEOUT_MS }).finally(() => out.end());
       const [s, e] = await Promise.allSettled([staged, exec]);
       // A refused member explains a stopped exec; a failed exec or tar explains a cut-off archive.
       if (s.status === 'rejected' && !isCutOff(s.reason)) throw rejected(what, s.reason);
@@ -218,7 +224,7 @@ export async function copyBetweenPods(
   const pipe = new PassThrough();
   const srcErr = new TextSink();
   const dstErr = new TextSink();
-  const sig = signal ? { signal } : {};
+  const sig = { timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) };
   const source = client.exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, ...sig }).finally(() => pipe.end());
   const dest = client.exec({ ...to, command: untarCommand(toDir), stdin: pipe, stdout: dstErr, stderr: dstErr, ...sig });
   const [s, d] = await Promise.allSettled([source, dest]);

@@ -84,7 +84,8 @@ export const runnerSettingsSchema = c.object({
     syntax: 'number',
   }),
   ZFS_CLONE_TIMEOUT_SECONDS: defaultedSetting(countField, '300', {
-    description: 'Longest wait for a clone to provision or a snapshot to become ready.',
+    description:
+      'Longest wait for a clone to provision or a snapshot to become ready, and deadline of each command cleanup_job runs in the job container before a snapshot (stopping its processes, `sync`).',
     syntax: 'seconds',
   }),
 });

@@ -8,7 +8,13 @@ export interface CommandResult {
  * Runs a command in the job container (the hook's exec). Rejects only when the command could not
  * be run or its result is unknown; a non-zero exit code is a result.
  */
-export type RunInJob = (command: readonly string[]) => Promise<CommandResult>;
+export type RunInJob = (command: readonly string[], options?: RunInJobOptions) => Promise<CommandResult>;
+
+/** How a command in the job container is run. */
+export interface RunInJobOptions {
+  /** The command's deadline: past it, the exec is closed and the call rejects. */
+  readonly timeoutMs?: number;
+}
 
 /** How the clone was flushed. */
 export interface FlushResult {

@@ -135,10 +135,13 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
     // The job's processes stop and the clone is flushed first: a snapshot of a clone still being
     // written, or not written back, would become the cache. Without that, no snapshot at all.
     const flushStarted = Date.now();
+    const runInJob = input.runInJob;
+    // The binaries are the job's: each command gets the runner's ZFS_CLONE_TIMEOUT_SECONDS.
+    const run: RunInJob = (command) => runInJob(command, { timeoutMs: policy.timeoutSeconds * 1000 });
     try {
-      const others = await stopJobProcesses(input.runInJob);
+      const others = await stopJobProcesses(run);
       if (others) logger.debug(`job container: ${others}`);
-      const flushed = await flushClone(input.runInJob, state.mountPath);
+      const flushed = await flushClone(run, state.mountPath);
       if (flushed.fellBack) logger.debug(`\`sync\` in the job container has no -f: flushed every file system instead of ${state.mountPath ?? 'the clone'}`);
     } catch (error) {
       problems.push(`no snapshot is taken${policy.promote ? ' and nothing is promoted' : ''}: ${message(error)}`);
