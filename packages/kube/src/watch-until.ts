@@ -78,7 +78,7 @@ function describeWatched(ref: ResourceRef, labelSelector: string | undefined, fi
  * list or watch request that still fails rejects. Re-watches and re-lists are counted in
  * `client.stats`.
  */
-export function watchUntil<T, R>(client: KubeClient, ref: ResourceRef, options: WatchUntilOptions<T, R>): Promise<R> {
+export function watchUntil<T, R = T>(client: KubeClient, ref: ResourceRef, options: WatchUntilOptions<T, R>): Promise<R> {
   const o = options;
   const collection: ResourceRef = { type: ref.type, namespace: ref.namespace };
   const byName = ref.name !== undefined ? `metadata.name=${ref.name}` : undefined;

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createKubeClient } from '../client.js';
-import { ExecAbortedError, ExecStreamError, KubeConnectionError, type KubeError } from '../errors.js';
+import { ExecAbortedError, ExecStreamError, ExecTimeoutError, KubeConnectionError, type KubeError } from '../errors.js';
 import type { KubeClient } from '../types.js';
 
 // A fake API server on loopback, only for stream failures a real API server cannot produce on
@@ -18,17 +18,26 @@ interface Fake {
 }
 const open: Fake[] = [];
 
-async function fakeServer(onConnection: (ws: WebSocket) => void, opts: { protocols?: string[]; autoPong?: boolean } = {}): Promise<Fake> {
+/** Answers upgrade number `n` (from 1): `true` to accept, or an HTTP status and headers to refuse it with. */
+type Upgrade = (n: number) => true | { status: number; headers?: Record<string, string> };
+
+async function fakeServer(onConnection: (ws: WebSocket) => void, opts: { protocols?: string[]; autoPong?: boolean; upgrade?: Upgrade } = {}): Promise<Fake> {
   const server = createServer();
+  let upgrades = 0;
   const wss = new WebSocketServer({
     server,
     autoPong: opts.autoPong ?? true,
+    verifyClient: (_info, done) => {
+      const answer = opts.upgrade?.(++upgrades) ?? true;
+      if (answer === true) done(true);
+      else done(false, answer.status, 'refused', answer.headers);
+    },
     handleProtocols: (offered) => (opts.protocols ?? ['v5.channel.k8s.io']).find((p) => offered.has(p)) ?? false,
   });
   wss.on('connection', onConnection);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' });
+  const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' }, { retry: { baseDelayMs: 5, maxDelayMs: 20 } });
   const fake = { client, server, wss };
   open.push(fake);
   return fake;
@@ -65,6 +74,9 @@ describe('exec over a stream that fails', () => {
     expect(err.code).toBe('EXEC_STREAM_LOST');
     expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job closed without an exit status \(the connection dropped\); the step's result is unknown/);
     expect(out.text()).toBe('partial output\n');
+    // Once the command started, the exec is never sent again.
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
+    expect(client.stats.retries).toBe(0);
   });
 
   it('rejects with ExecStreamError on a clean close that carries no status', async () => {
@@ -152,6 +164,53 @@ function gatedStdin(gate: Promise<unknown>): Readable {
     yield Buffer.from('second chunk');
   })());
 }
+
+describe('exec start-up and deadline', () => {
+  it('sends the upgrade again after 429 and 503 answers, and runs the command once', async () => {
+    let commands = 0;
+    const { client } = await fakeServer(
+      (ws) => {
+        commands++;
+        ws.send(STATUS_EXIT_5);
+        ws.close(1000);
+      },
+      { upgrade: (n) => (n === 1 ? { status: 429, headers: { 'Retry-After': '0' } } : n === 2 ? { status: 503 } : true) },
+    );
+    await expect(client.exec(opts)).resolves.toEqual({ exitCode: 5, protocol: 'v5.channel.k8s.io' });
+    expect(commands).toBe(1);
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(3);
+    expect(client.stats.recoveries?.get('RETRY EXEC pods/exec')).toBe(2);
+  });
+
+  it('does not send the upgrade again after an answer that will not change (403)', async () => {
+    const { client } = await fakeServer(() => undefined, { upgrade: () => ({ status: 403 }) });
+    const err = await rejection(client.exec(opts));
+    expect(err.code).toBe('FORBIDDEN');
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
+  });
+
+  it('closes the stream at timeoutMs and names the pod, container, command and seconds', async () => {
+    let serverClosed!: Promise<void>;
+    const { client } = await fakeServer((ws) => {
+      serverClosed = new Promise((resolve) => ws.on('close', () => resolve()));
+      ws.send(Buffer.concat([Buffer.from([1]), Buffer.from('working\n')]));
+    });
+    const out = collect();
+    const started = Date.now();
+    const err = await rejection(client.exec({ ...opts, command: ['sync', '-f', '/CONAN_HOME'], stdout: out.stream, timeoutMs: 200 }));
+    expect(err).toBeInstanceOf(ExecTimeoutError);
+    expect(err.code).toBe('EXEC_TIMEOUT');
+    expect(err.message).toBe('exec of "sync" in pod ci/job-1 container job did not finish within 0.2 s; the stream was closed. The command may still be running in the container');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(out.text()).toBe('working\n');
+    await serverClosed;
+  });
+
+  it('keeps an exit status that arrived before the deadline', async () => {
+    const { client } = await fakeServer((ws) => ws.send(STATUS_EXIT_5));
+    await expect(client.exec({ ...opts, timeoutMs: 100 })).resolves.toMatchObject({ exitCode: 5 });
+  });
+});
 
 describe('exec: a received exit status is the result', () => {
   it('keeps the status when stdin can no longer be sent after it (the server is closing)', async () => {
