@@ -59,6 +59,21 @@ describe('retries of idempotent requests', () => {
     expect(fake.seen).toHaveLength(2);
   });
 
+  it('sends a GET again when the server does not answer within requestTimeoutMs', async () => {
+    fake = await startFakeApi();
+    fake.script(reply.hang(), reply.json(200, pod('a')));
+    await expect(fake.client({ ...FAST, requestTimeoutMs: 100 }).get({ ...pods, name: 'a' })).resolves.toMatchObject({ metadata: { name: 'a' } });
+    expect(fake.seen).toHaveLength(2);
+  });
+
+  it('does not send a JSON patch again after a reset (an append would happen twice)', async () => {
+    fake = await startFakeApi();
+    fake.script(reply.reset());
+    const err = await rejection(fake.client(FAST).patch({ ...pods, name: 'a' }, [{ op: 'add', path: '/metadata/finalizers/-', value: 'x' }], 'json'));
+    expect(err).toBeInstanceOf(KubeConnectionError);
+    expect(fake.seen).toHaveLength(1);
+  });
+
   it('sends a DELETE and a merge PATCH again after a reset', async () => {
     fake = await startFakeApi();
     fake.script(reply.reset(), reply.json(200, { kind: 'Status', status: 'Success' }), reply.reset(), reply.json(200, pod('a', { labels: { x: '1' } })));

@@ -138,7 +138,12 @@ describe('watchUntil', () => {
     fake.script(list(10, [pod(5)]));
     fake.otherwise(reply.watch([]));
     const err = await rejection(
-      watchUntil(fake.client(FAST), jobPod, { onEvent: untilRunning([]), timeoutMs: 300, onDeadline: () => new Error('Job pod "job-1" did not start within 0.3 s') }),
+      watchUntil(fake.client(FAST), jobPod, {
+        onEvent: untilRunning([]),
+        timeoutMs: 300,
+        // Built asynchronously, as a caller that adds the pod's recent events would.
+        onDeadline: async () => new Error('Job pod "job-1" did not start within 0.3 s'),
+      }),
     );
     expect(err.message).toBe('Job pod "job-1" did not start within 0.3 s');
     expect(requests().filter((r) => r.startsWith('WATCH')).length).toBeGreaterThan(1);

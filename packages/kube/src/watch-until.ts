@@ -36,12 +36,15 @@ export interface WatchUntilOptions<T, R> {
   readonly from?: { readonly resourceVersion: string; readonly objects?: readonly T[] } | undefined;
   /** Overall deadline. Omit for none. */
   readonly timeoutMs?: number | undefined;
-  /** The error to reject with at the deadline. @default a `KubeError` with code `WATCH_TIMEOUT` */
-  readonly onDeadline?: () => Error;
+  /**
+   * The error to reject with at the deadline (may be built asynchronously, e.g. with the object's
+   * recent events; the streams are closed at once). @default a `KubeError` with code `WATCH_TIMEOUT`
+   */
+  readonly onDeadline?: () => Error | Promise<Error>;
   /** Aborting rejects the wait. */
   readonly signal?: AbortSignal | undefined;
-  /** The error to reject with on abort. @default a `KubeError` with code `WATCH_ABORTED` */
-  readonly onAbort?: () => Error;
+  /** The error to reject with on abort (may be built asynchronously). @default a `KubeError` with code `WATCH_ABORTED` */
+  readonly onAbort?: () => Error | Promise<Error>;
   /** A watch that delivers no event (bookmarks count) for this long is closed and opened again. @default 90000 */
   readonly idleTimeoutMs?: number;
   /** The server-side timeout of each watch request, shorter than `idleTimeoutMs`. @default two thirds of it */
@@ -105,7 +108,8 @@ export function watchUntil<T, R = T>(client: KubeClient, ref: ResourceRef, optio
       o.signal?.removeEventListener('abort', onAbort);
       stopped.abort();
       stream?.abort();
-      if (err) reject(err);
+      if (err instanceof Promise) err.then(reject, reject);
+      else if (err) reject(err);
       else resolve(value as R);
     };
     const onAbort = () =>
