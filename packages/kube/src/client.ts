@@ -186,7 +186,7 @@ class Client implements KubeClient {
       timeoutSeconds: options.timeoutSeconds,
       allowWatchBookmarks: options.allowWatchBookmarks,
     };
-    const req = this.request('GET', { ...ref, name: undefined }, query, { kind: 'WATCH', timeoutMs: 0, signal: options.signal });
+    const req = this.request('GET', { ...ref, name: undefined }, query, { kind: 'WATCH', timeoutMs: options.idleTimeoutMs ?? 0, signal: options.signal });
     let res;
     try {
       res = await this.transport.open(req);

@@ -55,6 +55,11 @@ export interface WatchOptions extends ListOptions {
   readonly allowWatchBookmarks?: boolean;
   /** Called once the server accepted the watch (its response headers arrived). */
   readonly onOpen?: () => void;
+  /**
+   * Closes the connection when no byte arrives for this long: before the response, the request is
+   * sent again (retry policy); after it, the watch rejects with code `WATCH_CUT`. Omit for none.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**

@@ -118,6 +118,15 @@ describe('watchUntil', () => {
     expect(client.stats.rewatches).toBe(1);
   });
 
+  it('sends a watch request that gets no answer again after idleTimeoutMs', async () => {
+    fake = await startFakeApi();
+    fake.script(list(10, [pod(5)]), reply.hang(), reply.watch([ev('MODIFIED', pod(11, 'Running'))], 'hang'));
+    const client = fake.client(FAST);
+    await expect(watchUntil(client, jobPod, { onEvent: untilRunning([]), idleTimeoutMs: 200 })).resolves.toEqual(pod(11, 'Running'));
+    expect(requests()).toEqual(['LIST', 'WATCH rv=10', 'WATCH rv=10']);
+    expect(client.stats.recoveries?.get('RETRY WATCH pods')).toBe(1);
+  });
+
   it('starts from a known object and version without a list', async () => {
     fake = await startFakeApi();
     fake.script(reply.watch([ev('MODIFIED', pod(8, 'Running'))], 'hang'));

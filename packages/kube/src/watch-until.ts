@@ -149,11 +149,12 @@ export function watchUntil<T, R = T>(client: KubeClient, ref: ResourceRef, optio
       let heard = false;
       let opened = false;
       let idle: NodeJS.Timeout | undefined;
+      // Before the response the client's own timeout applies (and its retries); after it, silence
+      // for idleMs closes the stream.
       const arm = () => {
         clearTimeout(idle);
         idle = setTimeout(() => own.abort(), idleMs);
       };
-      arm();
       try {
         await client.watch<T>(
           collection,
@@ -171,6 +172,7 @@ export function watchUntil<T, R = T>(client: KubeClient, ref: ResourceRef, optio
             resourceVersion: from,
             allowWatchBookmarks: true,
             timeoutSeconds: watchTimeoutSeconds,
+            idleTimeoutMs: idleMs,
             signal: own.signal,
             onOpen: () => {
               opened = true;
