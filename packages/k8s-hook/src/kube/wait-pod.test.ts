@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { KubeApiError } from '@zfs-runner-hooks/kube';
 import { describe, expect, it } from 'vitest';
 import { fakeClient, memoryLogger } from '../testing/fake-client.js';
 import { waitForPod } from './wait-pod.js';
@@ -34,10 +35,24 @@ describe('waitForPod', () => {
     );
   });
 
-  it('re-reads the pod when the watch ends and fails when it was deleted', async () => {
-    const client = fakeClient({ watch: [[]], get: undefined });
+  it('watches again when a stream ends, and fails when the pod was deleted', async () => {
+    const client = fakeClient({ watch: [[], [{ type: 'DELETED', object: phase('Running') }]] });
     await expect(waitForPod(client, { ...base, log: memoryLogger() })).rejects.toThrowError('was deleted while waiting for it');
-    expect(client.calls).toEqual(['watch', 'find', 'list events']);
+    expect(client.calls).toEqual(['watch', 'watch', 'list events']);
+  });
+
+  it('lists again when its version is gone, and fails when the list no longer has the pod', async () => {
+    const gone = new KubeApiError('GONE', 'too old resource version', { status: 410, reason: 'Expired', serverMessage: undefined, verb: 'watch', resource: 'pods', group: '', namespace: 'ci', name: undefined, causes: [] });
+    const client = fakeClient({ watch: [[{ type: 'MODIFIED', object: phase('Pending') }], gone], pods: [] });
+    await expect(waitForPod(client, { ...base, log: memoryLogger() })).rejects.toThrowError('Job pod "job-pod" in namespace "ci" was deleted while waiting for it');
+    expect(client.calls).toEqual(['watch', 'watch', 'list pods', 'list events']);
+  });
+
+  it('a stream that ends is never an outcome: a pod that becomes ready on the next stream is ready', async () => {
+    const ready = phase('Running', { conditions: [{ type: 'Ready', status: 'True' }] }, '4');
+    const client = fakeClient({ watch: [[{ type: 'MODIFIED', object: phase('Pending') }], [], [{ type: 'MODIFIED', object: ready }]] });
+    await expect(waitForPod(client, { ...base, log: memoryLogger() })).resolves.toBe(ready);
+    expect(client.calls).toEqual(['watch', 'watch', 'watch']);
   });
 
   it('fails with POD_TIMEOUT after the deadline', async () => {

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { R, type KubeClient } from '@zfs-runner-hooks/kube';
-import { errorCode, HookError } from '../errors.js';
+import { R, watchUntil, type KubeClient } from '@zfs-runner-hooks/kube';
+import { HookError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { podWarnings } from './events.js';
 import { assessPod, type PodGoal } from './pod-status.js';
@@ -79,41 +79,38 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
     return false;
   };
 
-  const refresh = async () => {
-    const pod = await client.find<V1Pod>({ type: R.pods, namespace: o.namespace, name: o.name });
-    if (!pod) return fail('was deleted while waiting for it');
-    return judge(pod);
-  };
-
+  const outcome = (): true | undefined => (failure !== undefined || done ? true : undefined);
   if (o.seen && judge(o.seen)) return finish();
-  if (rv === undefined && (await refresh())) return finish();
-  for (;;) {
-    if (o.signal?.aborted) throw new HookError('CANCELLED', `Stopped waiting for ${o.what.toLowerCase()} "${o.name}"`);
-    const now = Date.now();
-    const wakeAt = Math.min(deadline, unschedulableSince === undefined ? Infinity : unschedulableSince + grace);
-    if (now >= deadline) return fail(`did not reach the expected state within ${o.timeoutSeconds} s (last state: ${lastProgress || 'unknown'})`, 'POD_TIMEOUT');
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = Number.isFinite(wakeAt) ? setTimeout(() => stop.abort(), Math.max(0, wakeAt - now)) : undefined;
-    try {
-      const ended = await client.watch<V1Pod>(
-        { type: R.pods, namespace: o.namespace },
-        (ev) => (ev.type === 'DELETED' ? ((failure = 'was deleted while waiting for it'), true) : judge(ev.object)),
-        { fieldSelector: `metadata.name=${o.name}`, resourceVersion: rv, signal: stop.signal, timeoutSeconds: 300 },
-      );
-      if (ended !== undefined) return finish();
-      // The watch ended (server timeout, or our timer): re-read the pod so nothing is missed.
-      if (await refresh()) return finish();
-    } catch (err) {
-      if (errorCode(err) !== 'GONE') throw err;
-      rv = undefined;
-      if (await refresh()) return finish();
-    } finally {
-      if (timer) clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
+  const gone = 'was deleted while waiting for it';
+  try {
+    // A stream that ends, breaks or stays silent is watched again from the last version seen
+    // (`watchUntil`); only the pod's state, the deadline or the caller end the wait.
+    await watchUntil<V1Pod, true>(client, { type: R.pods, namespace: o.namespace, name: o.name }, {
+      onEvent: ({ type, object }) => {
+        if (type === 'DELETED') failure = gone;
+        else judge(object);
+        return outcome();
+      },
+      onListed: (pods) => {
+        if (pods.length === 0) failure = gone;
+        return outcome();
+      },
+      ...(rv !== undefined ? { from: { resourceVersion: rv } } : {}),
+      // The end of an Unschedulable pod's grace period is no event of its own.
+      wakeAt: () => (unschedulableSince === undefined ? undefined : unschedulableSince + grace),
+      onWake: () => (lastPod ? (judge(lastPod), outcome()) : undefined),
+      ...(Number.isFinite(deadline) ? { timeoutMs: Math.max(0, deadline - Date.now()) } : {}),
+      onDeadline: () => new HookError('POD_TIMEOUT', 'deadline'),
+      signal: o.signal,
+      onAbort: () => new HookError('CANCELLED', `Stopped waiting for ${o.what.toLowerCase()} "${o.name}"`),
+    });
+  } catch (err) {
+    if (err instanceof HookError && err.code === 'POD_TIMEOUT') {
+      return fail(`did not reach the expected state within ${o.timeoutSeconds} s (last state: ${lastProgress || 'unknown'})`, 'POD_TIMEOUT');
     }
+    throw err;
   }
+  return finish();
 
   async function finish(): Promise<V1Pod> {
     if (failure !== undefined) return fail(failure);

@@ -1,8 +1,11 @@
 import type { KubeClient, KubeList, WatchEvent } from '@zfs-runner-hooks/kube';
 import type { Logger } from '../log.js';
 
-/** A KubeClient whose `watch` replays scripted events and whose `list` returns given events. */
-export function fakeClient(script: { watch?: WatchEvent<unknown>[][]; get?: unknown; events?: unknown[] }): KubeClient & { calls: string[] } {
+/**
+ * A KubeClient whose `watch` replays scripted streams (a stream that is an Error makes that watch
+ * request fail with it) and whose `list` returns the given events and pods.
+ */
+export function fakeClient(script: { watch?: (WatchEvent<unknown>[] | Error)[]; get?: unknown; events?: unknown[]; pods?: unknown[] }): KubeClient & { calls: string[] } {
   const calls: string[] = [];
   const watches = [...(script.watch ?? [])];
   const client = {
@@ -19,11 +22,13 @@ export function fakeClient(script: { watch?: WatchEvent<unknown>[][]; get?: unkn
     },
     async list(ref: { type: { plural: string } }): Promise<KubeList<unknown>> {
       calls.push(`list ${ref.type.plural}`);
-      return { metadata: {}, items: ref.type.plural === 'events' ? (script.events ?? []) : [] };
+      return { metadata: {}, items: ref.type.plural === 'events' ? (script.events ?? []) : ref.type.plural === 'pods' ? (script.pods ?? []) : [] };
     },
     async watch(_ref: unknown, handler: (e: WatchEvent<unknown>) => boolean | void | Promise<boolean | void>) {
       calls.push('watch');
-      for (const ev of watches.shift() ?? []) if (await handler(ev)) return ev.object;
+      const stream = watches.shift() ?? [];
+      if (stream instanceof Error) throw stream;
+      for (const ev of stream) if (await handler(ev)) return ev.object;
       return undefined;
     },
     async create() {

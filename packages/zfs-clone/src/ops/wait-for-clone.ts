@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { R, watchUntil, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 
 export interface WaitForCloneOptions {
@@ -24,37 +24,34 @@ export async function waitForClone(kube: KubeClient, options: WaitForCloneOption
   const abort = new AbortController();
   const stop = () => abort.abort();
   options.signal?.addEventListener('abort', stop, { once: true });
-  let timer: NodeJS.Timeout | undefined;
   let lastPhase = 'Pending';
+  const gone = () => new ZfsCloneError('CLONE_FAILED', `Clone PVC "${pvc}" was deleted while waiting for it.`);
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ZfsCloneError('TIMEOUT', `Clone PVC "${pvc}" in namespace "${namespace}" is still ${lastPhase} after ${options.timeoutSeconds}s.`, {
-              hint: 'Check the storage driver (kubectl describe pvc) or raise ZFS_CLONE_TIMEOUT_SECONDS.',
-            }),
-          ),
-        options.timeoutSeconds * 1000,
-      );
+    // A stream that ends or breaks is watched again (`watchUntil`): only Bound, a deletion, a
+    // lasting provisioning failure, the deadline or the caller end the wait.
+    const bound = watchUntil<V1PersistentVolumeClaim, CloneReadiness>(kube, { type: R.persistentVolumeClaims, namespace, name: pvc }, {
+      onEvent: ({ type, object }) => {
+        if (type === 'DELETED') throw gone();
+        const phase = object.status?.phase ?? 'Pending';
+        if (phase !== lastPhase) options.onProgress?.(phase);
+        lastPhase = phase;
+        return phase === 'Bound' ? 'bound' : undefined;
+      },
+      onListed: (objects) => {
+        if (objects.length === 0) throw gone();
+        return undefined;
+      },
+      timeoutMs: options.timeoutSeconds * 1000,
+      onDeadline: () =>
+        new ZfsCloneError('TIMEOUT', `Clone PVC "${pvc}" in namespace "${namespace}" is still ${lastPhase} after ${options.timeoutSeconds}s.`, {
+          hint: 'Check the storage driver (kubectl describe pvc) or raise ZFS_CLONE_TIMEOUT_SECONDS.',
+        }),
+      signal: abort.signal,
+      onAbort: () => new ZfsCloneError('CLONE_FAILED', `Stopped waiting for clone PVC "${pvc}" in namespace "${namespace}".`),
     });
-    const bound = kube
-      .watch<V1PersistentVolumeClaim>(
-        { type: R.persistentVolumeClaims, namespace },
-        (event) => {
-          if (event.type === 'DELETED') throw new ZfsCloneError('CLONE_FAILED', `Clone PVC "${pvc}" was deleted while waiting for it.`);
-          const phase = event.object.status?.phase ?? 'Pending';
-          if (phase !== lastPhase) options.onProgress?.(phase);
-          lastPhase = phase;
-          return phase === 'Bound';
-        },
-        { fieldSelector: `metadata.name=${pvc}`, signal: abort.signal },
-      )
-      .then((): CloneReadiness => 'bound');
     const events = watchCloneEvents(kube, namespace, pvc, abort.signal, options.onProgress);
-    return await Promise.race([bound, events, timeout]);
+    return await Promise.race([bound, events]);
   } finally {
-    clearTimeout(timer);
     abort.abort();
     options.signal?.removeEventListener('abort', stop);
   }
@@ -92,32 +89,30 @@ export async function watchCloneEvents(
   onProgress?: (state: string) => void,
   stopWhenWaitingForConsumer = true,
 ): Promise<CloneReadiness> {
-  let failure: CoreV1Event | undefined;
-  const stopped = await kube.watch<CoreV1Event>(
-    { type: R.events, namespace },
-    (event) => {
-      const e = event.object;
-      if (event.type === 'DELETED') return false;
-      if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
-        if (isTransientProvisioningFailure(e.message)) {
-          onProgress?.(`ProvisioningFailed (retried by the provisioner): ${e.message ?? ''}`);
-          return false;
+  try {
+    return await watchUntil<CoreV1Event, CloneReadiness>(kube, { type: R.events, namespace }, {
+      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvc}`,
+      onEvent: ({ type, object: e }) => {
+        if (type === 'DELETED') return undefined;
+        if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
+          if (isTransientProvisioningFailure(e.message)) {
+            onProgress?.(`ProvisioningFailed (retried by the provisioner): ${e.message ?? ''}`);
+            return undefined;
+          }
+          throw new ZfsCloneError(
+            'CLONE_FAILED',
+            `Clone PVC "${pvc}" in namespace "${namespace}" cannot be provisioned: ${e.message ?? 'ProvisioningFailed'}.`,
+            { hint: 'Under zfs-localpv the clone must request exactly the snapshot size and use a StorageClass on the snapshot\'s pool; check ZFS_CLONE_STORAGE_CLASS.' },
+          );
         }
-        failure = e;
-        return true;
-      }
-      if (e.reason) onProgress?.(e.reason);
-      return stopWhenWaitingForConsumer && e.reason === 'WaitForFirstConsumer';
-    },
-    { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvc}`, signal },
-  );
-  if (failure) {
-    throw new ZfsCloneError(
-      'CLONE_FAILED',
-      `Clone PVC "${pvc}" in namespace "${namespace}" cannot be provisioned: ${failure.message ?? 'ProvisioningFailed'}.`,
-      { hint: 'Under zfs-localpv the clone must request exactly the snapshot size and use a StorageClass on the snapshot\'s pool; check ZFS_CLONE_STORAGE_CLASS.' },
-    );
+        if (e.reason) onProgress?.(e.reason);
+        return stopWhenWaitingForConsumer && e.reason === 'WaitForFirstConsumer' ? 'waiting-for-consumer' : undefined;
+      },
+      signal,
+    });
+  } catch (error) {
+    // Stopped by the caller: nothing to report, and nothing ever resolves.
+    if (signal.aborted) return new Promise<never>(() => undefined);
+    throw error;
   }
-  if (stopped) return 'waiting-for-consumer';
-  return new Promise<never>(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { R, watchUntil, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { VolumeSnapshot } from '../kube-types.js';
 
@@ -23,52 +23,42 @@ export function isPermanentSnapshotError(message: string | undefined): boolean {
 }
 
 /**
- * Watches a VolumeSnapshot until `readyToUse`; fails at once on an error that waiting cannot cure
- * (a missing VolumeSnapshotClass), and on timeout reports the controller's last error.
+ * Watches a VolumeSnapshot until `readyToUse` (`watchUntil`: a stream that ends or breaks is
+ * watched again, never taken for an outcome); fails at once on an error that waiting cannot cure
+ * (a missing VolumeSnapshotClass) or when the snapshot is deleted, and on timeout reports the
+ * controller's last error.
  */
 export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshotOptions): Promise<VolumeSnapshot> {
   const { namespace, name } = options;
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  options.signal?.addEventListener('abort', stop, { once: true });
   let lastError: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new ZfsCloneError(
-            'TIMEOUT',
-            `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready after ${options.timeoutSeconds}s${lastError ? `: the snapshot controller reports "${lastError}"` : ''}.`,
-            { hint: 'Check the VolumeSnapshotClass and the CSI snapshotter, or raise ZFS_CLONE_TIMEOUT_SECONDS.' },
-          ),
-        );
-      }, options.timeoutSeconds * 1000);
-    });
-    const ready = kube.watch<VolumeSnapshot>(
-      { type: R.volumeSnapshots, namespace },
-      (event) => {
-        if (event.type === 'DELETED') throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was deleted while waiting for it.`);
-        const status = event.object.status;
-        if (status?.error?.message && status.error.message !== lastError) {
-          lastError = status.error.message;
-          options.onProgress?.(`error: ${lastError}`);
-          if (isPermanentSnapshotError(lastError)) {
-            throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" cannot be taken: ${lastError}.`, {
-              hint: 'Set ZFS_CLONE_SNAPSHOT_CLASS (or the runner\'s ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS) to an existing VolumeSnapshotClass.',
-            });
-          }
+  const gone = () => new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was deleted while waiting for it.`);
+  return watchUntil<VolumeSnapshot, VolumeSnapshot>(kube, { type: R.volumeSnapshots, namespace, name }, {
+    onEvent: ({ type, object }) => {
+      if (type === 'DELETED') throw gone();
+      const status = object.status;
+      if (status?.error?.message && status.error.message !== lastError) {
+        lastError = status.error.message;
+        options.onProgress?.(`error: ${lastError}`);
+        if (isPermanentSnapshotError(lastError)) {
+          throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" cannot be taken: ${lastError}.`, {
+            hint: 'Set ZFS_CLONE_SNAPSHOT_CLASS (or the runner\'s ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS) to an existing VolumeSnapshotClass.',
+          });
         }
-        return status?.readyToUse === true;
-      },
-      { fieldSelector: `metadata.name=${name}`, signal: abort.signal },
-    );
-    const result = await Promise.race([ready, timeout]);
-    if (!result) throw new ZfsCloneError('SNAPSHOT_FAILED', `The watch on VolumeSnapshot "${name}" ended before it was ready.`);
-    return result;
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-    options.signal?.removeEventListener('abort', stop);
-  }
+      }
+      return status?.readyToUse === true ? object : undefined;
+    },
+    onListed: (objects) => {
+      if (objects.length === 0) throw gone();
+      return undefined;
+    },
+    timeoutMs: options.timeoutSeconds * 1000,
+    onDeadline: () =>
+      new ZfsCloneError(
+        'TIMEOUT',
+        `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready after ${options.timeoutSeconds}s${lastError ? `: the snapshot controller reports "${lastError}"` : ''}.`,
+        { hint: 'Check the VolumeSnapshotClass and the CSI snapshotter, or raise ZFS_CLONE_TIMEOUT_SECONDS.' },
+      ),
+    signal: options.signal,
+    onAbort: () => new ZfsCloneError('SNAPSHOT_FAILED', `Stopped waiting for VolumeSnapshot "${name}" in namespace "${namespace}".`),
+  });
 }
