@@ -128,17 +128,24 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect((await world.head()).generation).toBe(before.generation + 1);
   });
 
-  it('reports a failing flush as a warning with sync\'s own message', async () => {
+  it('a failing flush is a warning with sync\'s own message, and means no snapshot and no promotion', async () => {
+    const before = await world.head();
+    const snapshotsBefore = (await world.objects()).snapshots;
     const { simulator } = await world.runner();
     expect((await simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
+    const pvc = (await clonePvc(simulator.state)).metadata?.name ?? '';
     const failing = fakeSync(`echo "sync: error syncing '$2': Input/output error" >&2\nexit 1`);
     expect((await simulator.runScript(failing)).exitCode).toBe(0);
     const cleanup = await simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
-    const warnings = output(cleanup).split('\n').filter((l) => l.includes('flush failed'));
+    const warnings = output(cleanup).split('\n').filter((l) => l.includes('sync -f'));
     // Once, as a warning, with sync's own words.
-    expect(warnings).toEqual(["::warning::flush failed: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error"]);
+    expect(warnings).toEqual(["::warning::no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error"]);
     expect(output(cleanup)).not.toContain('has no -f');
+    expect(await world.head()).toEqual(before);
+    const after = await world.objects();
+    expect(after.snapshots).toEqual(snapshotsBefore);
+    expect(after.pvcs).not.toContain(pvc);
   });
 
   it('a non-root job user (uid 1001) writes the cache when the runner sets ZFS_CLONE_FS_GROUP', async () => {
