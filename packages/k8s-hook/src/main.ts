@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createKubeClient, loadKubeConfig, type KubeClient } from '@zfs-runner-hooks/kube';
+import { createKubeClient, describeStats, loadKubeConfig, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { JobCache } from './cache.js';
 import { cleanupJob } from './commands/cleanup-job.js';
 import type { CommandContext } from './commands/context.js';
@@ -112,7 +112,12 @@ export async function run(options: RunOptions = {}): Promise<void> {
   } catch (err) {
     code = exitCodeFor(cancel.signal.aborted && !(err instanceof CancelledError) && !(err instanceof StepFailedError) ? new CancelledError(cancel.signal.reason as NodeJS.Signals) : err, log);
   } finally {
-    if (client) log.debug(`API requests: ${client.stats.total} ${JSON.stringify(Object.fromEntries(client.stats.byKind))}`);
+    if (client) {
+      const { stats } = client;
+      log.debug(`API requests: ${stats.total} ${JSON.stringify(Object.fromEntries(stats.byKind))}`);
+      const recovered = stats.recoveries?.size ? ` ${JSON.stringify(Object.fromEntries(stats.recoveries))}` : '';
+      log.debug(`API recoveries: ${describeStats(stats)}${recovered}`);
+    }
     client?.close();
   }
   process.exit(code);
