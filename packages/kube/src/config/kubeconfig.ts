@@ -1,12 +1,15 @@
 import * as c from '../check.js';
 import { KubeConfigError } from '../errors.js';
+import { checkFields, checkPlugin, type CredentialPlugin } from './fields.js';
 
 /**
- * A kubeconfig reduced to the one context in use. File references are still paths (resolved
- * against the kubeconfig's folder); `readKubeConfigFile` turns them into contents.
+ * A kubeconfig reduced to the one context in use. File references are absolute paths (resolved
+ * against the folder of the file that defined the entry); `load.ts` turns them into contents.
  */
 export interface SelectedContext {
   readonly contextName: string;
+  /** The user entry's name, for messages and the credential plugin. */
+  readonly userName?: string;
   readonly server: string;
   readonly namespace: string;
   readonly insecureSkipTlsVerify: boolean;
@@ -19,79 +22,13 @@ export interface SelectedContext {
   readonly clientKeyFile?: string;
   readonly token?: string;
   readonly tokenFile?: string;
-}
-
-const SUPPORTED_AUTH =
-  'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, or none. ' +
-  'Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`';
-
-/**
- * A kubeconfig field this client does not implement and that would change who the client is,
- * what it trusts or where its requests go. Ignoring one would silently connect differently from
- * kubectl, so a set field is refused with what it would have done and what to do instead.
- */
-interface RefusedField {
-  readonly code: 'CONFIG_UNSUPPORTED' | 'CONFIG_UNSUPPORTED_AUTH';
-  /** What the field does, after its name. */
-  readonly means: string;
-  /** What ignoring it would do. */
-  readonly effect: string;
-  readonly hint: string;
-}
-
-const IMPERSONATION: RefusedField = {
-  code: 'CONFIG_UNSUPPORTED_AUTH',
-  means: 'impersonation',
-  effect: 'every request would be sent as the user itself, not as the identity it names',
-  hint: 'Give the hook a kubeconfig of the identity it should have instead, e.g. a token of that ServiceAccount (kubectl create token <serviceaccount>)',
-};
-const AUTH = (means: string): RefusedField => ({
-  code: 'CONFIG_UNSUPPORTED_AUTH',
-  means,
-  effect: 'requests would be sent without these credentials',
-  hint: SUPPORTED_AUTH,
-});
-
-const REFUSED_USER_FIELDS: Readonly<Record<string, RefusedField>> = {
-  as: IMPERSONATION,
-  'as-uid': IMPERSONATION,
-  'as-groups': IMPERSONATION,
-  'as-user-extra': IMPERSONATION,
-  exec: AUTH('authentication by a credential plugin'),
-  'auth-provider': AUTH('authentication by an auth provider'),
-  username: AUTH('basic authentication'),
-  password: AUTH('basic authentication'),
-};
-const REFUSED_CLUSTER_FIELDS: Readonly<Record<string, RefusedField>> = {
-  'proxy-url': {
-    code: 'CONFIG_UNSUPPORTED',
-    means: 'a proxy to reach the server through',
-    effect: 'requests would go to the server directly, not through the proxy',
-    hint: 'Remove proxy-url where the API server is reachable directly (as it is from a pod of the cluster)',
-  },
-};
-
-/** client-go ignores empty values (`as: ""`, `as-groups: []`); so does this check. */
-function isSet(value: unknown): boolean {
-  if (value === undefined || value === null || value === '' || value === false) return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === 'object') return Object.keys(value).length > 0;
-  return true;
-}
-
-function refuseFields(fields: Readonly<Record<string, RefusedField>>, entry: Record<string, unknown>, owner: string, file: string): void {
-  for (const [field, refused] of Object.entries(fields)) {
-    if (!isSet(entry[field])) continue;
-    throw new KubeConfigError(
-      refused.code,
-      `kubeconfig ${file}: ${owner} sets "${field}" (${refused.means}), which this client does not support: ${refused.effect}`,
-      { hint: refused.hint },
-    );
-  }
+  /** An exec credential plugin or auth provider: resolved by `@kubernetes/client-node` (`plugin.ts`). */
+  readonly plugin?: CredentialPlugin;
 }
 
 const optionalString = c.optional(c.string());
 const listOf = <T>(check: c.Check<T>) => c.nullish(c.array(check), []);
+const looseObject = c.record(c.unknown());
 
 const clusterSchema = c.object({
   server: c.string({ min: 1 }),
@@ -107,6 +44,8 @@ const userSchema = c.object({
   'client-key-data': optionalString,
   token: optionalString,
   tokenFile: optionalString,
+  exec: c.optional(looseObject),
+  'auth-provider': c.optional(looseObject),
 });
 const contextSchema = c.object({ cluster: c.string({ min: 1 }), user: optionalString, namespace: optionalString });
 const kubeConfigSchema = c.object({
@@ -116,18 +55,28 @@ const kubeConfigSchema = c.object({
   'current-context': optionalString,
 });
 
-const b64 = (value: string): Buffer => Buffer.from(value, 'base64');
+type Cluster = c.Output<typeof clusterSchema>;
+type User = c.Output<typeof userSchema>;
+type Context = c.Output<typeof contextSchema>;
 
-function resolvePath(file: string, baseDir: string): string {
-  return file.startsWith('/') ? file : `${baseDir}/${file}`;
+/** An entry of a kubeconfig with the file it came from (for messages and relative paths). */
+interface Entry<T> {
+  readonly value: T;
+  readonly file: string;
 }
 
-/**
- * Parses kubeconfig text (YAML or JSON) and selects `context` (default: `current-context`).
- * Pure apart from loading the YAML parser; `file` is only used in messages and to resolve
- * relative paths.
- */
-export async function parseKubeConfig(text: string, file: string, context?: string): Promise<SelectedContext> {
+/** One or more kubeconfig files merged as kubectl merges a `KUBECONFIG` list. */
+export interface KubeConfigSet {
+  /** The files, in order (`a:b` in messages). */
+  readonly files: readonly string[];
+  readonly currentContext?: string;
+  readonly clusters: ReadonlyMap<string, Entry<Cluster>>;
+  readonly users: ReadonlyMap<string, Entry<User>>;
+  readonly contexts: ReadonlyMap<string, Entry<Context>>;
+}
+
+/** Parses one kubeconfig file's text (YAML or JSON) and checks its shape. */
+export async function parseKubeConfigFile(text: string, file: string): Promise<c.Output<typeof kubeConfigSchema>> {
   let doc: unknown;
   try {
     doc = text.trimStart().startsWith('{') ? JSON.parse(text) : (await import(/* webpackMode: "eager" */ 'yaml')).parse(text);
@@ -138,63 +87,105 @@ export async function parseKubeConfig(text: string, file: string, context?: stri
   if (!parsed.ok) {
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} is invalid: ${c.formatIssues(parsed.issues).join('; ')}`);
   }
-  const cfg = parsed.value;
-  const contextName = context ?? cfg['current-context'];
+  return parsed.value;
+}
+
+/**
+ * Merges parsed files as kubectl does: the first file that defines a cluster, user or context
+ * name wins, and so does the first `current-context` that is set.
+ */
+export function mergeKubeConfigs(docs: readonly { readonly file: string; readonly doc: c.Output<typeof kubeConfigSchema> }[]): KubeConfigSet {
+  const clusters = new Map<string, Entry<Cluster>>();
+  const users = new Map<string, Entry<User>>();
+  const contexts = new Map<string, Entry<Context>>();
+  let currentContext: string | undefined;
+  for (const { file, doc } of docs) {
+    currentContext ||= doc['current-context'] || undefined;
+    for (const e of doc.clusters) if (!clusters.has(e.name)) clusters.set(e.name, { value: e.cluster, file });
+    for (const e of doc.users) if (!users.has(e.name)) users.set(e.name, { value: e.user ?? {}, file });
+    for (const e of doc.contexts) if (!contexts.has(e.name)) contexts.set(e.name, { value: e.context, file });
+  }
+  return { files: docs.map((d) => d.file), clusters, users, contexts, ...(currentContext !== undefined && { currentContext }) };
+}
+
+const b64 = (value: string): Buffer => Buffer.from(value, 'base64');
+
+function folderOf(file: string): string {
+  return file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
+}
+
+function resolvePath(path: string, file: string): string {
+  return path.startsWith('/') ? path : `${folderOf(file)}/${path}`;
+}
+
+/** Selects `context` (default: `current-context`) of a merged set and checks every field of its cluster and user. */
+export function selectContext(set: KubeConfigSet, context?: string): SelectedContext {
+  const files = set.files.join(':');
+  const contextName = context ?? set.currentContext;
   if (!contextName) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file} has no current-context and no context was given`, {
-      hint: `Set current-context or pass a context (${cfg.contexts.map((c) => c.name).join(', ') || 'the file defines none'})`,
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${files} has no current-context and no context was given`, {
+      hint: `Set current-context or pass a context (${[...set.contexts.keys()].join(', ') || 'the file defines none'})`,
     });
   }
-  const ctx = cfg.contexts.find((c) => c.name === contextName)?.context;
-  if (!ctx) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: contexts has no entry named ${JSON.stringify(contextName)}`);
+  const ctxEntry = set.contexts.get(contextName);
+  if (!ctxEntry) {
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${files}: contexts has no entry named ${JSON.stringify(contextName)}`, {
+      hint: `Contexts defined: ${[...set.contexts.keys()].join(', ') || 'none'}`,
+    });
   }
-  const cluster = cfg.clusters.find((c) => c.name === ctx.cluster)?.cluster;
-  if (!cluster) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: context ${JSON.stringify(contextName)} refers to cluster ${JSON.stringify(ctx.cluster)}, which clusters does not define`);
+  const ctx = ctxEntry.value;
+  const clusterEntry = set.clusters.get(ctx.cluster);
+  if (!clusterEntry) {
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to cluster ${JSON.stringify(ctx.cluster)}, which clusters does not define`);
   }
-  let user: c.Output<typeof userSchema> = {};
+  let userEntry: Entry<User> = { value: {}, file: ctxEntry.file };
   if (ctx.user !== undefined) {
-    const found = cfg.users.find((u) => u.name === ctx.user);
+    const found = set.users.get(ctx.user);
     if (!found) {
-      throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: context ${JSON.stringify(contextName)} refers to user ${JSON.stringify(ctx.user)}, which users does not define`);
+      throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to user ${JSON.stringify(ctx.user)}, which users does not define`);
     }
-    user = found.user ?? {};
+    userEntry = found;
   }
+  const cluster = clusterEntry.value;
+  const user = userEntry.value;
   const inContext = `(context ${JSON.stringify(contextName)})`;
   const clusterName = `cluster ${JSON.stringify(ctx.cluster)} ${inContext}`;
-  refuseFields(REFUSED_CLUSTER_FIELDS, cluster, clusterName, file);
-  refuseFields(REFUSED_USER_FIELDS, user, `user ${JSON.stringify(ctx.user)} ${inContext}`, file);
+  const userName = `user ${JSON.stringify(ctx.user)} ${inContext}`;
+  checkFields('cluster', cluster, clusterName, clusterEntry.file);
+  checkFields('user', user, userName, userEntry.file);
   if (cluster['insecure-skip-tls-verify'] && (cluster['certificate-authority'] || cluster['certificate-authority-data'])) {
     // client-go: "specifying a root certificates file with the insecure flag is not allowed".
     throw new KubeConfigError(
       'CONFIG_INVALID',
-      `kubeconfig ${file}: ${clusterName} sets both "insecure-skip-tls-verify: true" and a certificate-authority(-data); kubectl refuses this combination and this client does not pick one`,
+      `kubeconfig ${clusterEntry.file}: ${clusterName} sets both "insecure-skip-tls-verify: true" and a certificate-authority(-data); kubectl refuses this combination and this client does not pick one`,
       { hint: 'Remove insecure-skip-tls-verify so that the server is verified with the CA' },
     );
   }
   const hasCert = user['client-certificate'] !== undefined || user['client-certificate-data'] !== undefined;
   const hasKey = user['client-key'] !== undefined || user['client-key-data'] !== undefined;
   if (hasCert !== hasKey) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: user ${JSON.stringify(ctx.user)} has a client ${hasCert ? 'certificate but no client-key(-data)' : 'key but no client-certificate(-data)'}`);
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${userEntry.file}: user ${JSON.stringify(ctx.user)} has a client ${hasCert ? 'certificate but no client-key(-data)' : 'key but no client-certificate(-data)'}`);
   }
-  const base = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
-  const file_ = (v: string | undefined) => (v === undefined ? undefined : resolvePath(v, base));
+  const plugin = checkPlugin(user, userName, userEntry.file, (path) => resolvePath(path, userEntry.file));
+  const clusterFile = (v: string | undefined) => (v === undefined ? undefined : resolvePath(v, clusterEntry.file));
+  const userFile = (v: string | undefined) => (v === undefined ? undefined : resolvePath(v, userEntry.file));
   const data = (v: string | undefined) => (v === undefined ? undefined : b64(v));
   return dropUndefined({
     contextName,
+    userName: ctx.user,
     server: cluster.server.replace(/\/+$/, ''),
     namespace: ctx.namespace || 'default',
     insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] ?? false,
     tlsServerName: cluster['tls-server-name'],
     caData: data(cluster['certificate-authority-data']),
-    caFile: cluster['certificate-authority-data'] ? undefined : file_(cluster['certificate-authority']),
+    caFile: cluster['certificate-authority-data'] ? undefined : clusterFile(cluster['certificate-authority']),
     clientCertData: data(user['client-certificate-data']),
-    clientCertFile: user['client-certificate-data'] ? undefined : file_(user['client-certificate']),
+    clientCertFile: user['client-certificate-data'] ? undefined : userFile(user['client-certificate']),
     clientKeyData: data(user['client-key-data']),
-    clientKeyFile: user['client-key-data'] ? undefined : file_(user['client-key']),
+    clientKeyFile: user['client-key-data'] ? undefined : userFile(user['client-key']),
     token: user.token,
-    tokenFile: user.token ? undefined : file_(user.tokenFile),
+    tokenFile: user.token ? undefined : userFile(user.tokenFile),
+    plugin,
   });
 }
 

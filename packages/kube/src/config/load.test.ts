@@ -120,18 +120,44 @@ describe('loadKubeConfigFile', () => {
     `current-context: c\nclusters:\n- name: k\n  cluster:\n    server: "https://127.0.0.1:1"\n${cluster ? `    ${cluster}\n` : ''}users:\n- name: u\n  user:\n    ${user}\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n`;
 
   it.each([
-    ['exec', 'exec: { apiVersion: client.authentication.k8s.io/v1, command: aws }', 'authentication by a credential plugin'],
-    ['auth-provider', 'auth-provider: { name: oidc }', 'authentication by an auth provider'],
-    ['username', 'username: admin', 'basic authentication'],
-    ['password', 'password: hunter2', 'basic authentication'],
-  ])('refuses %s authentication and says what is supported', async (field, user, means) => {
+    ['username', 'username: admin'],
+    ['password', 'password: hunter2'],
+  ])('refuses basic authentication (%s) and says what is supported', async (field, user) => {
     const file = write('auth.yaml', oneUser(user));
     const err = await failure(loadKubeConfigFile(file));
     expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
     expect(err.message).toBe(
-      `kubeconfig ${file}: user "u" (context "c") sets "${field}" (${means}), which this client does not support: requests would be sent without these credentials. ` +
-        'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, or none. Mint a token (kubectl create token <serviceaccount>) and put it in the kubeconfig as `token:`',
+      `kubeconfig ${file}: user "u" (context "c") sets "${field}" (basic authentication), which this client does not support: ` +
+        'requests would be sent without these credentials (the API server stopped accepting passwords in Kubernetes 1.19). ' +
+        'Supported: client-certificate(-data) with client-key(-data), token, tokenFile, an exec credential plugin, an auth provider (oidc), or none',
     );
+  });
+
+  it('refuses a misspelt user field instead of connecting without its credentials', async () => {
+    const file = write('typo.yaml', oneUser('tokenfile: token'));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(
+      `kubeconfig ${file}: user "u" (context "c") sets "tokenfile", which is not a kubeconfig user field; kubectl would ignore it and so would this client. Remove it or correct its name (user fields: client-certificate,`,
+    );
+  });
+
+  it('refuses a misspelt cluster field instead of connecting without its CA', async () => {
+    const file = write('typo.yaml', oneUser('token: abc.def', 'certificate-authorty: ca.crt'));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.message).toContain(`kubeconfig ${file}: cluster "k" (context "c") sets "certificate-authorty", which is not a kubeconfig cluster field`);
+  });
+
+  it('accepts extensions and disable-compression, which change nothing this client does', async () => {
+    const cfg = await loadKubeConfigFile(write('ext.yaml', oneUser('token: abc.def\n    extensions: [{name: x, extension: {}}]', 'disable-compression: true')));
+    expect(cfg.token).toBe('abc.def');
+  });
+
+  it('refuses an auth provider @kubernetes/client-node does not implement', async () => {
+    const file = write('ap.yaml', oneUser('auth-provider: { name: openstack, config: {} }'));
+    const err = await failure(loadKubeConfigFile(file));
+    expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
+    expect(err.message).toContain(`kubeconfig ${file}: user "u" (context "c") sets "auth-provider" with name "openstack", which @kubernetes/client-node does not implement (it implements oidc, gcp, azure)`);
   });
 
   it.each([
@@ -196,10 +222,21 @@ describe('loadKubeConfigFile', () => {
 });
 
 describe('loadKubeConfig', () => {
-  it('takes the first entry of a KUBECONFIG list', async () => {
+  it('uses KUBECONFIG before the in-cluster files and skips a missing file of the list, like kubectl', async () => {
     const file = write('two.yaml', twoContexts);
     const cfg = await loadKubeConfig({ env: { KUBECONFIG: `${file}:/nonexistent`, KUBERNETES_SERVICE_HOST: '10.0.0.1' }, context: 'runner' });
     expect(cfg.token).toBe('abc.def');
+    expect(cfg.source).toBe(`kubeconfig ${file} (context "runner")`);
+  });
+
+  it('says so when no file of the KUBECONFIG list exists', async () => {
+    const err = await failure(loadKubeConfig({ env: { KUBECONFIG: '/nonexistent/a:/nonexistent/b' } }));
+    expect(err.message).toBe('KUBECONFIG names /nonexistent/a:/nonexistent/b, and none of these files exists');
+  });
+
+  it('refuses a context where the connection is the in-cluster service account', async () => {
+    const err = await failure(loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, context: 'prod' }));
+    expect(err.message).toContain('context "prod" was given, but there is no kubeconfig');
   });
 
   it('falls back to ~/.kube/config and says what it looked for when nothing exists', async () => {

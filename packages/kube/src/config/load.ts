@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { KubeConfigError } from '../errors.js';
 import type { KubeConnectionConfig } from './connection.js';
-import { parseKubeConfig, type SelectedContext } from './kubeconfig.js';
+import { mergeKubeConfigs, parseKubeConfigFile, selectContext, type SelectedContext } from './kubeconfig.js';
 
 /** Where `loadKubeConfig` looks; every field defaults to the process's own environment. */
 export interface LoadKubeConfigOptions {
@@ -55,9 +55,17 @@ async function resolveFiles(sel: SelectedContext, source: string): Promise<KubeC
   const pick = async (data: Buffer | undefined, file: string | undefined, what: string) =>
     data ?? (file === undefined ? undefined : await readOrThrow(file, what, source));
   const ca = await pick(sel.caData, sel.caFile, 'certificate-authority');
-  const clientCert = await pick(sel.clientCertData, sel.clientCertFile, 'client-certificate');
-  const clientKey = await pick(sel.clientKeyData, sel.clientKeyFile, 'client-key');
+  let clientCert = await pick(sel.clientCertData, sel.clientCertFile, 'client-certificate');
+  let clientKey = await pick(sel.clientKeyData, sel.clientKeyFile, 'client-key');
   if (sel.tokenFile !== undefined) await readOrThrow(sel.tokenFile, 'tokenFile', source);
+  let token = sel.token;
+  if (sel.plugin) {
+    const { resolvePluginCredentials } = await import(/* webpackMode: "eager" */ './plugin.js');
+    const got = await resolvePluginCredentials(sel.plugin, sel.userName ?? 'user', sel.server, `${source}: user ${JSON.stringify(sel.userName)}`);
+    token = got.token;
+    clientCert = got.clientCert;
+    clientKey = got.clientKey;
+  }
   const config: { -readonly [K in keyof KubeConnectionConfig]: KubeConnectionConfig[K] } = {
     server: sel.server,
     namespace: sel.namespace,
@@ -68,28 +76,54 @@ async function resolveFiles(sel: SelectedContext, source: string): Promise<KubeC
   if (ca) config.ca = ca;
   if (clientCert) config.clientCert = clientCert;
   if (clientKey) config.clientKey = clientKey;
-  if (sel.token) config.token = sel.token;
+  if (token) config.token = token;
   if (sel.tokenFile) config.tokenFile = sel.tokenFile;
   return config;
 }
 
+/**
+ * Reads kubeconfig files, merges them as kubectl merges a `KUBECONFIG` list (first definition
+ * of a name wins, first current-context wins; missing files of a list are skipped, as kubectl
+ * skips them) and resolves the chosen context into a connection.
+ */
+export async function loadKubeConfigFiles(files: readonly string[], context?: string): Promise<KubeConnectionConfig> {
+  const docs = [];
+  for (const file of files) {
+    if (files.length > 1 && !existsSync(file)) continue;
+    const text = await readOrThrow(file, 'kubeconfig', 'kubeconfig');
+    docs.push({ file, doc: await parseKubeConfigFile(text.toString('utf8'), file) });
+  }
+  if (docs.length === 0) {
+    throw new KubeConfigError('CONFIG_INVALID', `KUBECONFIG names ${files.join(':')}, and none of these files exists`);
+  }
+  const set = mergeKubeConfigs(docs);
+  const sel = selectContext(set, context);
+  return resolveFiles(sel, `kubeconfig ${set.files.join(':')} (context ${JSON.stringify(sel.contextName)})`);
+}
+
 /** Reads a kubeconfig file and resolves the chosen context into a connection. */
 export async function loadKubeConfigFile(file: string, context?: string): Promise<KubeConnectionConfig> {
-  const text = await readOrThrow(file, 'kubeconfig', 'kubeconfig');
-  const sel = await parseKubeConfig(text.toString('utf8'), file, context);
-  return resolveFiles(sel, `kubeconfig ${file} (context ${JSON.stringify(sel.contextName)})`);
+  return loadKubeConfigFiles([file], context);
 }
 
 /**
- * Finds the API server connection, in this order: `options.kubeconfig`; the first file of
- * `KUBECONFIG`; the in-cluster service account when `KUBERNETES_SERVICE_HOST` is set;
- * `~/.kube/config`.
+ * Finds the API server connection, in this order (kubectl's): `options.kubeconfig`; the files of
+ * `KUBECONFIG`, merged; the in-cluster service account when `KUBERNETES_SERVICE_HOST` is set;
+ * `~/.kube/config`. `options.context` selects a context of a kubeconfig (an error in-cluster).
  */
 export async function loadKubeConfig(options: LoadKubeConfigOptions = {}): Promise<KubeConnectionConfig> {
   const env = options.env ?? process.env;
-  const explicit = options.kubeconfig ?? env.KUBECONFIG?.split(':').find((p) => p !== '');
-  if (explicit) return loadKubeConfigFile(explicit, options.context);
-  if (env.KUBERNETES_SERVICE_HOST) return loadInClusterConfig(env, options.serviceAccountDir);
+  if (options.kubeconfig !== undefined) return loadKubeConfigFiles([options.kubeconfig], options.context);
+  const list = (env.KUBECONFIG ?? '').split(':').filter((p) => p !== '');
+  if (list.length > 0) return loadKubeConfigFiles(list, options.context);
+  if (env.KUBERNETES_SERVICE_HOST) {
+    if (options.context !== undefined) {
+      throw new KubeConfigError('CONFIG_INVALID', `context ${JSON.stringify(options.context)} was given, but there is no kubeconfig: KUBECONFIG is not set and the in-cluster service account has no contexts`, {
+        hint: 'Pass --kubeconfig or set KUBECONFIG, or leave out the context',
+      });
+    }
+    return loadInClusterConfig(env, options.serviceAccountDir);
+  }
   const home = env.HOME ?? homedir();
   const file = `${home}/.kube/config`;
   if (!existsSync(file)) {
@@ -97,5 +131,5 @@ export async function loadKubeConfig(options: LoadKubeConfigOptions = {}): Promi
       hint: 'Run inside a pod with a service account, or set KUBECONFIG',
     });
   }
-  return loadKubeConfigFile(file, options.context);
+  return loadKubeConfigFiles([file], options.context);
 }
