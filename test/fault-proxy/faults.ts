@@ -101,13 +101,17 @@ export interface FaultRule {
   readonly after?: number;
 }
 
-/** What a fault kind needs of a request besides the rule's match (a 410 needs a watch from a version). */
+/** What a fault kind needs of a request besides the rule's match (a 410 needs a watch from a version, a cut a response body). */
 function applicable(fault: Fault, info: RequestInfo): boolean {
   switch (fault.kind) {
     case 'gone':
       return info.stream === 'watch' && (info.query['resourceVersion'] ?? '') !== '';
     case 'dropExec':
       return info.stream === 'exec';
+    case 'cutStream':
+    case 'stall':
+      // An upgraded connection is no response body; `dropExec` cuts it.
+      return info.stream !== 'exec';
     default:
       return true;
   }

@@ -33,6 +33,18 @@ describe('RuleSet', () => {
     expect(rules.pick(create)).toBeUndefined();
   });
 
+  it('each fault hits only requests it can act on: 410 a watch from a version, drop-exec an exec, a cut a response body', () => {
+    const rules = new RuleSet();
+    rules.add('gone\ndrop-exec after-ms=1\ncut-stream after-events=1');
+    const pick = (method: string, url: string, upgrade = false) => rules.pick(classifyRequest(method, url, upgrade))?.text;
+    expect(pick('GET', '/api/v1/namespaces/ci/pods?watch=true&resourceVersion=3')).toBe('gone');
+    expect(pick('GET', '/api/v1/namespaces/ci/pods?watch=true')).toBe('cut-stream after-events=1');
+    expect(pick('GET', '/api/v1/namespaces/ci/pods/p/exec?command=sh', true)).toBe('drop-exec after-ms=1');
+    const cutOnly = new RuleSet();
+    cutOnly.add('cut-stream after-events=1\nstall after-ms=1');
+    expect(cutOnly.pick(classifyRequest('GET', '/api/v1/namespaces/ci/pods/p/exec?command=sh', true))).toBeUndefined();
+  });
+
   it('a removed or cleared rule hits nothing more', () => {
     const rules = new RuleSet();
     const [rule] = rules.add({ fault: { kind: 'reset' }, match: { verb: 'list' } });
