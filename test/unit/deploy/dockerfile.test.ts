@@ -40,11 +40,12 @@ describe('Dockerfile.runner', () => {
     },
   );
 
-  it('puts the bundled hook at the path ARC runs, and nothing else from the build stages', () => {
+  it('puts the bundled hook at the path ARC runs and the zfs-clone bundle beside it, and nothing else from the build stages', () => {
     const fromBuild = copiesOf(finalStage).filter((c) => c.from !== null);
-    expect(fromBuild.map((c) => c.destination)).toEqual([HOOK_PATH]);
+    expect(fromBuild.map((c) => c.destination)).toEqual([HOOK_PATH, '/home/runner/k8s/zfs-clone.cjs']);
+    expect(fromBuild[1]?.sources).toEqual(['/src/packages/zfs-clone/dist/zfs-clone.cjs']);
     for (const copy of fromBuild) {
-      expect(copy.sources.every((s) => s.endsWith('.js')), `copies more than a file: ${copy.sources.join(' ')}`).toBe(
+      expect(copy.sources.every((s) => s.endsWith('.js') || s.endsWith('.cjs')), `copies more than a file: ${copy.sources.join(' ')}`).toBe(
         true,
       );
     }

@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, join } from 'node:path';
 import * as c from '../check.js';
 import { KubeConfigError } from '../errors.js';
 import { checkFields, checkPlugin, type CredentialPlugin } from './fields.js';
@@ -110,12 +111,9 @@ export function mergeKubeConfigs(docs: readonly { readonly file: string; readonl
 
 const b64 = (value: string): Buffer => Buffer.from(value, 'base64');
 
-function folderOf(file: string): string {
-  return file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
-}
-
+/** A path of a kubeconfig entry, relative to the folder of the file that defined it (kubectl's rule). */
 function resolvePath(path: string, file: string): string {
-  return path.startsWith('/') ? path : `${folderOf(file)}/${path}`;
+  return isAbsolute(path) ? path : join(dirname(file), path);
 }
 
 /** Selects `context` (default: `current-context`) of a merged set and checks every field of its cluster and user. */

@@ -2,9 +2,9 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FakeKube } from '../ops/fake-kube.fixtures.js';
 import { NS, seededCluster } from '../ops/ops.fixtures.js';
-import { runCli } from './run.js';
+import { runCli, type ConnectOptions } from './run.js';
 
-function sink() {
+function sink(tty = false) {
   let text = '';
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -12,13 +12,22 @@ function sink() {
       done();
     },
   });
+  if (tty) Object.assign(stream, { isTTY: true });
   return { stream, text: () => text };
 }
 
 async function cli(fake: FakeKube, ...argv: string[]) {
+  return cliOn({ tty: false }, fake, ...argv);
+}
+
+async function cliOn(options: { tty: boolean; connected?: ConnectOptions[] }, fake: FakeKube, ...argv: string[]) {
   const out = sink();
-  const err = sink();
-  const code = await runCli(['-n', NS, ...argv], { stdout: out.stream, stderr: err.stream, connect: async () => fake, now: () => new Date('2025-01-01T01:00:00Z') });
+  const err = sink(options.tty);
+  const connect = async (o: ConnectOptions) => {
+    options.connected?.push(o);
+    return fake;
+  };
+  const code = await runCli(['-n', NS, ...argv], { stdout: out.stream, stderr: err.stream, connect, now: () => new Date('2025-01-01T01:00:00Z') });
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
@@ -48,12 +57,27 @@ describe('zfs-clone CLI', () => {
     );
   });
 
-  it('seeds a cache and shows progress on stderr', async () => {
+  it('seeds a cache and shows progress on stderr when it is a terminal', async () => {
     const fake = seededCluster();
-    const { code, stdout, stderr } = await cli(fake, 'seed', 'clang', '--from-pvc', 'golden');
+    const { code, stdout, stderr } = await cliOn({ tty: true }, fake, 'seed', 'clang', '--from-pvc', 'golden');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}; no repository recorded: jobs promote it only where the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it\n$/);
     expect(stderr).toMatch(/\] snapshot clang-seed-[0-9a-f]{8} of PVC golden created, waiting until ready\n/);
+    const quiet = await cli(seededCluster(), 'seed', 'clang', '--from-pvc', 'golden');
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('waiting until ready');
+  });
+
+  it('prints YAML with -o yaml', async () => {
+    const { code, stdout } = await cli(seededCluster(), 'status', 'gcc12', '-o', 'yaml');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^cache: gcc12\nnamespace: ci\ngeneration: 1\nhead: gcc12-g1\nhistory:\n- generation: 1\n  snapshot: gcc12-g1\n/);
+  });
+
+  it('connects with --kubeconfig and --context, given before or after the command', async () => {
+    const connected: ConnectOptions[] = [];
+    await cliOn({ tty: false, connected }, seededCluster(), '--context', 'prod', 'list', '--kubeconfig', '/k/config');
+    expect(connected).toEqual([{ kubeconfig: '/k/config', context: 'prod' }]);
   });
 
   it('plans gc on a dry run without deleting', async () => {
@@ -107,10 +131,10 @@ describe('zfs-clone CLI', () => {
 
   it.each([
     [['frobnicate'], 'unknown command "frobnicate"'],
-    [['status'], 'status takes 1 argument(s), got 0'],
+    [['status'], 'error: status takes <cache>, got none\n'],
     [['gc', '--keep', 'lots'], '--keep expects a whole number, got "lots"'],
     [['seed', 'c'], 'seed needs exactly one of --from-pvc or --from-snapshot'],
-    [['list', '--bogus'], "Unknown option '--bogus'"],
+    [['list', '--bogus'], 'error: unknown option --bogus for list\n'],
     [['status', 'Bad_Name'], '"Bad_Name" is not a cache name'],
   ])('exits 2 with usage for %j', async (argv, message) => {
     const { code, stderr } = await cli(seededCluster(), ...argv);

@@ -5,7 +5,7 @@ import { seed } from '../../ops/seed.js';
 import { detectCapabilities } from '../../ops/capabilities.js';
 import { ZfsCloneError } from '../../errors.js';
 import { renderTable } from '../table.js';
-import { printJson, progress, UsageError, type CliContext } from '../context.js';
+import { printJson, progress, structured, type CliContext } from '../context.js';
 import { headRoleReminder } from './head-rule.js';
 
 const BY = `zfs-clone CLI (${process.env['USER'] ?? 'operator'})`;
@@ -25,9 +25,9 @@ export async function seedCommand(
     timeoutSeconds: number;
   },
 ): Promise<number> {
-  if ((flags.fromPvc === undefined) === (flags.fromSnapshot === undefined)) throw new UsageError('seed needs exactly one of --from-pvc or --from-snapshot');
-  const head = await seed(ctx.kube, { namespace: ctx.namespace, cache, ...flags, by: BY, onProgress: progress(ctx, Date.now()), now: ctx.now });
-  if (ctx.output === 'json') printJson(ctx, head);
+  const { fromPvc, fromSnapshot, snapshotClass, repositories, timeoutSeconds } = flags;
+  const head = await seed(ctx.kube, { namespace: ctx.namespace, cache, fromPvc, fromSnapshot, snapshotClass, repositories, timeoutSeconds, by: BY, onProgress: progress(ctx, Date.now()), now: ctx.now });
+  if (structured(ctx)) printJson(ctx, head);
   else {
     const who = head.repositories ? `; jobs of ${head.repositories.join(', ')} may promote it` : '; no repository recorded: jobs promote it only where the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it';
     ctx.stdout.write(`cache/${cache} seeded: generation ${head.generation} -> ${head.snapshot}${who}\n`);
@@ -43,7 +43,7 @@ export async function promoteCommand(ctx: CliContext, cache: string, snapshot: s
     throw new ZfsCloneError('PROMOTE_FAILED', `Cache "${cache}" is at generation ${head.generation}, not ${expectGeneration}; nothing changed.`);
   }
   const result = await promote(ctx.kube, { namespace: ctx.namespace, cache, snapshot, expected: { generation: head.generation, snapshot: head.snapshot }, by: BY, now: ctx.now });
-  if (ctx.output === 'json') printJson(ctx, result);
+  if (structured(ctx)) printJson(ctx, result);
   else if (result.outcome === 'promoted') ctx.stdout.write(`cache/${cache} promoted: generation ${result.head.generation} -> ${snapshot}\n`);
   else ctx.stderr.write(`cache/${cache} moved to generation ${result.head.generation} meanwhile; nothing changed. Try again.\n`);
   return result.outcome === 'promoted' ? 0 : 1;
@@ -52,7 +52,7 @@ export async function promoteCommand(ctx: CliContext, cache: string, snapshot: s
 /** `zfs-clone rollback <cache> [--to-generation N]`. */
 export async function rollbackCommand(ctx: CliContext, cache: string, toGeneration: number | undefined): Promise<number> {
   const { from, head } = await rollback(ctx.kube, { namespace: ctx.namespace, cache, toGeneration, by: BY, now: ctx.now });
-  if (ctx.output === 'json') printJson(ctx, { from, head });
+  if (structured(ctx)) printJson(ctx, { from, head });
   else ctx.stdout.write(`cache/${cache} rolled back: generation ${head.generation} -> ${head.snapshot} (was generation ${from.generation}, ${from.snapshot})\n`);
   return 0;
 }
@@ -72,7 +72,7 @@ export async function gcCommand(
     policy: { keepGenerations: flags.keep, graceSeconds: flags.graceSeconds, canPromote: caps.zfsPromote, ...(cache !== undefined && { caches: [cache] }) },
     onProgress: progress(ctx, Date.now()),
   });
-  if (ctx.output === 'json') {
+  if (structured(ctx)) {
     printJson(ctx, { dryRun: flags.dryRun, capabilities: caps, ...result });
   } else {
     for (const w of [...(caps.note !== undefined ? [caps.note] : []), ...result.problems, ...result.plan.warnings]) ctx.stderr.write(`warning: ${w}\n`);

@@ -1,7 +1,7 @@
 import { formatBytes } from '../../quantity.js';
 import { readLineage } from '../../ops/read-lineage.js';
 import { age, renderTable } from '../table.js';
-import { printJson, type CliContext } from '../context.js';
+import { printJson, structured, type CliContext } from '../context.js';
 
 /** `zfs-clone list`: every cache of the namespace with head, generations, size and clones. */
 export async function listCommand(ctx: CliContext): Promise<number> {
@@ -23,7 +23,7 @@ export async function listCommand(ctx: CliContext): Promise<number> {
       updated: h.history[0]?.at,
     };
   });
-  if (ctx.output === 'json') {
+  if (structured(ctx)) {
     printJson(ctx, { namespace: ctx.namespace, caches, problems });
     return 0;
   }

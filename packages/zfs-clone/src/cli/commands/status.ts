@@ -2,7 +2,7 @@ import { ZfsCloneError } from '../../errors.js';
 import { readLineage } from '../../ops/read-lineage.js';
 import { formatBytes } from '../../quantity.js';
 import { age, renderTable } from '../table.js';
-import { printJson, type CliContext } from '../context.js';
+import { printJson, structured, type CliContext } from '../context.js';
 
 /** `zfs-clone status <cache>`: the head, its history and the clones of the cache. */
 export async function statusCommand(ctx: CliContext, cache: string): Promise<number> {
@@ -24,7 +24,7 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
       created: new Date(v.createdAt).toISOString(),
     }));
   const candidates = graph.snapshots.filter((s) => s.cache === cache && !head.history.some((e) => e.snapshot === s.name));
-  if (ctx.output === 'json') {
+  if (structured(ctx)) {
     printJson(ctx, { cache, namespace: ctx.namespace, generation: head.generation, head: head.snapshot, history, clones, candidates });
     return 0;
   }
