@@ -85,6 +85,9 @@ YAML
 fi
 
 if ! pid_of csi-zfslike >/dev/null; then
+  # The sidecars exit once their driver's connection is lost: start them afresh with it.
+  stop_proc csi-provisioner-zfslike
+  stop_proc csi-snapshotter-zfslike
   rm -f "$ZFSLIKE_SOCKET"
   start csi-zfslike "$BIN/csi-zfslike" --endpoint "unix://$ZFSLIKE_SOCKET" --drivername "$ZFSLIKE_DRIVER" \
     --nodeid "$ZRH_CSI_NODE_ID" --state-dir "$ZFSLIKE_STATE"
