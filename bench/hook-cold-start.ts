@@ -7,9 +7,13 @@
  *
  *   pnpm exec tsx --conditions=source bench/hook-cold-start.ts [runs]      (default 20 runs)
  *
+ * Also the path beyond the fast one (ADR 0018): the same call with a kubeconfig whose user is an
+ * exec credential plugin (a shell script printing the ServiceAccount token as an ExecCredential),
+ * which loads @kubernetes/client-node from the bundle's second block.
+ *
  * Prints medians, the ratio, peak RSS and the bundle size. Asserts nothing.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupJobInput, serializeHookInput } from '../test/simulator/stdin.js';
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
       return { command: node, args: [HOOK_BUNDLE], env: { ...env, ...extraEnv }, cwd: scratch, stdin: serializeHookInput(cleanupJobInput(responseFile, null)), timeoutMs: 30_000 };
     };
     const bare: ProcessSpec = { command: node, args: ['-e', '0'], env, cwd: scratch };
+    // The same identity through an exec credential plugin: the fast path hands it to client-node.
+    const pluginKubeconfig = execPluginKubeconfig(ns.hookKubeconfig, scratch);
     // Validation only: a stdin the schema rejects ends the hook before any API call.
     const noApi: ProcessSpec = { command: node, args: [HOOK_BUNDLE], env, cwd: scratch, stdin: '{"command":"cleanup_job"}\n' };
 
@@ -62,6 +68,9 @@ async function main(): Promise<void> {
     const hookMs: number[] = [];
     const noCacheMs: number[] = [];
     const noApiMs: number[] = [];
+    const pluginMs: number[] = [];
+    const firstPlugin = await timeProcess(hook({ KUBECONFIG: pluginKubeconfig }));
+    if (firstPlugin.exitCode !== 0) throw new Error(`the hook with an exec plugin kubeconfig failed (exit ${String(firstPlugin.exitCode)}):\n${firstPlugin.stdout}${firstPlugin.stderr}`);
     for (let i = 0; i < runs; i++) {
       bareMs.push((await timeProcess(bare)).wallMs);
       const h = await timeProcess(hook());
@@ -73,6 +82,9 @@ async function main(): Promise<void> {
       const v = await timeProcess(noApi);
       if (v.exitCode === 0) throw new Error('the hook accepted an invalid stdin');
       noApiMs.push(v.wallMs);
+      const p = await timeProcess(hook({ KUBECONFIG: pluginKubeconfig }));
+      if (p.exitCode !== 0) throw new Error(`the hook with an exec plugin kubeconfig failed in run ${i + 1} (exit ${String(p.exitCode)}): ${p.stdout}${p.stderr}`);
+      pluginMs.push(p.wallMs);
     }
     const bareUse = [];
     const hookUse = [];
@@ -94,6 +106,7 @@ async function main(): Promise<void> {
     note(`hook, stdin rejected (no API call): ${summary(noApiMs)}`);
     note(`hook cleanup_job, state null:       ${summary(hookMs)}`);
     note(`the same without code cache:        ${summary(noCacheMs)}`);
+    note(`the same, exec credential plugin:   ${summary(pluginMs)}`);
     note(`CPU time (user+sys, 10 ms ticks): node -e 0 median ${ms(median(bareCpu))}, hook median ${ms(median(hookCpu))}, without code cache ${ms(median(noCacheUse.map((u) => u.cpuMs)))} (n=${RUSAGE_RUNS})`);
     const rNoCache = median(noCacheMs) / median(bareMs);
     const r = median(hookMs) / median(bareMs);
@@ -106,6 +119,8 @@ async function main(): Promise<void> {
     report({ bench: BENCH, figure: 'cold start ratio, fastest runs (min / min)', value: ratio(rMin), target: '≤ 2.5×', ok: rMin <= 2.5 });
     report({ bench: BENCH, figure: 'cold start ratio, CPU time (user+sys medians)', value: ratio(rCpu), target: '', ok: null });
     report({ bench: BENCH, figure: "first call of a runner pod (no code cache yet) / node -e 0, medians", value: `${ratio(rNoCache)} (${ms(median(noCacheMs))})`, target: '≤ 2.5×', ok: rNoCache <= 2.5 });
+    const rPlugin = median(pluginMs) / median(bareMs);
+    report({ bench: BENCH, figure: 'cleanup_job with an exec credential plugin kubeconfig (loads @kubernetes/client-node) / node -e 0, medians', value: `${ratio(rPlugin)} (${ms(median(pluginMs))})`, target: '', ok: null });
     report({ bench: BENCH, figure: `hook peak RSS (max of ${RUSAGE_RUNS})`, value: `${mib(max(hookRss))} (node -e 0: ${mib(max(bareRss))})`, target: '≤ 70 MiB', ok: max(hookRss) <= 70 * 1024 });
     const size = statSync(HOOK_BUNDLE).size;
     report({ bench: BENCH, figure: 'bundle size (dist/index.js)', value: `${(size / 1024 / 1024).toFixed(2)} MB (${size} bytes)`, target: '', ok: null });
@@ -116,6 +131,25 @@ async function main(): Promise<void> {
     await ns.delete();
     await cluster.stop();
   }
+}
+
+/**
+ * A copy of `kubeconfig` (as test/cluster/sa-kubeconfig.sh writes it) whose user gets its token
+ * from an exec credential plugin: a shell script that prints it as an `ExecCredential`.
+ */
+function execPluginKubeconfig(kubeconfig: string, dir: string): string {
+  const text = readFileSync(kubeconfig, 'utf8');
+  const m = /^(\s+)token: (\S+)$/m.exec(text);
+  if (!m) throw new Error(`${kubeconfig} has no token line to turn into an exec plugin`);
+  const [line, indent = '', token = ''] = m;
+  const plugin = join(dir, 'token-plugin.sh');
+  const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token } });
+  writeFileSync(plugin, `#!/bin/sh\nprintf '%s' '${credential}'\n`, { mode: 0o700 });
+  chmodSync(plugin, 0o700);
+  const exec = [`${indent}exec:`, `${indent}  apiVersion: client.authentication.k8s.io/v1`, `${indent}  command: ${plugin}`, `${indent}  interactiveMode: Never`].join('\n');
+  const out = join(dir, 'plugin.kubeconfig');
+  writeFileSync(out, text.replace(line, exec), { mode: 0o600 });
+  return out;
 }
 
 runBench(BENCH, main);
