@@ -9,6 +9,7 @@ const TYPES: Readonly<Record<string, ResourceType>> = {
   'v1/ConfigMap': R.configMaps,
   'v1/PersistentVolumeClaim': R.persistentVolumeClaims,
   'v1/Pod': R.pods,
+  'batch/v1/CronJob': { group: 'batch', version: 'v1', plural: 'cronjobs', namespaced: true },
   'rbac.authorization.k8s.io/v1/Role': R.roles,
   'rbac.authorization.k8s.io/v1/RoleBinding': R.roleBindings,
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac('clusterroles'),
