@@ -9,7 +9,7 @@ import { encodeQuery, listQuery, rbacVerb, resourceName, resourcePath } from './
 import { R } from './resources.js';
 import type { RetryOptions } from './retry.js';
 import { connectionError, Transport, type TransportRequest } from './transport.js';
-import type { KubeClient, KubeList, ListOptions, LogOptions, PatchType, Query, ResourceRef, WatchHandler, WatchOptions } from './types.js';
+import type { CreateOptions, KubeClient, KubeList, ListOptions, LogOptions, PatchType, Query, ResourceRef, WatchHandler, WatchOptions } from './types.js';
 import { consumeWatch } from './watch.js';
 
 /** Client settings beyond the connection. */
@@ -95,7 +95,7 @@ class Client implements KubeClient {
    * (same labels and owners), else a clear error. A `generateName` create, or a subresource's,
    * is only sent again after an answer the server gives before doing anything (429, 503).
    */
-  async create<T>(ref: ResourceRef, body: T, query?: Query): Promise<T> {
+  async create<T>(ref: ResourceRef, body: T, query?: Query, options: CreateOptions = {}): Promise<T> {
     // A subresource (e.g. serviceaccounts/<name>/token) is created at its own path.
     if (ref.subresource) return this.json<T>(this.request('POST', ref, query, { retry: 'unprocessed' }), body);
     const target = { ...ref, name: undefined };
@@ -107,6 +107,11 @@ class Client implements KubeClient {
     } catch (err) {
       // On the first attempt a 409 is the caller's answer (e.g. a create-if-absent lost a race).
       if (!isAlreadyExists(err) || attempts < 2) throw err;
+      if (options.uniqueName) {
+        // The name is this request's alone: the object is the one an earlier attempt made.
+        this.transport.stats.recover('ADOPT', `POST ${resourceName(ref)}`);
+        return body;
+      }
       return this.adopt({ ...ref, name }, body, attempts, err);
     }
   }

@@ -159,6 +159,24 @@ describe('create', () => {
     );
   });
 
+  it('takes a 409 to a retry of a uniquely named create as its own, without reading the object (a Secret the caller may not read)', async () => {
+    fake = await startFakeApi();
+    const body = owned('runner-reg-3f9a2c', { app: 'zrh' });
+    fake.script(reply.reset(), reply.status(409, 'AlreadyExists', 'pods "runner-reg-3f9a2c" already exists'));
+    const client = fake.client(FAST);
+    await expect(client.create(pods, body, undefined, { uniqueName: true })).resolves.toEqual(body);
+    expect(fake.seen.map((s) => s.method)).toEqual(['POST', 'POST']);
+    expect(client.stats.recoveries?.get('ADOPT POST pods')).toBe(1);
+  });
+
+  it('a uniquely named create still returns a 409 on its first attempt unchanged', async () => {
+    fake = await startFakeApi();
+    fake.script(reply.status(409, 'AlreadyExists', 'pods "runner-reg-3f9a2c" already exists'));
+    const err = await rejection(fake.client(FAST).create(pods, owned('runner-reg-3f9a2c', { app: 'zrh' }), undefined, { uniqueName: true }));
+    expect(isAlreadyExists(err)).toBe(true);
+    expect(fake.seen).toHaveLength(1);
+  });
+
   it('does not adopt when the request has no owner reference to compare', async () => {
     fake = await startFakeApi();
     const body = pod('head', { labels: { cache: 'gcc' } });

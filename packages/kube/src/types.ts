@@ -68,6 +68,17 @@ export interface WatchOptions extends ListOptions {
  */
 export type WatchHandler<T> = (event: WatchEvent<T>) => boolean | void | Promise<boolean | void>;
 
+/** How a create is retried. */
+export interface CreateOptions {
+  /**
+   * The object's name is this request's alone (it carries a random part): a 409 AlreadyExists to
+   * a retry is then the object an earlier attempt made, and `create` resolves with the body as
+   * sent, without reading the object (the caller may have no right to: the hook cannot read
+   * Secrets). Without it a retried create reads the object and compares labels and owners.
+   */
+  readonly uniqueName?: boolean;
+}
+
 export interface ExecOptions {
   readonly namespace: string;
   readonly pod: string;
@@ -156,7 +167,7 @@ export interface KubeClient {
   /** Like `get`, but resolves `undefined` on 404. */
   find<T>(ref: ResourceRef, query?: Query): Promise<T | undefined>;
   list<T>(ref: ResourceRef, options?: ListOptions): Promise<KubeList<T>>;
-  create<T>(ref: ResourceRef, body: T, query?: Query): Promise<T>;
+  create<T>(ref: ResourceRef, body: T, query?: Query, options?: CreateOptions): Promise<T>;
   /** Replace (PUT); use `metadata.resourceVersion` in `body` for compare-and-swap. */
   replace<T>(ref: ResourceRef, body: T, query?: Query): Promise<T>;
   patch<T>(ref: ResourceRef, body: unknown, type?: PatchType, query?: Query): Promise<T>;

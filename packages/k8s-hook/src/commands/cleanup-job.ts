@@ -76,11 +76,13 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
   }
 
   const selector = hookSelector(runnerPodName);
-  const remove = async (type: ResourceType, names: readonly string[], query?: Record<string, number>) => {
+  /** Deletes `names`; resolves with how many could not be deleted (each one a warning). */
+  const remove = async (type: ResourceType, names: readonly string[], query?: Record<string, number>): Promise<number> => {
     const results = await Promise.allSettled(names.map((name) => ctx.client.delete({ type, namespace, name }, query)));
     results.forEach((r, i) => {
       if (r.status === 'rejected') ctx.log.warning(`Could not delete ${type.plural} "${names[i]}": ${describeError(r.reason)}`);
     });
+    return results.filter((r) => r.status === 'rejected').length;
   };
   const pods = new Set(state?.jobPod ? [state.jobPod] : []);
   try {
@@ -91,8 +93,9 @@ export async function cleanupJob(ctx: CommandContext, rawState: unknown, respons
   }
   // Secrets only by the names in the state: a list would return every Secret's data.
   const secrets = state?.secrets ?? [];
-  await Promise.all([remove(R.pods, [...pods], { gracePeriodSeconds: POD_GRACE_SECONDS }), remove(R.secrets, secrets)]);
-  ctx.log.info(`Cleaned up ${pods.size} pod(s) and ${secrets.length} secret(s) of runner ${runnerPodName}`);
+  const [podsLeft, secretsLeft] = await Promise.all([remove(R.pods, [...pods], { gracePeriodSeconds: POD_GRACE_SECONDS }), remove(R.secrets, secrets)]);
+  const left = podsLeft + secretsLeft > 0 ? `; not deleted (see the warnings): ${podsLeft} pod(s), ${secretsLeft} secret(s), owned by runner pod ${runnerPodName}, which takes them with it` : '';
+  ctx.log.info(`Cleaned up ${pods.size - podsLeft} pod(s) and ${secrets.length - secretsLeft} secret(s) of runner ${runnerPodName}${left}`);
   await ctx.states.endJob().catch((err: unknown) => ctx.log.warning(`Could not remove the job's state key: ${describeError(err)}`));
   // Nothing follows cleanup_job: an unsafe response file is reported, the cleanup stands.
   await writeResponse(responseFile, {}).catch((err: unknown) => ctx.log.warning(describeError(err)));

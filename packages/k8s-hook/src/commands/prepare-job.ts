@@ -10,7 +10,7 @@ import { parseCreateOptions } from '../pod/create-options.js';
 import { buildJobPod, type ContainerParts } from '../pod/job-pod.js';
 import { hookLabels, runnerOwnerReference, type RunnerPodRef } from '../pod/labels.js';
 import { mergePodTemplate, templatePatchesFor, type TemplateTarget } from '../pod/merge-template.js';
-import { objectName, serviceContainerNames } from '../pod/names.js';
+import { objectName, serviceContainerNames, UNIQUE_NAME } from '../pod/names.js';
 import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { parsePortMappings, portsContext } from '../pod/ports.js';
 import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
@@ -172,7 +172,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       await ensureHookTemp(dirs.workDir);
       await ensureWorkDirs(dirs.workDir, [EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
     }
-    await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s)));
+    await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s, undefined, UNIQUE_NAME)));
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
     mark.push(['pod created', performance.now()]);

@@ -8,7 +8,7 @@ import { JOB_CONTAINER } from '../pod/containers.js';
 import { hookLabels, runnerOwnerReference } from '../pod/labels.js';
 import { parseCreateOptions } from '../pod/create-options.js';
 import { mergePodTemplate, templatePatchesFor } from '../pod/merge-template.js';
-import { objectName } from '../pod/names.js';
+import { objectName, UNIQUE_NAME } from '../pod/names.js';
 import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
 import { buildStepEnvSecret, buildStepPod, HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER, STEP_CONTAINER } from '../pod/step-pod.js';
@@ -90,8 +90,8 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   let exitCode: number;
   try {
     await Promise.all([
-      ctx.client.create({ type: R.secrets, namespace: ns }, buildStepEnvSecret({ name: envSecretName, namespace: ns, runner, env })),
-      ...regSecrets.map((s) => ctx.client.create({ type: R.secrets, namespace: ns }, s)),
+      ctx.client.create({ type: R.secrets, namespace: ns }, buildStepEnvSecret({ name: envSecretName, namespace: ns, runner, env }), undefined, UNIQUE_NAME),
+      ...regSecrets.map((s) => ctx.client.create({ type: R.secrets, namespace: ns }, s, undefined, UNIQUE_NAME)),
     ]);
     const created = await ctx.client.create<V1Pod>({ type: R.pods, namespace: ns }, pod);
     mark('pod created');

@@ -106,6 +106,15 @@ async function execStep(
         hint: 'The step is treated as failed. Check the API server, the node and the pod (kubectl describe pod).',
       });
     }
+    if (errorCode(err) === 'CONNECTION_FAILED') {
+      // The exec request may have reached the API server (and the step started) before the
+      // connection failed: what runs is stopped, as after a lost stream.
+      const stopped = await stopLostStep(ctx, target, cmd.pidFile);
+      throw new HookError('EXEC_LOST', `Starting the step in pod ${target.pod} failed: ${(err as Error).message}. The step may have started before the connection failed; its result is unknown. ${stopped}`, {
+        cause: err,
+        hint: 'The step is treated as failed. Check the API server and the network between the runner and it.',
+      });
+    }
     throw err;
   } finally {
     ctx.signal.removeEventListener('abort', onCancel);

@@ -22,6 +22,12 @@ export function toDnsLabel(raw: string, maxLength = MAX_NAME): string {
 export type ObjectKind = 'job' | 'step' | 'reg' | 'env';
 
 /**
+ * How the hook creates objects named by `objectName`: the name holds a random seed, so a 409 to a
+ * retried create is the object an earlier attempt made (the hook may not read its Secrets to check).
+ */
+export const UNIQUE_NAME = { uniqueName: true } as const;
+
+/**
  * A unique DNS-1123 name of at most 63 characters: `<runner-pod-prefix>-<kind>-<hash8>`, where the
  * hash covers the full runner pod name and `seed` (so truncating the prefix never collides).
  */
