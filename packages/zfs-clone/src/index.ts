@@ -49,4 +49,5 @@ export { gc, type GcResult } from './ops/gc.js';
 export { readLineage } from './ops/read-lineage.js';
 export { detectCapabilities, type Capabilities } from './ops/capabilities.js';
 export { keepClone, releaseClone } from './ops/release.js';
+export { buildCacheEvent, recordCacheEvent, readCacheEvents, EVENT_COMPONENT, type CacheEvent, type CacheEventLine, type EventObject } from './ops/events.js';
 export type { VolumeSnapshot } from './kube-types.js';

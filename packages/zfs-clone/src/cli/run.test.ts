@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { KubeApiError, R } from '@zfs-runner-hooks/kube';
+import { buildCacheEvent } from '../ops/events.js';
 import { FakeKube } from '../ops/fake-kube.fixtures.js';
 import { NS, seededCluster } from '../ops/ops.fixtures.js';
 import { runCli, type ConnectOptions } from './run.js';
@@ -66,6 +68,32 @@ describe('zfs-clone CLI', () => {
     const quiet = await cli(seededCluster(), 'seed', 'clang', '--from-pvc', 'golden');
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).not.toContain('waiting until ready');
+  });
+
+  it('shows the last events of the cache in status, and says why when it may not list them', async () => {
+    const fake = seededCluster();
+    const at = new Date('2025-01-01T00:58:00Z');
+    await fake.create({ type: R.events, namespace: NS }, buildCacheEvent(NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-gcc12' }, reason: 'Promoted', message: 'Cache gcc12 promoted to generation 2', cache: 'gcc12' }, at, 'r1'));
+    await fake.create({ type: R.events, namespace: NS }, buildCacheEvent(NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-clang' }, reason: 'Promoted', message: 'another cache', cache: 'clang' }, at, 'r1'));
+    const { code, stdout } = await cli(fake, 'status', 'gcc12');
+    expect(code).toBe(0);
+    expect(stdout.slice(stdout.indexOf('\nEvents:'))).toBe(
+      '\nEvents:\nLAST SEEN   TYPE     REASON     OBJECT                      MESSAGE\n2m          Normal   Promoted   ConfigMap/zfs-cache-gcc12   Cache gcc12 promoted to generation 2\n',
+    );
+    expect(JSON.parse((await cli(fake, 'status', 'gcc12', '-o', 'json')).stdout).events).toEqual([
+      { at: '2025-01-01T00:58:00.000Z', type: 'Normal', reason: 'Promoted', object: 'ConfigMap/zfs-cache-gcc12', message: 'Cache gcc12 promoted to generation 2' },
+    ]);
+    const forbidden = seededCluster();
+    const list = forbidden.list.bind(forbidden);
+    forbidden.list = (async (ref, options) => {
+      if (ref.type.plural === 'events') {
+        throw new KubeApiError('FORBIDDEN', 'events is forbidden', { status: 403, reason: 'Forbidden', serverMessage: 'events is forbidden', verb: 'list', resource: 'events', group: '', namespace: NS, name: undefined, causes: [] });
+      }
+      return list(ref, options);
+    }) as typeof forbidden.list;
+    const refused = await cli(forbidden, 'status', 'gcc12');
+    expect(refused.code).toBe(0);
+    expect(refused.stdout).toMatch(/\nEvents:\n  not shown: not allowed to list events in namespace "ci"\n$/);
   });
 
   it('prints YAML with -o yaml', async () => {

@@ -2,12 +2,14 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { formatDuration } from '../config/duration.js';
 import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
+import { recordCacheEvent, type EventObject } from '../ops/events.js';
 import { gc } from '../ops/gc.js';
 import { promote, readHead } from '../ops/promote.js';
 import { countKeptClones, countKeptSnapshots, keepClone, releaseClone, setSnapshotExpiry } from '../ops/release.js';
 import { flushClone, stopJobProcesses, type RunInJob } from '../ops/flush.js';
 import { snapshotBack } from '../ops/snapshot-back.js';
 import { MIN_KEEP_SECONDS } from '../config/resolve.js';
+import { headConfigMapName } from '../names.js';
 import { admitPromotion, cloneMismatch, decideCleanup } from './cleanup-policy.js';
 import type { CacheLogger } from './logger.js';
 import type { CloneState } from './state.js';
@@ -116,6 +118,10 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   let released = false;
   const cacheName = state.cache?.name;
   const group = cacheName === undefined ? 'snapshot sources' : `cache ${cacheName}`;
+  /** Records what happened as a Kubernetes Event on `object` (best effort). */
+  const note = (object: EventObject, reason: string, message: string, type?: 'Warning') =>
+    recordCacheEvent(kube, namespace, { object, reason, message, cache: cacheName, ...(type && { type }) }, logger, { now, instance: runnerPod });
+  const origin = state.cache ? `generation ${state.cache.generation} of cache ${state.cache.name}` : `VolumeSnapshot ${state.snapshot}`;
 
   if (wantSnapshot && !policy.promote) {
     // A snapshot that is not promoted is kept: the runner caps how many pile up.
@@ -169,6 +175,8 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
       snapshot = taken.snapshot;
       snapshotMs = taken.readyMs;
       logger.info(`Snapshot ${snapshot} of the clone is ready (${taken.readyMs} ms)`);
+      const snapshotObject: EventObject = { kind: 'VolumeSnapshot', name: snapshot, uid: taken.uid };
+      await note(snapshotObject, 'SnapshotTaken', `Snapshot of clone PVC ${pvc} (cloned from ${origin}) is ready after ${taken.readyMs} ms`);
       /** Keeps the snapshot for the keep time, counted from now (the outcome is decided). */
       const keep = async (name: string) => {
         const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
@@ -196,8 +204,14 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
         if (result.outcome === 'promoted') {
           promotion = { outcome: 'promoted', generation: result.head.generation };
           logger.info(`Cache ${state.cache.name} now at generation ${result.head.generation} (${snapshot})`);
+          await note(
+            { kind: 'ConfigMap', name: headConfigMapName(state.cache.name) },
+            'Promoted',
+            `Cache ${state.cache.name} promoted to generation ${result.head.generation}: VolumeSnapshot ${snapshot}, taken from clone PVC ${pvc} of generation ${state.cache.generation}${policy.by ? `, by ${policy.by}` : ''}`,
+          );
         } else if (result.outcome === 'refused') {
           problems.push(`not promoted: ${result.reason}; snapshot ${snapshot} dropped`);
+          await note(snapshotObject, 'PromotionRefused', `Not promoted into cache ${state.cache.name}: ${result.reason}; snapshot dropped`, 'Warning');
           await drop(snapshot);
         } else {
           promotion = { outcome: 'lost', generation: result.head.generation };
@@ -205,15 +219,18 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
           if (policy.onConflict === 'drop' || full >= policy.maxKeptSnapshots) {
             if (policy.onConflict === 'keep') problems.push(`not keeping snapshot ${snapshot}: ${full} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`);
             logger.info(`Cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot ${snapshot} dropped`);
+            await note(snapshotObject, 'LostRace', `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot dropped`);
             await drop(snapshot);
           } else {
             kept = await keep(snapshot);
             logger.info(`Cache ${state.cache.name} moved on meanwhile; snapshot ${snapshot} kept until ${kept.until}`);
+            await note(snapshotObject, 'LostRace', `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot kept until ${kept.until}`);
           }
         }
       } else {
         kept = await keep(snapshot);
         logger.info(`Snapshot ${snapshot} kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`);
+        await note(snapshotObject, 'Kept', `Not promoted, kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`);
       }
     } catch (error) {
       problems.push(`snapshot back failed: ${message(error)}`);
@@ -228,6 +245,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
         await keepClone(kube, namespace, pvc, until);
         kept = { object: `volume/${pvc}`, until: until.toISOString() };
         logger.info(`Failed job's clone ${pvc} kept for ${formatDuration(policy.keepOnFailureSeconds)} (until ${kept.until})`);
+        await note({ kind: 'PersistentVolumeClaim', name: pvc, uid: claim.metadata?.uid }, 'Kept', `Failed job's clone kept for inspection until ${kept.until}`);
       }
     } catch (error) {
       problems.push(`keeping the failed clone failed: ${message(error)}`);
@@ -245,7 +263,10 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   if (policy.gcOnCleanup && state.cache && (promotion?.outcome === 'promoted' || kept)) {
     try {
       const result = await gc(kube, { namespace, now: now().getTime(), policy: { keepGenerations: policy.keepGenerations, graceSeconds: MIN_KEEP_SECONDS, caches: [state.cache.name] } });
-      if (result.deleted.length > 0) logger.info(`gc of cache ${state.cache.name}: deleted ${result.deleted.join(', ')}`);
+      if (result.deleted.length > 0) {
+        logger.info(`gc of cache ${state.cache.name}: deleted ${result.deleted.join(', ')}`);
+        await note({ kind: 'ConfigMap', name: headConfigMapName(state.cache.name) }, 'GarbageCollected', `gc deleted ${result.deleted.length} object(s) of cache ${state.cache.name}: ${result.deleted.join(', ')}`);
+      }
       for (const f of result.failed) problems.push(`gc: ${f.object}: ${f.error}`);
     } catch (error) {
       problems.push(`gc failed: ${message(error)}`);

@@ -7,6 +7,7 @@ import { decideRights } from '../config/rights.js';
 import { dnsName } from '../names.js';
 import { checkClassExists } from '../ops/classes.js';
 import { createClone } from '../ops/create-clone.js';
+import { recordCacheEvent } from '../ops/events.js';
 import { releaseClone } from '../ops/release.js';
 import { resolveSource } from '../ops/resolve-source.js';
 import { waitForClone } from '../ops/wait-for-clone.js';
@@ -71,7 +72,7 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
   // Unique per job: a runner pod that runs another job must not meet its previous clone, which
   // may still be terminating (a PVC name is only free once its deletion has finished).
   const pvc = dnsName(`${runnerPod.name}-zfs`, runnerPod.name, resolved.snapshot, input.nonce ?? randomBytes(4).toString('hex'));
-  await createClone(kube, {
+  const created = await createClone(kube, {
     name: pvc,
     namespace,
     snapshot: resolved.snapshot,
@@ -83,6 +84,14 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
     owner: podOwner(runnerPod.name, runnerPod.uid),
   });
   const t2 = Date.now();
+  // Recorded while the clone binds: no wait added.
+  const recorded = recordCacheEvent(
+    kube,
+    namespace,
+    { object: { kind: 'PersistentVolumeClaim', name: pvc, uid: created.metadata?.uid }, reason: 'CloneCreated', message: `Cloned from ${from} for runner pod ${runnerPod.name}`, cache: resolved.cache?.name },
+    logger,
+    { now: () => new Date(), instance: runnerPod.name },
+  );
   let node: string | undefined;
   try {
     const readiness = await waitForClone(kube, {
@@ -96,6 +105,7 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
     await releaseClone(kube, namespace, pvc).catch(() => undefined);
     throw error;
   }
+  await recorded;
   const t3 = Date.now();
   logger.info(`Clone PVC ${pvc} is ready${node ? ` on node ${node}` : ''}; mounted at ${config.mountPath}, ${config.envVar}=${config.mountPath}`);
 

@@ -1,10 +1,12 @@
 import { ZfsCloneError } from '../../errors.js';
+import { isForbidden } from '@zfs-runner-hooks/kube';
+import { readCacheEvents, type CacheEventLine } from '../../ops/events.js';
 import { readLineage } from '../../ops/read-lineage.js';
 import { formatBytes } from '../../quantity.js';
 import { age, renderTable } from '../table.js';
 import { printJson, structured, type CliContext } from '../context.js';
 
-/** `zfs-clone status <cache>`: the head, its history and the clones of the cache. */
+/** `zfs-clone status <cache>`: the head, its history, the clones of the cache and its latest events. */
 export async function statusCommand(ctx: CliContext, cache: string): Promise<number> {
   const { graph } = await readLineage(ctx.kube, ctx.namespace);
   const head = graph.heads.find((h) => h.cache === cache);
@@ -24,8 +26,17 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
       created: new Date(v.createdAt).toISOString(),
     }));
   const candidates = graph.snapshots.filter((s) => s.cache === cache && !head.history.some((e) => e.snapshot === s.name));
+  // Events are a view, not the state: without the right to list them, status still answers.
+  let events: CacheEventLine[] | undefined;
+  let eventsNote: string | undefined;
+  try {
+    events = await readCacheEvents(ctx.kube, ctx.namespace, cache);
+  } catch (error) {
+    if (!isForbidden(error)) throw error;
+    eventsNote = `not shown: not allowed to list events in namespace "${ctx.namespace}"`;
+  }
   if (structured(ctx)) {
-    printJson(ctx, { cache, namespace: ctx.namespace, generation: head.generation, head: head.snapshot, history, clones, candidates });
+    printJson(ctx, { cache, namespace: ctx.namespace, generation: head.generation, head: head.snapshot, history, clones, candidates, events: events ?? null });
     return 0;
   }
   ctx.stdout.write(`Cache:       ${cache}\nNamespace:   ${ctx.namespace}\nGeneration:  ${head.generation}\nHead:        ${head.snapshot}\n\nHistory:\n`);
@@ -46,5 +57,9 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
       ),
     );
   }
+  ctx.stdout.write('\nEvents:\n');
+  if (events === undefined) ctx.stdout.write(`  ${eventsNote ?? 'not shown'}\n`);
+  else if (events.length === 0) ctx.stdout.write('  none (the API server keeps events for an hour by default)\n');
+  else ctx.stdout.write(renderTable(['last seen', 'type', 'reason', 'object', 'message'], events.map((e) => [age(Date.parse(e.at), now), e.type, e.reason, e.object, e.message])));
   return 0;
 }
