@@ -122,6 +122,8 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   const note = (object: EventObject, reason: string, message: string, type?: 'Warning') =>
     recordCacheEvent(kube, namespace, { object, reason, message, cache: cacheName, ...(type && { type }) }, logger, { now, instance: runnerPod });
   const origin = state.cache ? `generation ${state.cache.generation} of cache ${state.cache.name}` : `VolumeSnapshot ${state.snapshot}`;
+  /** Events recorded while cleanup goes on (the promotion does not wait for them); awaited at the end. */
+  const recording: Promise<void>[] = [];
 
   if (wantSnapshot && !policy.promote) {
     // A snapshot that is not promoted is kept: the runner caps how many pile up.
@@ -176,7 +178,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
       snapshotMs = taken.readyMs;
       logger.info(`Snapshot ${snapshot} of the clone is ready (${taken.readyMs} ms)`);
       const snapshotObject: EventObject = { kind: 'VolumeSnapshot', name: snapshot, uid: taken.uid };
-      await note(snapshotObject, 'SnapshotTaken', `Snapshot of clone PVC ${pvc} (cloned from ${origin}) is ready after ${taken.readyMs} ms`);
+      recording.push(note(snapshotObject, 'SnapshotTaken', `Snapshot of clone PVC ${pvc} (cloned from ${origin}) is ready after ${taken.readyMs} ms`));
       /** Keeps the snapshot for the keep time, counted from now (the outcome is decided). */
       const keep = async (name: string) => {
         const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
@@ -272,6 +274,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
       problems.push(`gc failed: ${message(error)}`);
     }
   }
+  await Promise.all(recording);
   const report = finish({ snapshot, promotion, kept, released }, { snapshotMs, promoteMs });
   logger.debug(`zfs-clone cleanup: ${report.timings.totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
   return report;
