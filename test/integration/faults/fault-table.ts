@@ -2,12 +2,12 @@
  * The fault matrix as a table: request type (and the commands that make it) × fault → verdict,
  * in markdown for docs/faults.md and the test's output.
  */
-import type { Command, Verdict } from './fault-job.js';
+import type { Verdict } from './fault-job.js';
 
-/** A request type the job makes, and which commands make it. */
+/** A request type the job makes, and which commands make it (hook commands, or CLI commands). */
 export interface RequestTypeRow {
   readonly type: string;
-  readonly commands: readonly Command[];
+  readonly commands: readonly string[];
 }
 
 /** One job of the matrix. */
@@ -29,8 +29,8 @@ const SHORT: Record<Verdict, string> = {
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** The markdown table, with a numbered note for every cell that did not complete. */
-export function faultTable(rows: readonly RequestTypeRow[], faults: readonly string[], cells: readonly MatrixCell[]): string {
+/** The markdown table, with a numbered note for every cell that did not complete; `unit` names what a cell ran. */
+export function faultTable(rows: readonly RequestTypeRow[], faults: readonly string[], cells: readonly MatrixCell[], unit = 'jobs'): string {
   const notes: string[] = [];
   const lines = [`| Request type | Made by | ${faults.join(' | ')} |`, `| --- | --- | ${faults.map(() => '---').join(' | ')} |`];
   for (const row of rows) {
@@ -48,6 +48,6 @@ export function faultTable(rows: readonly RequestTypeRow[], faults: readonly str
     lines.push(`| \`${row.type}\` | ${row.commands.join(', ')} | ${verdicts.join(' | ')} |`);
   }
   const count = (v: Verdict) => cells.filter((c) => c.verdict === v).length;
-  const totals = `${cells.length} jobs: ${count('completed')} completed, ${count('failed clearly')} failed clearly, ${count('failed unclearly')} failed unclearly, ${count('leaked')} leaked.`;
+  const totals = `${cells.length} ${unit}: ${count('completed')} completed, ${count('failed clearly')} failed clearly, ${count('failed unclearly')} failed unclearly, ${count('leaked')} leaked.`;
   return [...lines, '', totals, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

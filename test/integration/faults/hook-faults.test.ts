@@ -139,7 +139,8 @@ describe('a volume-mode job through an API server that throttles, fails over and
 function document(table: string): string {
   return `# Faults: one job through an API server that throttles, fails over and resets
 
-Issue 11 asks that a throttled or flaky API server loses no job and leaks nothing. This table is
+Issue 11 asks that a throttled or flaky API server loses no job and leaks nothing. A job with a cache
+and the \`zfs-clone\` CLI have their own tables: [faults-cache.md](faults-cache.md). This table is
 written by \`test/integration/faults/hook-faults.test.ts\`
 (\`ZRH_CLUSTER_EXTERNAL=1 pnpm exec vitest run --project integration test/integration/faults/hook-faults.test.ts\`).
 
