@@ -1,4 +1,4 @@
-import type { ExecOptions } from '@zfs-runner-hooks/kube';
+import { KubeConnectionError, type ExecOptions } from '@zfs-runner-hooks/kube';
 import { describe, expect, it } from 'vitest';
 import { fakeClient } from './testing/fake-client.js';
 import { runInJobContainer } from './zfs-cache.js';
@@ -32,5 +32,26 @@ describe('runInJobContainer', () => {
   it('passes on an exec that could not run', async () => {
     const client = fakeClient({});
     await expect(runInJobContainer(client, 'ci', 'p', new AbortController().signal)(['sync'])).rejects.toThrow('not scripted');
+  });
+
+  it('tries a command once more after a connection failure around its start, with its deadline, and no more', async () => {
+    const client = fakeClient({});
+    const seen: ExecOptions[] = [];
+    client.exec = async (options) => {
+      seen.push(options);
+      if (seen.length === 1) throw new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET');
+      return { exitCode: 0 };
+    };
+    const run = runInJobContainer(client, 'ci', 'p', new AbortController().signal);
+    await expect(run(['sync'], { timeoutMs: 5000 })).resolves.toEqual({ exitCode: 0, stderr: '' });
+    expect(seen.map((o) => o.timeoutMs)).toEqual([5000, 5000]);
+
+    seen.length = 0;
+    client.exec = async (options) => {
+      seen.push(options);
+      throw new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNREFUSED)');
+    };
+    await expect(run(['sync'])).rejects.toThrow('ECONNREFUSED');
+    expect(seen).toHaveLength(2);
   });
 });

@@ -3,7 +3,7 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
-import { HookError } from './errors.js';
+import { errorCode, HookError } from './errors.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
 import { hookSelector, ROLE_LABEL } from './pod/labels.js';
@@ -32,10 +32,20 @@ class TextSink extends Writable {
  * container: its exit code and error output go back to the library, which decides what they mean.
  */
 export function runInJobContainer(client: KubeClient, namespace: string, pod: string, signal: AbortSignal): RunInJob {
-  return async (command, options = {}) => {
+  const once = async (command: readonly string[], timeoutMs: number | undefined) => {
     const stderr = new TextSink();
-    const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal, ...(timeoutMs ? { timeoutMs } : {}) });
     return { exitCode: r.exitCode, stderr: stderr.text };
+  };
+  return async (command, options = {}) => {
+    try {
+      return await once(command, options.timeoutMs);
+    } catch (err) {
+      // The library's commands (stopping the job's processes, `sync`) may run twice: a connection
+      // that failed around the exec's start gets one more try.
+      if (signal.aborted || errorCode(err) !== 'CONNECTION_FAILED') throw err;
+      return once(command, options.timeoutMs);
+    }
   };
 }
 
