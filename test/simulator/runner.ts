@@ -43,6 +43,8 @@ export interface RunnerSimulatorOptions {
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** Run the hook as this user. @default the current user */
   readonly hookUser?: { readonly uid: number; readonly gid: number };
+  /** Scheduling priority of the hook processes (see `HookProcessSpec.priority`). @default inherited */
+  readonly hookPriority?: number;
   /** Called by `dispose()` (e.g. to delete the runner pod). */
   readonly onDispose?: () => Promise<void>;
   /**
@@ -254,6 +256,7 @@ export class RunnerSimulator {
       stdin,
       ...(this.options.onOutput ? { onOutput: this.options.onOutput } : {}),
       ...(this.options.hookUser ? { user: this.options.hookUser } : {}),
+      ...(this.options.hookPriority !== undefined ? { priority: this.options.hookPriority } : {}),
     });
     let result: HookProcessResult;
     try {

@@ -42,6 +42,8 @@ export interface StartRunnerOptions {
    * are then given to that user. @default the current user
    */
   readonly hookUser?: { readonly uid: number; readonly gid: number };
+  /** Scheduling priority of the hook processes (see `HookProcessSpec.priority`). @default inherited */
+  readonly hookPriority?: number;
   /** How long to wait for the runner pod. @default 120_000 */
   readonly timeoutMs?: number;
   /** See `RunnerSimulatorOptions.beforeReadingResponse`. */
@@ -128,6 +130,7 @@ export async function startRunnerSimulator(options: StartRunnerOptions): Promise
       ...(options.env ? { env: options.env } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.hookUser ? { hookUser: options.hookUser } : {}),
+      ...(options.hookPriority !== undefined ? { hookPriority: options.hookPriority } : {}),
       ...(options.beforeReadingResponse ? { beforeReadingResponse: options.beforeReadingResponse } : {}),
       hookEnv: buildHookProcessEnv({
         layout,
