@@ -145,7 +145,7 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
 
   it('answers OK to deleting a VolumeSnapshot with a live clone and destroys it once the clone is gone', async () => {
     await custom.deleteNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's1' });
-    await waitFor('VolumeSnapshot s1 gone', () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's1' }).then(() => 'present', (e: unknown) => (apiStatus(e) === 404 ? 'gone' : 'present')), (s) => s === 'gone');
+    await waitFor('VolumeSnapshot s1 gone', () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's1' }).then(() => 'present', (e: unknown) => (apiStatus(e) === 404 ? 'gone' : 'present')), (s) => s === 'gone', { timeoutMs: 120_000 });
     let state = driverState();
     expect(state.snapshots[s1.handle]).toBeDefined();
     expect(state.pendingDestroys).toContain(s1.handle);

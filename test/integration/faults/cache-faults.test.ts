@@ -26,6 +26,7 @@ import { requestTypes, type RecordedRequest } from '../../fault-proxy/request-lo
 import { startRunnerSimulator, type StartedRunner } from '../../simulator/start.js';
 import { createCacheWorld, OPERATOR_ROLE, SNAPSHOTS, volumeDirOf, type CacheWorld } from '../cache/cache-fixtures.js';
 import { CACHE, cacheLeftovers, judgeCacheJob, markerFile, markerText, runCacheFaultJob } from './cache-fault-job.js';
+import { ensureZfsCloneBundle } from '../deploy/zfs-clone-bundle.js';
 import { judgeCliRun, runCli, type CliRun } from './cli-fault-run.js';
 import type { Command, Verdict } from './fault-job.js';
 import { faultTable, type MatrixCell, type RequestTypeRow } from './fault-table.js';
@@ -95,6 +96,7 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
       .replace(/\b\d+ ms\b/g, 'N ms');
 
   beforeAll(async () => {
+    ensureZfsCloneBundle();
     world = await createCacheWorld('cache-faults', CACHE);
     proxy = await startClusterFaultProxy();
     scratch = await mkdtemp(join(tmpdir(), 'cache-faults-'));
