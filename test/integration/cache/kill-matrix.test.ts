@@ -483,7 +483,7 @@ const PHASES: readonly Phase[] = [
     },
     promotedAtKill: true,
     slowFrom: /^Snapshot \S+ of the clone is ready/,
-    followUps: ['runner pod deleted', 'zfs-clone gc'],
+    followUps: ALL,
   },
   {
     command: 'cleanup_job',
@@ -495,7 +495,7 @@ const PHASES: readonly Phase[] = [
       expect(jobPods(s.at).map((p) => p.deleting)).toEqual([false]);
     },
     promotedAtKill: true,
-    followUps: ['runner pod deleted', 'zfs-clone gc'],
+    followUps: ALL,
   },
   {
     command: 'cleanup_job',
@@ -508,7 +508,7 @@ const PHASES: readonly Phase[] = [
     },
     promotedAtKill: true,
     slowFrom: /^Cache \S+ now at generation/,
-    followUps: ['runner pod deleted', 'zfs-clone gc'],
+    followUps: ALL,
   },
   // cleanup_job of a job that lost the race, failed, or has no clone
   {

@@ -124,6 +124,21 @@ describe('promote', () => {
     expect(labels).toMatchObject({ 'zrh.dev/role': 'generation', 'zrh.dev/generation': '2' });
   });
 
+  it('answers promoted, and keeps the head, when its snapshot already is the generation it was promoted to', async () => {
+    const fake = seededCluster();
+    await candidate(fake, 'mine');
+    const attempt = () => promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 1, snapshot: 'gcc12-g1' } });
+    expect((await attempt()).outcome).toBe('promoted');
+    // Run again (a retried cleanup_job), also once another job has promoted on top of it.
+    expect(await attempt()).toMatchObject({ outcome: 'promoted', head: { generation: 2, snapshot: 'mine' } });
+    await candidate(fake, 'theirs');
+    expect((await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'theirs', expected: { generation: 2, snapshot: 'mine' } })).outcome).toBe('promoted');
+    expect(await attempt()).toMatchObject({ outcome: 'promoted', head: { generation: 3, snapshot: 'theirs' } });
+    expect((await readHead(fake, NS, 'gcc12')).head.history.map((e) => [e.generation, e.snapshot])).toEqual([[3, 'theirs'], [2, 'mine'], [1, 'gcc12-g1']]);
+    // A snapshot of the same name promoted over another parent is not this job's win.
+    expect((await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 2, snapshot: 'other' } })).outcome).toBe('lost');
+  });
+
   it('never moves the head to a snapshot that is not ready', async () => {
     const fake = seededCluster();
     await candidate(fake, 'half', false);

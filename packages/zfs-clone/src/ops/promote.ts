@@ -83,6 +83,14 @@ export async function promote(kube: KubeClient, options: PromoteOptions): Promis
   const { namespace, cache, snapshot, expected } = options;
   for (;;) {
     const { head, resourceVersion } = await readHead(kube, namespace, cache);
+    const done = promotedBefore(head, snapshot, expected);
+    if (done !== undefined) {
+      // An earlier attempt made this snapshot the next generation (a cleanup_job killed after the
+      // swap and run again, or a swap whose answer was lost and whose retry got 409): it won.
+      await requireReadySnapshot(kube, namespace, snapshot, options.made);
+      await markGeneration(kube, namespace, snapshot, done);
+      return { outcome: 'promoted', head };
+    }
     if (head.generation !== expected.generation || head.snapshot !== expected.snapshot) return { outcome: 'lost', head };
     const refusal = options.admit?.(head);
     if (refusal !== undefined) return { outcome: 'refused', head, reason: refusal };
@@ -98,6 +106,18 @@ export async function promote(kube: KubeClient, options: PromoteOptions): Promis
     await markGeneration(kube, namespace, snapshot, next.generation);
     return { outcome: 'promoted', head: next };
   }
+}
+
+/**
+ * The generation `snapshot` became when it was promoted over `expected`, per the head's history
+ * (newest first), or undefined when it never was.
+ */
+function promotedBefore(head: CacheHead, snapshot: string, expected: PromoteOptions['expected']): number | undefined {
+  const at = head.history.findIndex((e) => e.snapshot === snapshot && e.reason === 'promote');
+  const parent = at < 0 ? undefined : head.history[at + 1];
+  const entry = head.history[at];
+  if (!entry || parent?.generation !== expected.generation || parent.snapshot !== expected.snapshot) return undefined;
+  return entry.generation;
 }
 
 /** Labels a snapshot as generation `generation` and drops its expiry. */
