@@ -143,24 +143,6 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
     await core.deleteNamespacedPod({ name: 'elsewhere', namespace: ns.name, gracePeriodSeconds: 0 });
   });
 
-  it('answers OK to deleting a VolumeSnapshot with a live clone and destroys it once the clone is gone', async () => {
-    await custom.deleteNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's1' });
-    await waitFor('VolumeSnapshot s1 gone', () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's1' }).then(() => 'present', (e: unknown) => (apiStatus(e) === 404 ? 'gone' : 'present')), (s) => s === 'gone', { timeoutMs: 120_000 });
-    let state = driverState();
-    expect(state.snapshots[s1.handle]).toBeDefined();
-    expect(state.pendingDestroys).toContain(s1.handle);
-
-    await deleteClaim('c1');
-    await waitFor(
-      'PVC c1 gone',
-      () => core.readNamespacedPersistentVolumeClaim({ name: 'c1', namespace: ns.name }).then((c) => ({ phase: c.status?.phase, finalizers: c.metadata?.finalizers }), (e: unknown) => (apiStatus(e) === 404 ? 'gone' : String(e))),
-      (v) => v === 'gone',
-      { timeoutMs: 120_000 },
-    );
-    state = await waitFor('snapshot s1 destroyed by the driver', async () => driverState(), (s) => s.snapshots[s1.handle] === undefined, { timeoutMs: 90_000 });
-    expect(state.pendingDestroys).not.toContain(s1.handle);
-  });
-
   it('refuses to delete a volume whose snapshot has a live clone until the clone is gone', async () => {
     await snapshot('s3', 'src');
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('c3', SIZE, fromSnapshot('s3')) });
