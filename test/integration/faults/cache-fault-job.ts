@@ -11,13 +11,11 @@ import { committedCreates, type RecordedRequest } from '../../fault-proxy/reques
 import type { HookCall } from '../../simulator/runner.js';
 import type { StartedRunner } from '../../simulator/start.js';
 import { jobContainer, SNAPSHOTS, type CacheWorld } from '../cache/cache-fixtures.js';
-import { errorLine, isClear, type Command, type Verdict } from './fault-job.js';
+import { CALL_LIMIT_MS, errorLine, guarded, isClear, type Command, type Verdict } from './fault-job.js';
 
 /** The workflow's cache settings: clone cache `conan`, promote it on success. */
 export const CACHE = 'conan';
 const PROMOTING = { ZFS_CLONE_SOURCE: CACHE, ZFS_CLONE_PROMOTE: 'true' };
-/** A hook call still running after this long is killed and counted as hung. */
-const CALL_LIMIT_MS = 150_000;
 /** Objects whose creation twice is a leak. */
 const SINGLE_CREATES = ['pods', 'secrets', 'persistentvolumeclaims', 'volumesnapshots'];
 
@@ -44,19 +42,6 @@ export interface CacheFaultJob {
   readonly headSnapshot: VolumeSnapshot | undefined;
   /** Objects of the runner pod that should not be there after cleanup_job, each with why. */
   readonly leftovers: readonly string[];
-}
-
-/** Runs `call`, killing the hook if it is still running after `CALL_LIMIT_MS`. */
-async function guarded(runner: StartedRunner, call: () => Promise<HookCall>, hung: Command[], command: Command): Promise<HookCall> {
-  const watchdog = setTimeout(() => {
-    hung.push(command);
-    runner.simulator.kill('SIGKILL');
-  }, CALL_LIMIT_MS);
-  try {
-    return await call();
-  } finally {
-    clearTimeout(watchdog);
-  }
 }
 
 const cloneOf = (state: unknown) => (state as { clone?: { pvc?: unknown } } | null)?.clone?.pvc;

@@ -16,7 +16,7 @@ const CREDENTIALS = { username: 'zrh-user', password: 'zrh-fault-pass-5519' };
 /** The step's own exit code, which the hook must hand back as its exit code. */
 export const STEP_EXIT_CODE = 7;
 /** A hook call still running after this long is killed and counted as hung. */
-const CALL_LIMIT_MS = 150_000;
+export const CALL_LIMIT_MS = 150_000;
 
 export type Command = HookCall['command'];
 
@@ -37,7 +37,7 @@ export interface FaultJob {
 }
 
 /** Runs `call`, killing the hook if it is still running after `CALL_LIMIT_MS`. */
-async function guarded(runner: StartedRunner, call: () => Promise<HookCall>, hung: Command[], command: Command): Promise<HookCall> {
+export async function guarded(runner: StartedRunner, call: () => Promise<HookCall>, hung: Command[], command: Command): Promise<HookCall> {
   const watchdog = setTimeout(() => {
     hung.push(command);
     runner.simulator.kill('SIGKILL');
