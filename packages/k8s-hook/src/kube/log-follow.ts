@@ -83,6 +83,11 @@ export class StampedLogLines extends Writable {
   }
 }
 
+/** `sinceTime` (whole seconds: the API takes no fraction) to resume a follow at `position`. */
+function resumeFrom(position: LogPosition | undefined): { sinceTime?: string } {
+  return position ? { sinceTime: position.stamp.replace(/\.\d+/, '') } : {};
+}
+
 /** Inputs of `followLog`. */
 export interface FollowLogOptions {
   readonly namespace: string;
@@ -122,7 +127,7 @@ export async function followLog(client: KubeClient, o: FollowLogOptions): Promis
           timestamps: true,
           idleTimeoutMs: o.idleTimeoutMs,
           signal: o.signal,
-          ...(position ? { sinceTime: position.stamp.replace(/\.\d+/, '') } : {}),
+          ...resumeFrom(position),
         },
         lines,
       );
@@ -150,7 +155,7 @@ export async function followLog(client: KubeClient, o: FollowLogOptions): Promis
       o.log.debug(`Following ${what}: ${problem}; the container has ended, reading the rest`);
       const rest = new StampedLogLines(o.out, position);
       try {
-        await client.logs({ ...target, timestamps: true, signal: o.signal, ...(position ? { sinceTime: position.stamp.replace(/\.\d+/, '') } : {}) }, rest);
+        await client.logs({ ...target, timestamps: true, signal: o.signal, ...resumeFrom(position) }, rest);
         rest.finish();
       } catch (err) {
         if (o.signal.aborted) throw err;
