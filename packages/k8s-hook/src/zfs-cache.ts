@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
 import { errorCode, HookError } from './errors.js';
+import { TextSink } from './kube/tar.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
 import { hookSelector, ROLE_LABEL } from './pod/labels.js';
@@ -18,22 +18,14 @@ const library = () => import(/* webpackMode: "eager" */ '@zfs-runner-hooks/zfs-c
 const SETTING_PREFIX = 'ZFS_CLONE_';
 const hasSettings = (env: Readonly<Record<string, string | undefined>>) => Object.keys(env).some((k) => k.startsWith(SETTING_PREFIX));
 
-/** Collects a command's error output (for the flush's fallback and messages), bounded. */
-class TextSink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    if (this.text.length < 4096) this.text += chunk.toString('utf8');
-    cb();
-  }
-}
-
 /**
  * Runs a command of the cache library (the flush before a snapshot) in the job pod's `job`
  * container: its exit code and error output go back to the library, which decides what they mean.
  */
 export function runInJobContainer(client: KubeClient, namespace: string, pod: string, signal: AbortSignal): RunInJob {
   const once = async (command: readonly string[], timeoutMs: number | undefined) => {
-    const stderr = new TextSink();
+    // The start of its error output: enough for the flush's fallback and messages.
+    const stderr = new TextSink(4096);
     const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal, ...(timeoutMs ? { timeoutMs } : {}) });
     return { exitCode: r.exitCode, stderr: stderr.text };
   };

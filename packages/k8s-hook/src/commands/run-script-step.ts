@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { CancelledError, errorCode, HookError, StepFailedError } from '../errors.js';
-import { copyFromPod, copyToPod, localTar } from '../kube/tar.js';
+import { copyFromPod, copyToPod, localTar, TextSink } from '../kube/tar.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import type { RunScriptStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
@@ -142,12 +142,10 @@ async function stopLostStep(ctx: CommandContext, target: { namespace: string; po
 
 /** The live pids of the step's process group in the job pod (`STEP_PROCESSES`). */
 async function stepProcesses(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string): Promise<string[]> {
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c));
+  const stdout = new TextSink();
   const { exitCode } = await ctx.client.exec({ ...target, command: stepProcessesCommand(pidFile), stdout, timeoutMs: PROBE_TIMEOUT_MS });
   if (exitCode !== 0) throw new Error(`the check exited with ${exitCode}`);
-  return Buffer.concat(chunks).toString('utf8').split(/\s+/).filter((p) => /^\d+$/.test(p)).slice(0, 20);
+  return stdout.text.split(/\s+/).filter((p) => /^\d+$/.test(p)).slice(0, 20);
 }
 
 /** SIGTERM the step, then SIGKILL what is left after a grace period. Never throws. */

@@ -17,11 +17,14 @@ export interface PodTarget {
 
 const MAX_TEXT = 8192;
 
-/** Collects a stream's text (for error messages): its first `MAX_TEXT` characters, however large a chunk. */
-class TextSink extends Writable {
+/** Collects a stream's text (for messages and short answers): its first `limit` characters, however large a chunk. */
+export class TextSink extends Writable {
   text = '';
+  constructor(private readonly limit = MAX_TEXT) {
+    super();
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    if (this.text.length < MAX_TEXT) this.text = (this.text + chunk.toString('utf8')).slice(0, MAX_TEXT);
+    if (this.text.length < this.limit) this.text = (this.text + chunk.toString('utf8')).slice(0, this.limit);
     cb();
   }
 }
