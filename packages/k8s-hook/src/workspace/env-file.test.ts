@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { normalizeArgs, renderEnvFile, scriptStepCommand } from './env-file.js';
+import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from './env-file.js';
 
 const tricky: Record<string, string> = {
   QUOTES: `it's "quoted" \\ back\\slash`,
@@ -65,6 +65,44 @@ describe('renderEnvFile + STEP_LOADER', () => {
 
   it('reports names no environment can carry', () => {
     expect(renderEnvFile({ 'A=B': '1', ok_1: '2', '': '3' }, []).skipped).toEqual(['A=B', '']);
+  });
+});
+
+describe('STEP_KILLER', () => {
+  /**
+   * Runs the killer with the local /bin/sh.
+   * `dryRun` puts a shell function in front of the `kill` builtin that prints what it was asked.
+   */
+  function kill(pidText: string | undefined, signal: 'TERM' | 'KILL' = 'TERM', dryRun = false) {
+    const dir = mkdtempSync(join(tmpdir(), 'zrh-kill-'));
+    scratch.push(dir);
+    const pidFile = join(dir, 'step.pid');
+    if (pidText !== undefined) writeFileSync(pidFile, pidText);
+    const [cmd, flag, script, ...rest] = killStepCommand(pidFile, signal);
+    const body = dryRun ? `kill() { echo "kill $*"; return 1; }\n${script ?? ''}` : (script ?? '');
+    return spawnSync(cmd as string, [flag as string, body, ...rest], { encoding: 'utf8' });
+  }
+
+  it('stops the process group the pid file names', async () => {
+    const victim = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => victim.on('exit', (_code, signal) => resolve(signal)));
+    const r = kill(String(victim.pid));
+    expect(r.status).toBe(0);
+    expect(await exited).toBe('SIGTERM');
+  });
+
+  it.each(['0', '-1', '1', '00', '0 1', '12abc', '$(id)', '', '-0', '1\n2'])('never calls kill for a pid file a hostile job wrote: %j', (text) => {
+    // Unchecked, `0` signals the killer's own process group and `-1` every process it may signal.
+    const r = kill(text, 'KILL', true);
+    expect({ status: r.status, stdout: r.stdout, signal: r.signal }).toEqual({ status: 0, stdout: '', signal: null });
+  });
+
+  it('calls kill for a pid (the dry run can see it)', () => {
+    expect(kill('4242', 'TERM', true).stdout).toBe('kill -TERM -4242\nkill -TERM 4242\n');
+  });
+
+  it('does nothing when there is no pid file', () => {
+    expect(kill(undefined).status).toBe(0);
   });
 });
 

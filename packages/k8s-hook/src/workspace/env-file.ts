@@ -68,9 +68,14 @@ export const STEP_LOADER = [
   'exec "$@"',
 ].join('\n');
 
-/** Stops a step started by the loader: its process group if it leads one, else the process. */
+/**
+ * Stops a step started by the loader: its process group if it leads one, else the process. The
+ * pid file is the job's to write: anything but a pid above 1 is ignored (`0` and `-1` would make
+ * `kill` signal the killer's own process group or every process it may signal).
+ */
 export const STEP_KILLER = [
   'p=$(cat "$2" 2>/dev/null) || exit 0',
+  'case "$p" in ""|*[!0-9]*|0*|1) exit 0;; esac',
   'kill -"$1" -"$p" 2>/dev/null || kill -"$1" "$p" 2>/dev/null || true',
 ].join('\n');
 
