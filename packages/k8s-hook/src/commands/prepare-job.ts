@@ -172,6 +172,7 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       await ensureHookTemp(dirs.workDir);
       await ensureWorkDirs(dirs.workDir, [EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
     }
+    await ctx.states.markSecrets(state.secrets, 'created');
     await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s, undefined, UNIQUE_NAME)));
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
@@ -199,7 +200,8 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   }).catch(async (err: unknown) => {
     // No state reaches cleanup_job after a failed prepare_job, and the hook may not list Secrets:
     // the registry secrets go now (else only with the runner pod that owns them).
-    await Promise.all(secrets.map((s) => ctx.client.delete({ type: R.secrets, namespace, name: s.metadata?.name ?? '' }).catch(() => false)));
+    const gone = await Promise.all(state.secrets.map((name) => ctx.client.delete({ type: R.secrets, namespace, name }).then(() => name, () => undefined)));
+    await ctx.states.markSecrets(gone.filter((n) => n !== undefined), 'deleted').catch(() => undefined);
     throw err;
   });
   mark.push(['pod ready', performance.now()]);

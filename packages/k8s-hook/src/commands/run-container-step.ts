@@ -88,6 +88,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
 
   const secretNames = [envSecretName, ...regSecrets.map((s) => s.metadata?.name ?? '')];
   let exitCode: number;
+  await ctx.states.markSecrets(secretNames, 'created');
   try {
     await Promise.all([
       ctx.client.create({ type: R.secrets, namespace: ns }, buildStepEnvSecret({ name: envSecretName, namespace: ns, runner, env }), undefined, UNIQUE_NAME),
@@ -105,10 +106,12 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
       mark('copied out');
     }
   } finally {
-    await Promise.all([
+    const [, ...gone] = await Promise.all([
       ctx.client.delete({ type: R.pods, namespace: ns, name: podName }, { gracePeriodSeconds: 0 }).catch(() => false),
-      ...secretNames.map((name) => ctx.client.delete({ type: R.secrets, namespace: ns, name }).catch(() => false)),
+      ...secretNames.map((name) => ctx.client.delete({ type: R.secrets, namespace: ns, name }).then(() => name, () => undefined)),
     ]);
+    // A Secret that could not be deleted stays in the journal: cleanup_job tries again.
+    await ctx.states.markSecrets(gone.filter((n) => n !== undefined), 'deleted');
     mark('deleted');
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageBaseName, objectName, serviceContainerNames, toDnsLabel } from './names.js';
+import { imageBaseName, isObjectNameOf, objectName, serviceContainerNames, toDnsLabel } from './names.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -44,4 +44,22 @@ describe('serviceContainerNames', () => {
 
 describe('toDnsLabel', () => {
   it('trims dashes left by truncation', () => expect(toDnsLabel('abc-def', 4)).toBe('abc'));
+});
+
+describe('isObjectNameOf', () => {
+  it("knows the names objectName gives a runner's objects, also with a long runner pod name", () => {
+    for (const runner of ['arc-runner-x7k2p', `${'a'.repeat(70)}-one`, 'Runner_Pod.1']) {
+      expect(isObjectNameOf(runner, ['reg', 'env'], objectName(runner, 'reg', 'seed/0'))).toBe(true);
+      expect(isObjectNameOf(runner, ['reg', 'env'], objectName(runner, 'env', 'seed'))).toBe(true);
+      expect(isObjectNameOf(runner, ['reg', 'env'], objectName(runner, 'job', 'seed'))).toBe(false);
+    }
+  });
+
+  it("refuses every other name: another runner's, someone else's Secret, a near miss", () => {
+    const name = objectName('arc-runner-x7k2p', 'reg', 's');
+    expect(isObjectNameOf('arc-runner-other', ['reg'], name)).toBe(false);
+    for (const other of ['github-app', 'arc-runner-x7k2p-reg-', 'arc-runner-x7k2p-reg-0123456g', `${name}0`, `x${name}`, 'arc-runner-x7k2p-reg-ABCDEF01']) {
+      expect(isObjectNameOf('arc-runner-x7k2p', ['reg', 'env'], other)).toBe(false);
+    }
+  });
 });

@@ -37,6 +37,14 @@ export function objectName(runnerPodName: string, kind: ObjectKind, seed: string
   return `${prefix}${suffix}`;
 }
 
+/** Whether `name` is one `objectName(runnerPodName, kind, …)` can return, for one of `kinds`. */
+export function isObjectNameOf(runnerPodName: string, kinds: readonly ObjectKind[], name: string): boolean {
+  return kinds.some((kind) => {
+    const prefix = toDnsLabel(runnerPodName, MAX_NAME - kind.length - 10) || 'runner';
+    return name.length === prefix.length + kind.length + 10 && name.startsWith(`${prefix}-${kind}-`) && /^[0-9a-f]{8}$/.test(name.slice(-8));
+  });
+}
+
 /**
  * The last path segment of an image reference, without tag or digest:
  * `ghcr.io/org/my_db:1.2@sha256:…` → `my_db`.

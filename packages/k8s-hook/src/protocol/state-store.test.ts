@@ -156,4 +156,33 @@ describe('JobStateStore', () => {
     await later.open(s, RESPONSE);
     expect(await later.unsuccessfulSteps()).toBe(1);
   });
+
+  it('journals Secrets: those created and not deleted again are outstanding, also for a later process without a state, until the job ends', async () => {
+    const s = await prepared();
+    const h = hook();
+    await h.open(s, RESPONSE);
+    await h.markSecrets(['runner-1-reg-aaaaaaaa', 'runner-1-env-bbbbbbbb'], 'created');
+    await h.markSecrets(['runner-1-env-bbbbbbbb'], 'deleted');
+    await h.markSecrets(['runner-1-env-cccccccc'], 'created');
+    await h.markSecrets([], 'deleted');
+    expect(await hook().outstandingSecrets(RESPONSE)).toEqual(['runner-1-reg-aaaaaaaa', 'runner-1-env-cccccccc']);
+    expect(await hook().unsuccessfulSteps()).toBe(0);
+    await hook().endJob();
+    expect(await hook().outstandingSecrets(RESPONSE)).toEqual([]);
+  });
+
+  it('starts each job with an empty journal', async () => {
+    const h = hook();
+    await h.startJob(WORK);
+    await h.markSecrets(['runner-1-reg-aaaaaaaa'], 'created');
+    await hook().startJob(WORK);
+    expect(await hook().outstandingSecrets(RESPONSE)).toEqual([]);
+  });
+
+  it('does not read a journal from a folder inside _work, even without a state', async () => {
+    const work = join(root, '_work');
+    await mkdir(join(work, '_temp', '_runner_hook_responses'), { recursive: true });
+    const response = join(work, '_temp', '_runner_hook_responses', '0000.json');
+    await expect(hook({ dir: join(work, '_temp', 'k') }).outstandingSecrets(response)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining("inside the runner's _work") });
+  });
 });

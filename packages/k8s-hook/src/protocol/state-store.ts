@@ -75,7 +75,7 @@ export function foreignFacts(
  * fresh key in the private folder, every state the hook hands out is sealed with it and a new
  * sequence number, and a state the runner passes back is used only when its seal is valid, its
  * number is the one the runner last accepted, and its facts are this hook's own. The folder also
- * keeps the step journal (which steps started and which succeeded).
+ * keeps the journal (which steps started and which succeeded, which Secrets may still exist).
  */
 export class JobStateStore {
   readonly #options: StateStoreOptions;
@@ -176,18 +176,52 @@ export class JobStateStore {
     await appendPrivateFile(this.#dir, this.#file('steps'), `${event} ${id}\n`);
   }
 
+  /**
+   * Secret journal: the names of the Secrets a command is about to create (`created`, written
+   * before the create) and of those it deleted again (`deleted`). A command killed in between
+   * leaves its Secrets in the journal, and cleanup_job deletes them by name (the hook may not list
+   * Secrets), with or without a state.
+   */
+  async markSecrets(names: readonly string[], event: 'created' | 'deleted'): Promise<void> {
+    if (names.length === 0) return;
+    if (!this.#dir) throw new Error('JobStateStore.markSecrets: open the state first');
+    await appendPrivateFile(this.#dir, this.#file('steps'), names.map((n) => `secret-${event} ${n}\n`).join(''));
+  }
+
+  /**
+   * The Secrets the journal says were created and not deleted again, in the order created. Without
+   * an opened state, `responseFile` places the runner's _work, which the folder must be outside.
+   */
+  async outstandingSecrets(responseFile: string): Promise<string[]> {
+    this.#dir ??= await this.#folder(resolveRunnerDirs([], responseFile, '')?.workDir);
+    const outstanding = new Set<string>();
+    for (const [event, name] of await this.#journal()) {
+      if (event === 'secret-created') outstanding.add(name);
+      else if (event === 'secret-deleted') outstanding.delete(name);
+    }
+    return [...outstanding];
+  }
+
   /** How many steps started but never succeeded (see `markStep`); 0 when none ran. */
   async unsuccessfulSteps(): Promise<number> {
-    if (!this.#dir) return 0;
-    const text = (await readPrivateFile(this.#dir, this.#file('steps')))?.toString('utf8') ?? '';
     const started = new Set<string>();
-    for (const line of text.split('\n')) {
-      const [event, id] = line.split(' ');
-      if (!id) continue;
+    for (const [event, id] of await this.#journal()) {
       if (event === 'start') started.add(id);
       else if (event === 'ok') started.delete(id);
     }
     return started.size;
+  }
+
+  /** The journal's entries as [event, id]; empty when there is none. */
+  async #journal(): Promise<[string, string][]> {
+    const dir = await this.#folder(undefined);
+    const text = (await readPrivateFile(dir, this.#file('steps')))?.toString('utf8') ?? '';
+    const entries: [string, string][] = [];
+    for (const line of text.split('\n')) {
+      const [event, id] = line.split(' ');
+      if (event && id) entries.push([event, id]);
+    }
+    return entries;
   }
 
   /** cleanup_job: removes the key, the record and the journal; no state of this job is valid afterwards. */
