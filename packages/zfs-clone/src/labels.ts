@@ -23,7 +23,7 @@ export const DETACHED = 'zrh.dev/detached';
  * `owner/name`) whose jobs may promote the cache. Written by `zfs-clone seed --repository`.
  */
 export const REPOSITORIES = 'zrh.dev/repositories';
-/** Label `true` on a clone kept for inspection after a failed job. */
+/** Label `true` on a clone kept for inspection after a failed job, and on a snapshot kept unpromoted. */
 export const KEPT = 'zrh.dev/kept';
 
 /**

@@ -54,7 +54,7 @@ export const runnerSettingsSchema = c.object({
   }),
   ZFS_CLONE_MAX_KEPT_SNAPSHOTS: defaultedSetting(countField, '3', {
     description:
-      'Most snapshots taken back and not promoted (kept for the keep time) per cache at once; beyond it a job takes no snapshot, or drops the snapshot of a lost promotion race, with a warning. `0` keeps none. Snapshots of `snapshot:` sources count as one group.',
+      'Most snapshots taken back and not promoted (kept for the keep time) per cache at once; beyond it a job takes no snapshot, or drops the snapshot of a lost promotion race, with a warning. Snapshots of other jobs still being promoted do not count. `0` keeps none. Snapshots of `snapshot:` sources count as one group.',
     syntax: 'number',
   }),
   ZFS_CLONE_KEEP_TTL: defaultedSetting(durationField, '24h', {

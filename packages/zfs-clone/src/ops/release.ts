@@ -27,18 +27,24 @@ export async function keepClone(kube: KubeClient, namespace: string, pvc: string
 }
 
 /**
- * How many snapshots taken back and not promoted (`zrh.dev/role=candidate`) a cache has right now,
- * not counting those being deleted nor `except`; `cache` undefined counts those of `snapshot:` sources.
+ * How many snapshots taken back, not promoted and kept (`zrh.dev/role=candidate`,
+ * `zrh.dev/kept=true`) a cache has right now, not counting those being deleted nor `except`;
+ * `cache` undefined counts those of `snapshot:` sources. Snapshots still in flight (another job's
+ * cleanup has not decided yet whether they are promoted) do not count.
  */
 export async function countKeptSnapshots(kube: KubeClient, namespace: string, cache: string | undefined, except?: string): Promise<number> {
   const list = await kube.list<VolumeSnapshot>(
     { type: R.volumeSnapshots, namespace },
-    { labelSelector: `${MANAGED_SELECTOR},${ROLE}=candidate${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
+    { labelSelector: `${MANAGED_SELECTOR},${ROLE}=candidate,${KEPT}=true${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
   );
   return list.items.filter((s) => !s.metadata?.deletionTimestamp && s.metadata?.name !== except && (cache !== undefined || s.metadata?.labels?.[CACHE] === undefined)).length;
 }
 
-/** Sets when gc may delete a snapshot that did not become a generation. */
-export async function setSnapshotExpiry(kube: KubeClient, namespace: string, snapshot: string, expiresAt: Date): Promise<void> {
-  await kube.patch({ type: R.volumeSnapshots, namespace, name: snapshot }, { metadata: { annotations: { [EXPIRES_AT]: expiresAt.toISOString() } } }, 'merge');
+/** Keeps a snapshot that did not become a generation: labelled kept, and deleted by gc after `expiresAt`. */
+export async function keepSnapshot(kube: KubeClient, namespace: string, snapshot: string, expiresAt: Date): Promise<void> {
+  await kube.patch(
+    { type: R.volumeSnapshots, namespace, name: snapshot },
+    { metadata: { labels: { [KEPT]: 'true' }, annotations: { [EXPIRES_AT]: expiresAt.toISOString() } } },
+    'merge',
+  );
 }

@@ -137,6 +137,43 @@ describe('kept snapshots', () => {
   });
 });
 
+describe('the cap on kept snapshots', () => {
+  /** Another job's snapshot of the cache, in flight (its cleanup has not decided yet) or kept. */
+  const otherCandidate = (fake: ReturnType<typeof seededCluster>, kept: boolean) =>
+    fake.put('volumesnapshots', {
+      metadata: {
+        name: `other-${kept ? 'kept' : 'in-flight'}`,
+        namespace: NS,
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12', ...(kept ? { 'zrh.dev/kept': 'true' } : {}) },
+        annotations: { 'zrh.dev/expires-at': '2025-06-01T00:20:00.000Z' },
+      },
+    });
+
+  it("counts kept snapshots only: another job's snapshot still in flight does not make a lost race drop its own", async () => {
+    const fake = seededCluster();
+    const capped = { ...mainPush, ZFS_CLONE_MAX_KEPT_SNAPSHOTS: '1' };
+    otherCandidate(fake, false);
+    const a = await job(fake, PROMOTING, 'ra', capped);
+    const b = await job(fake, { ...PROMOTING, ZFS_CLONE_ON_CONFLICT: 'keep' }, 'rb', capped);
+    expect((await a.s.cleanup(a.state, { succeeded: true })).promotion?.outcome).toBe('promoted');
+    const lost = await b.s.cleanup(b.state, { succeeded: true });
+    expect(lost).toMatchObject({ promotion: { outcome: 'lost' }, kept: { object: `snapshot/${lost.snapshot}` }, problems: [] });
+    expect(fake.store.get(`volumesnapshots/${NS}/${lost.snapshot}`)?.metadata?.['labels']).toMatchObject({ 'zrh.dev/kept': 'true' });
+  });
+
+  it('a kept snapshot counts: with the cap reached the lost race drops its own', async () => {
+    const fake = seededCluster();
+    const capped = { ...mainPush, ZFS_CLONE_MAX_KEPT_SNAPSHOTS: '1' };
+    otherCandidate(fake, true);
+    const a = await job(fake, PROMOTING, 'ra', capped);
+    const b = await job(fake, { ...PROMOTING, ZFS_CLONE_ON_CONFLICT: 'keep' }, 'rb', capped);
+    expect((await a.s.cleanup(a.state, { succeeded: true })).promotion?.outcome).toBe('promoted');
+    const lost = await b.s.cleanup(b.state, { succeeded: true });
+    expect(lost).toMatchObject({ promotion: { outcome: 'lost' }, kept: undefined, released: true });
+    expect(lost.problems).toEqual([`not keeping snapshot ${lost.snapshot}: 1 unpromoted snapshots of cache gcc12 are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=1)`]);
+  });
+});
+
 describe('cleanup reads the cache head', () => {
   it('only for a job that asks for a snapshot or a promotion', async () => {
     const fake = seededCluster();

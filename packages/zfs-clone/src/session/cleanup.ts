@@ -5,7 +5,7 @@ import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
 import { recordCacheEvent, type EventObject } from '../ops/events.js';
 import { gc } from '../ops/gc.js';
 import { promote, readHead } from '../ops/promote.js';
-import { countKeptClones, countKeptSnapshots, keepClone, releaseClone, setSnapshotExpiry } from '../ops/release.js';
+import { countKeptClones, countKeptSnapshots, keepClone, keepSnapshot, releaseClone } from '../ops/release.js';
 import { flushClone, stopJobProcesses, type RunInJob } from '../ops/flush.js';
 import { snapshotBack } from '../ops/snapshot-back.js';
 import { MIN_KEEP_SECONDS } from '../config/resolve.js';
@@ -182,7 +182,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
       /** Keeps the snapshot for the keep time, counted from now (the outcome is decided). */
       const keep = async (name: string) => {
         const until = new Date(now().getTime() + policy.keepTtlSeconds * 1000);
-        await setSnapshotExpiry(kube, namespace, name, until);
+        await keepSnapshot(kube, namespace, name, until);
         return { object: `snapshot/${name}`, until: until.toISOString() };
       };
       const drop = async (name: string) => {
