@@ -71,6 +71,11 @@ export interface CacheCleanupInput {
  * `@zfs-runner-hooks/zfs-clone`). The hook never interprets cache settings itself.
  */
 export interface JobCache {
+  /**
+   * Checks the job's cache settings without talking to the API server; throws what `plan` would
+   * throw for them, so prepare_job reports every input problem before its first request.
+   */
+  check(input: Pick<CachePlanInput, 'namespace' | 'containerEnv' | 'processEnv'>): Promise<void>;
   /** Decides whether and how this job gets a cache; undefined = no cache for this job. */
   plan(input: CachePlanInput): Promise<CachePlan | undefined>;
   /** Snapshots/promotes/releases as the cache decides; must tolerate missing state and objects. */

@@ -52,6 +52,12 @@ function cacheLogger(log: Logger): CacheLogger {
  */
 export function zfsCloneCache(): JobCache {
   return {
+    async check(input) {
+      if (!hasSettings(input.containerEnv) && !hasSettings(input.processEnv)) return;
+      const { resolveCloneConfigOrThrow } = await library();
+      resolveCloneConfigOrThrow(input.processEnv, input.containerEnv, { namespace: input.namespace });
+    },
+
     async plan(input: CachePlanInput): Promise<CachePlan | undefined> {
       // Neither the workflow nor the runner sets anything: no clone, and no need to load the library.
       if (!hasSettings(input.containerEnv) && !hasSettings(input.processEnv)) {

@@ -5,10 +5,12 @@
  * job, service and container-step containers byte for byte (no `$(NAME)` expansion by the kubelet).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proxyKubeConfig } from '../../fault-proxy/kubeconfig.js';
 import { adminKubeClient, execText } from '../node/real-node.js';
 import type { HookCall } from '../../simulator/runner.js';
 import type { StartedRunner } from '../../simulator/start.js';
@@ -257,3 +259,53 @@ describe('env values reach every container the hook creates byte for byte', () =
     expect(await namespaceObjects(suite)).toEqual(before);
   });
 });
+
+describe('every problem of the input is reported at once, before the first request', () => {
+  let suite: HookSuite;
+  let runner: StartedRunner;
+  /** Plays an API server that is down: counts each connection and closes it. */
+  let dead: Server;
+  let connections = 0;
+
+  beforeAll(async () => {
+    suite = await createHookSuite('hook-input-first');
+    dead = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const address = dead.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    runner = await startRunner(suite, 'volume', { hookKubeConfig: proxyKubeConfig(suite.hookKubeConfig, `https://127.0.0.1:${port}`) });
+  });
+  afterAll(async () => {
+    await runner?.dispose();
+    await new Promise((resolve) => dead?.close(resolve));
+    await suite?.ns.delete();
+  });
+
+  it('bad ports, refused options of the job container and a service, and a bad cache setting: all four named, and the API server never asked', async () => {
+    const call = await runner.simulator.prepareJob(
+      { image: IMAGES.busybox, ports: ['80:http'], options: '--privileged', env: { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'maybe' } },
+      [{ image: IMAGES.busybox, entrypoint: 'sleep', command: '3600', options: '--cap-add NET_ADMIN' }],
+    );
+    expect(call.exitCode, output(call)).toBe(1);
+    const text = printed(call);
+    expect(text).toContain('::error::prepare_job found 4 problems in its input and started nothing (fix them all, then re-run the job):\n1. Invalid ports of job container:');
+    expect(text).toContain('\n   Use the docker form [hostPort:]containerPort[/protocol].\n2. ');
+    expect(text).toMatch(/\n2\. Options of the job container are not allowed:\n\s+--privileged: the runner does not allow privileged options/);
+    expect(text).toMatch(/\n3\. Options of the service busybox are not allowed:\n\s+--cap-add NET_ADMIN:/);
+    expect(text).toMatch(/\n4\. Invalid ZFS clone configuration \(1 problem\):\n\s+- container\.env\.ZFS_CLONE_PROMOTE: expected /);
+    expect(text).not.toMatch(/cannot reach|ECONNRESET|ECONNREFUSED/);
+    expect(connections).toBe(0);
+    expect(runner.simulator.state).toBeNull();
+  });
+
+  it('one problem is reported as it is', async () => {
+    const call = await runner.simulator.prepareJob({ image: IMAGES.busybox, ports: ['99999'] });
+    expect(call.exitCode, output(call)).toBe(1);
+    expect(printed(call)).toMatch(/::error::Invalid ports of job container:\n\s+/);
+    expect(connections).toBe(0);
+  });
+});
+

@@ -23,6 +23,7 @@ import { chooseWorkspaceMode, isSingleNode } from '../workspace/mode.js';
 import { jobPodWorkspace, planStepMounts, stepPodWorkspace, type WorkspaceFacts } from '../workspace/mounts.js';
 import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, resolveRunnerDirs, workRelative, type RunnerDirs } from '../workspace/paths.js';
 import { jobNamespace, type CommandContext } from './context.js';
+import { InputProblems } from './input-problems.js';
 
 /** Reads the runner pod: the owner of everything the job creates, and where `_work` lives. */
 async function readRunnerPod(ctx: CommandContext, namespace: string): Promise<V1Pod> {
@@ -67,17 +68,37 @@ interface OptionRules {
   readonly target: TemplateTarget;
 }
 
-function containerParts(c: ImageContainer, ws: WorkspaceFacts, dirs: RunnerDirs, what: string, warn: (m: string) => void, rules: OptionRules): ContainerParts {
-  const ports = parsePortMappings(c.portMappings);
-  if (ports.problems.length) {
-    throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${ports.problems.join('\n  ')}`, { hint: 'Use the docker form [hostPort:]containerPort[/protocol].' });
-  }
-  const options = parseCreateOptions(c.createOptions);
-  checkOptions(what, options, rules.ctx.config.optionLimits, templateRestrictions(rules.template, templatePatchesFor(rules.template, rules.target)));
-  for (const i of options.ignored) warn(`${what} options: ${i}`);
-  const user = planStepMounts(c.userMountVolumes, dirs);
-  for (const s of user.skipped) warn(`${what} volume ${s}; add other volumes with the hook template`);
-  return { container: c, ports: ports.ports, options, userMounts: stepPodWorkspace(ws, user).mounts };
+/** A container of the job, its ports and options checked (offline). */
+interface CheckedContainer {
+  readonly container: ImageContainer;
+  readonly what: string;
+  readonly ports: ContainerParts['ports'];
+  readonly options: ContainerParts['options'];
+}
+
+/** Checks a container's ports and options; throws the first problem of each kind into `problems`. */
+function checkContainer(c: ImageContainer, what: string, warn: (m: string) => void, rules: OptionRules, problems: InputProblems): CheckedContainer | undefined {
+  const ports = problems.check(() => {
+    const parsed = parsePortMappings(c.portMappings);
+    if (parsed.problems.length) {
+      throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${parsed.problems.join('\n  ')}`, { hint: 'Use the docker form [hostPort:]containerPort[/protocol].' });
+    }
+    return parsed.ports;
+  });
+  const options = problems.check(() => {
+    const parsed = parseCreateOptions(c.createOptions);
+    checkOptions(what, parsed, rules.ctx.config.optionLimits, templateRestrictions(rules.template, templatePatchesFor(rules.template, rules.target)));
+    for (const i of parsed.ignored) warn(`${what} options: ${i}`);
+    return parsed;
+  });
+  return ports && options ? { container: c, what, ports, options } : undefined;
+}
+
+/** A checked container with its user volumes, once the workspace is known. */
+function containerParts(checked: CheckedContainer, ws: WorkspaceFacts, dirs: RunnerDirs, warn: (m: string) => void): ContainerParts {
+  const user = planStepMounts(checked.container.userMountVolumes, dirs);
+  for (const s of user.skipped) warn(`${checked.what} volume ${s}; add other volumes with the hook template`);
+  return { container: checked.container, ports: checked.ports, options: checked.options, userMounts: stepPodWorkspace(ws, user).mounts };
 }
 
 async function planCache(ctx: CommandContext, namespace: string, runner: RunnerPodRef & { node: string | undefined }, requiredNode: string | undefined, args: PrepareJobArgs): Promise<CachePlan | undefined> {
@@ -107,26 +128,40 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   if (!args.container && args.services.length === 0) throw new HookError('INPUT_INVALID', 'prepare_job has neither a job container nor services');
 
   const mark: [string, number][] = [['start', performance.now()]];
+  const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
+  if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
+  const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
+
+  // Every container's ports and options, and the cache settings, are checked before the first
+  // request (and so before anything, the cache's clone included, is created); all problems at once.
+  const problems = new InputProblems();
+  const checkedJob = args.container ? checkContainer(args.container, 'job container', warn, { ctx, template, target: { name: JOB_CONTAINER } }, problems) : undefined;
+  const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
+  const checkedServices = args.services.map((s, i) => {
+    const name = serviceNames[i] as string;
+    return { name, checked: checkContainer(s, `service ${name}`, warn, { ctx, template, target: { name, image: s.image } }, problems) };
+  });
+  if (ctx.cache && args.container) {
+    const cache = ctx.cache;
+    const containerEnv = args.container.environmentVariables;
+    await problems.checkAsync(() => cache.check({ namespace, containerEnv, processEnv: ctx.env }));
+  }
+  problems.throwIfAny('prepare_job');
+
   const runnerPod = await readRunnerPod(ctx, namespace);
   mark.push(['runner pod read', performance.now()]);
   const runner = { name: ctx.config.runnerPodName, uid: runnerPod.metadata?.uid ?? '', node: runnerPod.spec?.nodeName };
-  const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
-  if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
   // A fresh state key: no state of an earlier job of this runner is accepted from here on.
   await ctx.states.startJob(dirs.workDir);
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
-  const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
-  // Every container's options are checked before anything (the cache's clone included) is created.
   // Copy mode: no workingDir in the pod spec. The runtime would create it (and its parents) as
   // root before the workspace is copied in, and a non-root job user could then not fill it; each
   // step enters its working directory itself.
-  const jobContainer = args.container && ws.mode === 'copy' ? { ...args.container, workingDirectory: undefined } : args.container;
-  const job = jobContainer ? containerParts(jobContainer, ws, dirs, 'job container', warn, { ctx, template, target: { name: JOB_CONTAINER } }) : undefined;
-  const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
-  const services = args.services.map((s, i) => {
-    const name = serviceNames[i] as string;
-    return { name, ...containerParts(s, ws, dirs, `service ${name}`, warn, { ctx, template, target: { name, image: s.image } }) };
-  });
+  const job =
+    checkedJob && ws.mode === 'copy'
+      ? containerParts({ ...checkedJob, container: { ...checkedJob.container, workingDirectory: undefined } }, ws, dirs, warn)
+      : checkedJob && containerParts(checkedJob, ws, dirs, warn);
+  const services = checkedServices.flatMap(({ name, checked }) => (checked ? [{ name, ...containerParts(checked, ws, dirs, warn) }] : []));
   const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
   if (cache) mark.push(['clone planned', performance.now()]);
 
