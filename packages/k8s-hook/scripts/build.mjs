@@ -14,7 +14,7 @@ const bin = (name) => name; // on PATH when run through pnpm (workspace root nod
 const run = (cmd, args, cwd = pkg) => execFileSync(cmd, args, { cwd, stdio: 'inherit' });
 
 const libs = [join(pkg, 'lib')];
-for (const dep of ['kube', 'zfs-clone']) {
+for (const dep of ['vocabulary', 'kube', 'zfs-clone']) {
   const dir = join(pkg, '..', dep);
   if (existsSync(join(dir, 'src', 'index.ts'))) {
     run(bin('tsc'), ['-p', join(dir, 'tsconfig.build.json')]);

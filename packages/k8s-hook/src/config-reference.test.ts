@@ -10,11 +10,11 @@ describe('renderHookConfigurationReference', () => {
   it('documents every variable of the schema with a description', () => {
     const text = renderHookConfigurationReference();
     for (const [name, schema] of Object.entries(configEnvSchema.shape)) {
-      expect(schema.description, name).toBeTruthy();
+      expect(schema.doc.description, name).toBeTruthy();
       expect(text).toContain(`| \`${name}\` |`);
     }
-    expect(text).toContain('| `ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS` | `600` |');
-    expect(text).toContain('| `ZRH_WORKSPACE_MODE` | `auto` |');
+    expect(text).toContain('| `ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS` | seconds | `600` |');
+    expect(text).toContain('| `ZRH_WORKSPACE_MODE` | auto\\|volume\\|copy | `auto` |');
   });
 
   it('matches the committed docs/hook-configuration.md (regenerate with `pnpm run docs:config`)', () => {

@@ -28,5 +28,3 @@ export {
   type StatusCause,
 } from './errors.js';
 export { resourcePath, encodeQuery } from './paths.js';
-export * as check from './check.js';
-export type { Check, Issue, Output, ObjectCheck } from './check.js';

@@ -1,5 +1,5 @@
-// Builds dist/zfs-clone.cjs, the operator CLI as one file: compiles this package and the kube
-// client with tsc, bundles the CommonJS entry with ncc, checks that the bundle is one
+// Builds dist/zfs-clone.cjs, the operator CLI as one file: compiles this package, the vocabulary
+// and the kube client with tsc, bundles the CommonJS entry with ncc, checks that the bundle is one
 // self-contained file, and makes it executable with a `node` shebang. Lazy `import()`s in the
 // sources carry webpack's "eager" mode, so they stay in the one file.
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: pkg, stdio: 'inherit' });
 
+run('tsc', ['-p', join(pkg, '..', 'vocabulary', 'tsconfig.build.json')]);
 run('tsc', ['-p', join(pkg, '..', 'kube', 'tsconfig.build.json')]);
 run('tsc', ['-p', 'tsconfig.build.json']);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check } from '@zfs-runner-hooks/kube';
+import { check } from '@zfs-runner-hooks/vocabulary';
 import { runnerSettingsSchema, workflowSettingsSchema } from '../../../packages/zfs-clone/src/index.js';
 import { readYaml } from './deploy-files.js';
 import { readValues } from './helm-values.js';

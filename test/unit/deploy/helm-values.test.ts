@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import type { V1Role } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { configEnvSchema } from '../../../packages/k8s-hook/src/config.js';
-import { check } from '@zfs-runner-hooks/kube';
+import { check } from '@zfs-runner-hooks/vocabulary';
 import { runnerSettingsSchema, workflowSettingsSchema } from '../../../packages/zfs-clone/src/index.js';
 import { deployManifests, readYaml } from './deploy-files.js';
 import { readValues, runnerContainer, runnerEnv, VALUES_FILE } from './helm-values.js';

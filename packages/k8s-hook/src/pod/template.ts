@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { check as c, type Output } from '@zfs-runner-hooks/kube';
+import { check as c, type Output } from '@zfs-runner-hooks/vocabulary';
 import { HookError } from '../errors.js';
 
 const named = c.object({ name: c.string({ min: 1 }) });

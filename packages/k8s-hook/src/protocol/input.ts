@@ -1,4 +1,4 @@
-import { check as c, type Issue, type Output } from '@zfs-runner-hooks/kube';
+import { check as c, type Issue, type Output } from '@zfs-runner-hooks/vocabulary';
 import { HookError } from '../errors.js';
 
 /** The hook commands the runner sends. */

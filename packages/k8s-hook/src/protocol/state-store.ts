@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check as c, type Output } from '@zfs-runner-hooks/kube';
+import { check as c, type Output } from '@zfs-runner-hooks/vocabulary';
 import { HookError } from '../errors.js';
 import { resolveRunnerDirs } from '../workspace/paths.js';
 import { appendPrivateFile, openPrivateDir, readPrivateFile, removePrivateFile, writePrivateFile, type PrivateDir } from './private-dir.js';

@@ -1,4 +1,4 @@
-import { check as c, type Output } from '@zfs-runner-hooks/kube';
+import { check as c, type Output } from '@zfs-runner-hooks/vocabulary';
 import { HookError } from '../errors.js';
 
 /** How the runner's `_work` reaches the job pod. See docs/decisions/0003-workspace-modes.md. */

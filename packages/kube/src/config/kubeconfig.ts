@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, join } from 'node:path';
-import * as c from '../check.js';
+import { check as c } from '@zfs-runner-hooks/vocabulary';
 import { KubeConfigError } from '../errors.js';
 import { checkFields, checkPlugin, type CredentialPlugin } from './fields.js';
 

@@ -1,4 +1,4 @@
-import type { Issue } from '@zfs-runner-hooks/kube';
+import type { Issue } from '@zfs-runner-hooks/vocabulary';
 
 /**
  * One `<where>.<KEY>: <message>` line per problem: the checks' issues first, then every given

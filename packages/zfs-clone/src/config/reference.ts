@@ -1,29 +1,6 @@
-import type { Setting } from './fields.js';
+import { renderSettingsTable } from '@zfs-runner-hooks/vocabulary';
 import { runnerSettingsSchema } from './runner-settings.js';
 import { workflowSettingsSchema } from './workflow-settings.js';
-
-interface FieldDoc {
-  readonly name: string;
-  readonly syntax: string;
-  readonly defaultText: string;
-  readonly description: string;
-}
-
-function fieldsOf(schema: { readonly shape: Record<string, Setting<unknown>> }): FieldDoc[] {
-  return Object.entries(schema.shape).map(([name, setting]) => ({
-    name,
-    syntax: setting.doc.syntax,
-    defaultText: setting.doc.defaultText === undefined ? '—' : `\`${setting.doc.defaultText}\``,
-    description: setting.doc.description,
-  }));
-}
-
-function table(fields: readonly FieldDoc[]): string {
-  const rows = fields.map(
-    (f) => `| \`${f.name}\` | ${f.syntax.replace(/\|/g, '\\|')} | ${f.defaultText.replace(/\|/g, '\\|')} | ${f.description.replace(/\|/g, '\\|')} |`,
-  );
-  return ['| Variable | Value | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
-}
 
 /**
  * The configuration reference (markdown) generated from the settings schemas. Committed as
@@ -48,7 +25,7 @@ container:
     ZFS_CLONE_KEEP_ON_FAILURE: 24h
 \`\`\`
 
-${table(fieldsOf(workflowSettingsSchema))}
+${renderSettingsTable(workflowSettingsSchema)}
 
 ## Per runner (runner pod environment: defaults and limits)
 
@@ -59,7 +36,8 @@ or by the repositories its head records (\`zfs-clone seed <cache> --repository o
 bound by neither is never promoted by a job. cleanup_job checks all of it again from the hook's own
 environment before it takes a snapshot or moves a head. Glob lists are comma-separated; \`*\` matches anything, \`?\` one character.
 Durations: \`90s\`, \`30m\`, \`24h\`, \`7d\`, \`1h30m\`.
+Booleans: \`true\` or \`false\` (also \`1\`/\`yes\`/\`on\` and \`0\`/\`no\`/\`off\`, in any case), as in the hook's settings.
 
-${table(fieldsOf(runnerSettingsSchema))}
+${renderSettingsTable(runnerSettingsSchema)}
 `;
 }

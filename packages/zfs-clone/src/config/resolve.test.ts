@@ -70,6 +70,40 @@ describe('resolveCloneConfig', () => {
     expect(!result.ok && result.problems[0]).toMatch(/^runner env\.ZFS_CLONE_CACHE_REPOSITORIES: ".*" is not <cache glob>=<repository glob>; write e\.g\. gcc12-\*=your-org\/compiler$/);
   });
 
+  it.each([
+    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['on', true], ['On', true],
+    ['false', false], ['False', false], ['0', false], ['no', false], ['off', false], ['OFF', false],
+  ])('reads the boolean ZFS_CLONE_PROMOTE=%j as %s, like the hook settings', (value, promote) => {
+    expect(ok(mainPush, { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: value }).config?.promote).toBe(promote);
+  });
+
+  it.each(['maybe', 'y', '2', 'enabled'])('refuses the boolean ZFS_CLONE_PROMOTE=%j and ZFS_CLONE_GC_ON_CLEANUP=%j', (value) => {
+    const result = resolveCloneConfig({ ...mainPush, ZFS_CLONE_GC_ON_CLEANUP: value }, { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: value });
+    expect(!result.ok && result.problems).toEqual([
+      'runner env.ZFS_CLONE_GC_ON_CLEANUP: expected true or false (also 1/yes/on and 0/no/off)',
+      'container.env.ZFS_CLONE_PROMOTE: expected true or false (also 1/yes/on and 0/no/off)',
+    ]);
+  });
+
+  it.each([
+    ['ZFS_CLONE_KEEP_TTL', '1d', 'keepTtlSeconds', 86_400],
+    ['ZFS_CLONE_KEEP_TTL', ' 2h ', 'keepTtlSeconds', 7200],
+    ['ZFS_CLONE_TIMEOUT_SECONDS', '60', 'timeoutSeconds', 60],
+    ['ZFS_CLONE_MAX_KEPT_CLONES', ' 0 ', 'maxKeptClones', 0],
+  ])('reads %s=%j', (name, value, field, expected) => {
+    expect(ok({ ...mainPush, [name]: value }, { ZFS_CLONE_SOURCE: 'c' }).config).toHaveProperty(field, expected);
+  });
+
+  it.each([
+    ['ZFS_CLONE_KEEP_TTL', '24', 'expected a duration such as 90s, 30m, 24h, 7d or 1h30m'],
+    ['ZFS_CLONE_MAX_KEEP_TTL', '1w', 'expected a duration such as 90s, 30m, 24h, 7d or 1h30m'],
+    ['ZFS_CLONE_TIMEOUT_SECONDS', '5m', 'expected a whole number of seconds (0 or more)'],
+    ['ZFS_CLONE_KEEP_GENERATIONS', '-1', 'expected a whole number (0 or more)'],
+  ])('refuses %s=%j', (name, value, message) => {
+    const result = resolveCloneConfig({ ...mainPush, [name]: value }, { ZFS_CLONE_SOURCE: 'c' });
+    expect(!result.ok && result.problems).toEqual([`runner env.${name}: ${message}`]);
+  });
+
   it('keeps unpromoted snapshots at least 10 minutes', () => {
     expect(ok({ ...mainPush, ZFS_CLONE_KEEP_TTL: '0s' }, { ZFS_CLONE_SOURCE: 'c' }).config?.keepTtlSeconds).toBe(600);
   });
@@ -105,11 +139,11 @@ describe('resolveCloneConfig', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems).toEqual([
-      'runner env.ZFS_CLONE_MAX_KEPT_CLONES: expected a whole number',
+      'runner env.ZFS_CLONE_MAX_KEPT_CLONES: expected a whole number (0 or more)',
       expect.stringMatching(/^container\.env\.ZFS_CLONE_SOURCE: "Bad_Name" is not a cache name/),
       'container.env.ZFS_CLONE_MOUNT_PATH: expected an absolute path',
-      expect.stringMatching(/^container\.env\.ZFS_CLONE_SNAPSHOT_BACK: .*"never"\|"always"\|"on-success"/),
-      'container.env.ZFS_CLONE_KEEP_ON_FAILURE: "a while" is neither true/false nor a duration such as 24h',
+      'container.env.ZFS_CLONE_SNAPSHOT_BACK: expected one of "never", "always", "on-success"',
+      'container.env.ZFS_CLONE_KEEP_ON_FAILURE: expected true, false or a duration such as 24h',
       'container.env.ZFS_CLONE_PROMOT: unknown setting; did you mean ZFS_CLONE_PROMOTE?',
     ]);
     expect(result.message).toMatch(/^Invalid ZFS clone configuration \(6 problems\):\n {2}- runner env/);

@@ -1,4 +1,4 @@
-import { check as c } from '@zfs-runner-hooks/kube';
+import { check as c, formatDuration } from '@zfs-runner-hooks/vocabulary';
 import { ZfsCloneError } from '../errors.js';
 import { matchesAny } from './glob.js';
 import { formatIssues } from './issues.js';
@@ -6,7 +6,6 @@ import { jobFactsFrom, type JobFacts, type RightsLimits } from './rights.js';
 import { runnerSettingsSchema, type RunnerSettings } from './runner-settings.js';
 import { formatSource, type CloneSource } from './source.js';
 import { workflowSettingsSchema, type SnapshotBackPolicy } from './workflow-settings.js';
-import { formatDuration } from './duration.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,5 +1,5 @@
-import { check as c } from '@zfs-runner-hooks/kube';
-import { bindingListField, booleanField, countField, defaultedSetting, durationField, globListField, objectNameField, optionalSetting, sourceField } from './fields.js';
+import { booleanField, check as c, defaultedSetting, durationField, optionalSetting, wholeNumberField } from '@zfs-runner-hooks/vocabulary';
+import { bindingListField, globListField, objectNameField, sourceField } from './fields.js';
 import { SOURCE_SYNTAX } from './source.js';
 
 /**
@@ -52,7 +52,7 @@ export const runnerSettingsSchema = c.object({
       'Let jobs that may not promote into their source (pull requests, other refs, repositories not bound to the cache, `snapshot:` sources) take a snapshot back (`ZFS_CLONE_SNAPSHOT_BACK`). Off: such a job\'s clone is released and its `ZFS_CLONE_SNAPSHOT_BACK` ignored with a warning.',
     syntax: 'true|false',
   }),
-  ZFS_CLONE_MAX_KEPT_SNAPSHOTS: defaultedSetting(countField, '3', {
+  ZFS_CLONE_MAX_KEPT_SNAPSHOTS: defaultedSetting(wholeNumberField(), '3', {
     description:
       'Most snapshots taken back and not promoted (kept for the keep time) per cache at once; beyond it a job takes no snapshot, or drops the snapshot of a lost promotion race, with a warning. Snapshots of other jobs still being promoted do not count. `0` keeps none. Snapshots of `snapshot:` sources count as one group.',
     syntax: 'number',
@@ -66,11 +66,11 @@ export const runnerSettingsSchema = c.object({
     description: 'Longest keep time a workflow may ask for.',
     syntax: 'duration',
   }),
-  ZFS_CLONE_MAX_KEPT_CLONES: defaultedSetting(countField, '3', {
+  ZFS_CLONE_MAX_KEPT_CLONES: defaultedSetting(wholeNumberField(), '3', {
     description: 'Most failed-job clones kept at once in the namespace; beyond it a failed clone is released (with a warning). `0` turns keeping off.',
     syntax: 'number',
   }),
-  ZFS_CLONE_KEEP_GENERATIONS: defaultedSetting(countField, '5', {
+  ZFS_CLONE_KEEP_GENERATIONS: defaultedSetting(wholeNumberField(), '5', {
     description: 'Generations per cache that gc keeps (the head included), besides anything a live clone depends on.',
     syntax: 'number',
   }),
@@ -78,12 +78,12 @@ export const runnerSettingsSchema = c.object({
     description: "Run the cache's gc at the end of cleanup_job after a promotion or a kept clone.",
     syntax: 'true|false',
   }),
-  ZFS_CLONE_FS_GROUP: optionalSetting(countField, {
+  ZFS_CLONE_FS_GROUP: optionalSetting(wholeNumberField(), {
     description:
       'Group id given to the job pod as `fsGroup` (with `fsGroupChangePolicy: OnRootMismatch`) so a non-root job user can write the clone.',
     syntax: 'number',
   }),
-  ZFS_CLONE_TIMEOUT_SECONDS: defaultedSetting(countField, '300', {
+  ZFS_CLONE_TIMEOUT_SECONDS: defaultedSetting(wholeNumberField('seconds'), '300', {
     description:
       'Longest wait for a clone to provision or a snapshot to become ready, and deadline of each command cleanup_job runs in the job container before a snapshot (stopping its processes, `sync`).',
     syntax: 'seconds',

@@ -1,5 +1,5 @@
-import { check as c } from '@zfs-runner-hooks/kube';
-import { absolutePathField, booleanField, choiceField, defaultedSetting, identifierField, keepField, objectNameField, optionalSetting, sourceField } from './fields.js';
+import { booleanField, check as c, choiceField, defaultedSetting, optionalSetting } from '@zfs-runner-hooks/vocabulary';
+import { absolutePathField, identifierField, keepField, objectNameField, sourceField } from './fields.js';
 import { SOURCE_SYNTAX } from './source.js';
 
 /** Snapshot-back policies: when cleanup_job takes a snapshot of the job's clone. */

@@ -1,5 +1,5 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { check as c } from '@zfs-runner-hooks/kube';
+import { check as c } from '@zfs-runner-hooks/vocabulary';
 import { ZfsCloneError } from '../errors.js';
 import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, REPOSITORIES, ROLE } from '../labels.js';
 import { splitList } from '../config/glob.js';

@@ -8,7 +8,7 @@ import { cleanupClone, cleanupOrphans, type CleanupInput, type CleanupReport } f
 import type { CacheLogger } from './logger.js';
 import { prepareClone, type PreparedClone } from './prepare.js';
 import { cloneStateSchema, type CloneState } from './state.js';
-import { check as c } from '@zfs-runner-hooks/kube';
+import { check as c } from '@zfs-runner-hooks/vocabulary';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '@zfs-runner-hooks/vocabulary';
 import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
 import { recordCacheEvent, type EventObject } from '../ops/events.js';
 import { gc } from '../ops/gc.js';

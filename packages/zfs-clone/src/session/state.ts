@@ -1,4 +1,4 @@
-import { check as c } from '@zfs-runner-hooks/kube';
+import { check as c } from '@zfs-runner-hooks/vocabulary';
 import { SNAPSHOT_BACK_POLICIES } from '../config/workflow-settings.js';
 
 /**

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from './duration.js';
-import { matchesAny } from './glob.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -16,17 +15,5 @@ describe('parseDuration', () => {
 
   it.each(['', '24', 'h', '1w', '-1h', '1.5h'])('rejects %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
-  });
-});
-
-describe('matchesAny', () => {
-  it.each([
-    ['refs/heads/release/1.2', ['refs/heads/release/*'], true],
-    ['refs/heads/main', ['refs/heads/ma?n'], true],
-    ['refs/heads/main2', ['refs/heads/main'], false],
-    ['cache:a.b', ['cache:a?b'], true],
-    ['cache:axb', ['cache:a.b'], false],
-  ])('%s against %j is %s', (value, patterns, expected) => {
-    expect(matchesAny(value, patterns)).toBe(expected);
   });
 });

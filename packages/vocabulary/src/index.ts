@@ -1,0 +1,21 @@
+export * as check from './check.js';
+export type { Check, Issue, Output, ObjectCheck } from './check.js';
+export {
+  Problem,
+  textField,
+  textSetting,
+  matchingField,
+  BOOLEAN_EXPECTED,
+  parseBoolean,
+  booleanField,
+  wholeNumberField,
+  durationField,
+  choiceField,
+  requiredSetting,
+  optionalSetting,
+  defaultedSetting,
+  type Setting,
+  type SettingDoc,
+} from './settings/fields.js';
+export { parseDuration, formatDuration } from './settings/duration.js';
+export { renderSettingsTable } from './settings/reference.js';
