@@ -22,22 +22,27 @@ export interface PodWorkspace {
   readonly nodeTerm?: V1NodeSelectorTerm;
 }
 
-/** The workspace facts a pod builder needs (a subset of the job state). */
+/**
+ * The part of a job's workspace state that decides what its pods mount. The claim decides: a
+ * mode that shares `_work` through a claim records it, and pods mount it at `claimSubPath`;
+ * without one, each pod gets an emptyDir its mode fills.
+ */
 export interface WorkspaceFacts {
-  readonly mode: WorkspaceState['mode'];
+  /** Not read (the claim decides); accepted so that a part of a state can be passed as it is. */
+  readonly mode?: WorkspaceState['mode'];
   readonly claimName?: string | undefined;
   readonly claimSubPath?: string | undefined;
-  /** Set when pods must run on this node (volume mode with a single-node claim). */
+  /** Set when pods must run on this node (a single-node claim). */
   readonly pinnedNode?: string | undefined;
 }
 
 function workVolume(ws: WorkspaceFacts): V1Volume {
-  if (ws.mode === 'volume') return { name: WORK_VOLUME, persistentVolumeClaim: { claimName: ws.claimName ?? '' } };
+  if (ws.claimName !== undefined) return { name: WORK_VOLUME, persistentVolumeClaim: { claimName: ws.claimName } };
   return { name: WORK_VOLUME, emptyDir: {} };
 }
 
 function subPath(ws: WorkspaceFacts, rel: string): string {
-  return posix.join(ws.mode === 'volume' ? (ws.claimSubPath ?? '') : '', rel).replace(/^\.$/, '');
+  return posix.join(ws.claimName !== undefined ? (ws.claimSubPath ?? '') : '', rel).replace(/^\.$/, '');
 }
 
 function mount(ws: WorkspaceFacts, mountPath: string, rel: string, readOnly = false): V1VolumeMount {
@@ -46,14 +51,14 @@ function mount(ws: WorkspaceFacts, mountPath: string, rel: string, readOnly = fa
 }
 
 function nodeTerm(ws: WorkspaceFacts): V1NodeSelectorTerm | undefined {
-  if (ws.mode !== 'volume' || !ws.pinnedNode) return undefined;
+  if (!ws.pinnedNode) return undefined;
   return { matchFields: [{ key: 'metadata.name', operator: 'In', values: [ws.pinnedNode] }] };
 }
 
 /**
  * The job container's view of the runner: `_work` at `/__w`, externals at `/__e` (read-only),
- * `/github/home` and `/github/workflow`. Volume mode uses the work claim (subPaths), copy mode an
- * emptyDir with the same layout.
+ * `/github/home` and `/github/workflow`: subPaths of the work claim (volume mode), or of an emptyDir
+ * with the same layout (copy mode).
  */
 export function jobPodWorkspace(ws: WorkspaceFacts): PodWorkspace {
   const term = nodeTerm(ws);
