@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { CancelledError, errorCode, HookError, StepFailedError } from '../errors.js';
-import { copyFromPod, copyToPod, localTar, TextSink } from '../kube/tar.js';
+import { TextSink } from '../kube/tar.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import type { RunScriptStepArgs } from '../protocol/input.js';
 import { writeResponse } from '../protocol/response.js';
 import type { JobState } from '../protocol/state.js';
 import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand, stepProcessesCommand } from '../workspace/env-file.js';
-import { copyExternalLocally, existing, removeStepFiles, writeEnvFile } from '../workspace/local.js';
-import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, HOOK_TEMP_REL } from '../workspace/paths.js';
+import { removeStepFiles, writeEnvFile } from '../workspace/local.js';
+import { workspaceFor } from '../workspace/modes/index.js';
+import { CONTAINER_WORK, HOOK_TEMP_REL } from '../workspace/paths.js';
 import { planStepCopy } from '../workspace/step-files.js';
 import type { CommandContext } from './context.js';
 
@@ -28,6 +29,7 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
   const state = await ctx.states.open(rawState, responseFile);
   if (!state.jobPod || !state.hasJobContainer) throw new HookError('STATE_INVALID', 'This job has no job container to run the step in');
   const ws = state.workspace;
+  const workspace = workspaceFor(ctx, ws);
   const target = { namespace: state.namespace, pod: state.jobPod, container: JOB_CONTAINER };
   const id = randomBytes(6).toString('hex');
   await ctx.states.markStep(id, 'start');
@@ -39,27 +41,18 @@ export async function runScriptStep(ctx: CommandContext, args: RunScriptStepArgs
 
   let exitCode: number;
   try {
-    if (ws.mode === 'volume') for (const ext of plan.newExternals) await copyExternalLocally(ws.externalsDir, ws.workDir, ext);
-    else await copyToPod(ctx.client, target, ws.externalsDir, plan.newExternals, `${CONTAINER_WORK}/${EXTERNALS_REL}`, ctx.signal);
-    let stdin: Readable | undefined;
-    let tarDone: Promise<void> | undefined;
-    if (ws.mode === 'copy') {
-      const rels = await existing(ws.workDir, [...plan.workPaths, envRel]);
-      ctx.log.debug(`Sending ${rels.join(', ')}`);
-      const tar = localTar(ws.workDir, rels);
-      stdin = tar.stream;
-      tarDone = tar.done;
-    }
-    exitCode = await execStep(ctx, target, stdin, {
-      untarDir: ws.mode === 'copy' ? CONTAINER_WORK : undefined,
+    await workspace.sendExternals(target, plan.newExternals);
+    const input = await workspace.stepInput(plan, envRel);
+    exitCode = await execStep(ctx, target, input.stdin, {
+      untarDir: input.untarDir,
       envFile: `${CONTAINER_WORK}/${envRel}`,
       pidFile: `${CONTAINER_WORK}/${HOOK_TEMP_REL}/${id}.pid`,
       workingDirectory: args.workingDirectory ?? CONTAINER_WORK,
       entryPoint: args.entryPoint,
       args: argv,
     });
-    await tarDone;
-    if (ws.mode === 'copy') await copyFromPod(ctx.client, target, { dir: CONTAINER_WORK, allowed: [FILE_COMMANDS_REL], root: ws.workDir, signal: ctx.signal });
+    await input.sent;
+    await workspace.collectScriptStep(target);
   } finally {
     await removeStepFiles(ws.workDir, id);
   }
