@@ -1,9 +1,9 @@
-import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { R } from '@zfs-runner-hooks/kube';
-import type { CachePlan } from '../cache.js';
+import type { CachePlan, CacheState } from '../cache.js';
 import { HookError } from '../errors.js';
 import { isAlpineContainer } from '../kube/pod-os.js';
-import { copyToPod } from '../kube/tar.js';
+import type { PodTarget } from '../kube/tar.js';
 import { waitForPod } from '../kube/wait-pod.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import { parseCreateOptions } from '../pod/create-options.js';
@@ -15,13 +15,13 @@ import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { parsePortMappings, portsContext } from '../pod/ports.js';
 import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
 import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
-import type { ImageContainer, PrepareJobArgs } from '../protocol/input.js';
+import type { ImageContainer, PrepareJobArgs, Registry } from '../protocol/input.js';
 import { writeResponse, type ContainerContext } from '../protocol/response.js';
 import type { JobState, WorkspaceState } from '../protocol/state.js';
-import { ensureHookTemp, ensureWorkDirs, existing, listActionDirs } from '../workspace/local.js';
-import { chooseWorkspaceMode, isSingleNode } from '../workspace/mode.js';
+import { chooseWorkspaceMode } from '../workspace/mode.js';
+import { planWorkspaceState, workspaceFor, type Workspace } from '../workspace/modes/index.js';
 import { jobPodWorkspace, planStepMounts, stepPodWorkspace, type WorkspaceFacts } from '../workspace/mounts.js';
-import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, resolveRunnerDirs, workRelative, type RunnerDirs } from '../workspace/paths.js';
+import { resolveRunnerDirs, type RunnerDirs } from '../workspace/paths.js';
 import { jobNamespace, type CommandContext } from './context.js';
 import { InputProblems } from './input-problems.js';
 
@@ -37,28 +37,11 @@ async function readRunnerPod(ctx: CommandContext, namespace: string): Promise<V1
   return pod;
 }
 
-/** Decides the workspace mode and, in volume mode, whether pods must go to the runner's node. */
-async function planWorkspace(ctx: CommandContext, namespace: string, runnerPod: V1Pod, dirs: RunnerDirs): Promise<WorkspaceState & WorkspaceFacts> {
+/** Decides the workspace mode and opens the job's workspace in it (the mode plans its state). */
+async function planWorkspace(ctx: CommandContext, namespace: string, runnerPod: V1Pod, dirs: RunnerDirs): Promise<Workspace> {
   const choice = chooseWorkspaceMode({ runnerPod, workDir: dirs.workDir, configured: ctx.config.workspaceMode, ...(ctx.config.claimName ? { claimOverride: ctx.config.claimName } : {}) });
   ctx.log.info(`Workspace mode: ${choice.mode} (${choice.reason})`);
-  let pinnedNode: string | undefined;
-  if (choice.mode === 'volume' && !ctx.config.useKubeScheduler) {
-    let modes = choice.accessModes;
-    if (!modes && choice.claimName) {
-      const pvc = await ctx.client.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: choice.claimName }).catch(() => undefined);
-      modes = pvc?.spec?.accessModes;
-    }
-    if (isSingleNode(modes)) pinnedNode = runnerPod.spec?.nodeName;
-  }
-  return {
-    mode: choice.mode,
-    workDir: dirs.workDir,
-    externalsDir: dirs.externalsDir,
-    ...(choice.claimName ? { claimName: choice.claimName, claimSubPath: choice.claimSubPath ?? '' } : {}),
-    ...(pinnedNode ? { pinnedNode } : {}),
-    copiedActions: [],
-    copiedExternals: [],
-  };
+  return workspaceFor(ctx, await planWorkspaceState(ctx, { choice, dirs, namespace, runnerPod }));
 }
 
 /** Where a container's options are checked: the runner's limits and the template's restrictions. */
@@ -154,32 +137,21 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   // A fresh state key: no state of an earlier job of this runner is accepted from here on.
   await ctx.states.startJob(dirs.workDir);
   const ws = await planWorkspace(ctx, namespace, runnerPod, dirs);
-  // Copy mode: no workingDir in the pod spec. The runtime would create it (and its parents) as
-  // root before the workspace is copied in, and a non-root job user could then not fill it; each
-  // step enters its working directory itself.
-  const job =
-    checkedJob && ws.mode === 'copy'
-      ? containerParts({ ...checkedJob, container: { ...checkedJob.container, workingDirectory: undefined } }, ws, dirs, warn)
-      : checkedJob && containerParts(checkedJob, ws, dirs, warn);
-  const services = checkedServices.flatMap(({ name, checked }) => (checked ? [{ name, ...containerParts(checked, ws, dirs, warn) }] : []));
-  const cache = await planCache(ctx, namespace, runner, ws.pinnedNode, args);
+  const job = checkedJob && containerParts({ ...checkedJob, container: ws.jobContainer(checkedJob.container) }, ws.state, dirs, warn);
+  const services = checkedServices.flatMap(({ name, checked }) => (checked ? [{ name, ...containerParts(checked, ws.state, dirs, warn) }] : []));
+  const cache = await planCache(ctx, namespace, runner, ws.state.pinnedNode, args);
   if (cache) mark.push(['clone planned', performance.now()]);
 
   const seed = ctx.newSeed();
   const jobPodName = objectName(runner.name, 'job', seed);
-  const credentials = distinctCredentials([args.container?.registry, ...args.services.map((s) => s.registry)]);
-  for (const c of credentials) ctx.log.mask(c.password);
-  const secrets: V1Secret[] = credentials.map((credential, i) =>
-    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
-  );
-
+  const secrets = registrySecrets(ctx, namespace, runner, seed, [args.container?.registry, ...args.services.map((s) => s.registry)]);
   let pod = buildJobPod({
     name: jobPodName,
     namespace,
     runner,
     ...(job ? { job } : {}),
     services,
-    workspace: jobPodWorkspace(ws),
+    workspace: jobPodWorkspace(ws.state),
     pullSecrets: secrets.map((s) => s.metadata?.name ?? ''),
     ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}) } } : {}),
   });
@@ -189,6 +161,12 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     pod = merged.pod;
   }
 
+  const started = await startJobPod(ctx, { namespace, name: jobPodName, pod, secrets, ws, cache, mark });
+  mark.push(['pod ready', performance.now()]);
+  ctx.log.info(`Job pod ${jobPodName} is ready${started.ready.spec?.nodeName ? ` on node ${started.ready.spec.nodeName}` : ''}`);
+  const jobContainer = { namespace, pod: jobPodName, container: JOB_CONTAINER };
+  const filled = job ? await fillJobContainer(ctx, ws, jobContainer, started.ready, args.container?.workingDirectory) : { workspace: ws.state, isAlpine: false };
+
   const state: JobState = {
     version: 1,
     namespace,
@@ -197,30 +175,72 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     hasJobContainer: job !== undefined,
     secrets: secrets.map((s) => s.metadata?.name ?? ''),
     runnerPod: { name: runner.name, uid: runner.uid, ...(runner.node ? { node: runner.node } : {}) },
-    workspace: { mode: ws.mode, workDir: ws.workDir, externalsDir: ws.externalsDir, ...(ws.claimName ? { claimName: ws.claimName, claimSubPath: ws.claimSubPath ?? '' } : {}), ...(ws.pinnedNode ? { pinnedNode: ws.pinnedNode } : {}), copiedActions: [], copiedExternals: [] },
+    workspace: filled.workspace,
     steps: { run: 0, failed: 0 },
-    ...(cache ? { clone: cache.state } : {}),
+    ...(cache ? { clone: started.clone } : {}),
   };
+  const ctxOf = (id: string, ports: ContainerParts['ports']): ContainerContext => ({ id, network: jobPodName, ports: portsContext(ports) });
+  await writeResponse(responseFile, {
+    state: await ctx.states.seal(state),
+    context: {
+      ...(job ? { container: ctxOf(jobPodName, job.ports) } : {}),
+      services: services.map((s) => ctxOf(s.name, s.ports)),
+    },
+    isAlpine: filled.isAlpine,
+  });
+  mark.push(['answered', performance.now()]);
+  ctx.log.debug(`prepare_job timings (ms since the process started): ${mark.map(([what, at]) => `${what} ${Math.round(at)}`).join(', ')}`);
+}
 
-  const created = await ctx.log.group(`Creating job pod ${jobPodName}`, async () => {
-    if (ws.mode === 'volume') {
-      await ensureHookTemp(dirs.workDir);
-      await ensureWorkDirs(dirs.workDir, [EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
-    }
-    await ctx.states.markSecrets(state.secrets, 'created');
+/** The registry secrets of the job's images, one per distinct credential; the passwords are masked. */
+function registrySecrets(ctx: CommandContext, namespace: string, runner: RunnerPodRef, seed: string, registries: readonly (Registry | undefined)[]): V1Secret[] {
+  const credentials = distinctCredentials(registries);
+  for (const c of credentials) ctx.log.mask(c.password);
+  return credentials.map((credential, i) =>
+    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
+  );
+}
+
+/** What `startJobPod` creates, and where it records the time of each phase. */
+interface JobPodStart {
+  readonly namespace: string;
+  readonly name: string;
+  readonly pod: V1Pod;
+  readonly secrets: readonly V1Secret[];
+  readonly ws: Workspace;
+  readonly cache: CachePlan | undefined;
+  readonly mark: [string, number][];
+}
+
+/** The ready job pod, and the cache state to record (the clone's, once the pod owns it). */
+interface StartedJobPod {
+  readonly ready: V1Pod;
+  readonly clone: CacheState | undefined;
+}
+
+/**
+ * Creates the registry secrets and the job pod, hands the clone to the pod while it starts and
+ * waits until it is ready. On failure the secrets are deleted again (no state reaches cleanup_job).
+ */
+async function startJobPod(ctx: CommandContext, start: JobPodStart): Promise<StartedJobPod> {
+  const { namespace, name, pod, secrets, ws, cache, mark } = start;
+  const secretNames = secrets.map((s) => s.metadata?.name ?? '');
+  return ctx.log.group(`Creating job pod ${name}`, async () => {
+    await ws.prepareRunnerSide();
+    await ctx.states.markSecrets(secretNames, 'created');
     await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s, undefined, UNIQUE_NAME)));
     ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
     const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
     mark.push(['pod created', performance.now()]);
     // The clone changes owner (runner pod → job pod) while the pod starts.
     const handOver = cache?.afterPodCreated(p).then((clone) => {
-      state.clone = clone;
       mark.push(['clone handed to the pod', performance.now()]);
+      return clone;
     });
-    const [ready] = await Promise.all([
+    const [ready, clone] = await Promise.all([
       waitForPod(ctx.client, {
         namespace,
-        name: jobPodName,
+        name,
         goal: { kind: 'ready' },
         resourceVersion: p.metadata?.resourceVersion,
         timeoutSeconds: ctx.config.podTimeoutSeconds,
@@ -231,44 +251,21 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
       }),
       handOver,
     ]);
-    return ready;
+    return { ready, clone };
   }).catch(async (err: unknown) => {
     // No state reaches cleanup_job after a failed prepare_job, and the hook may not list Secrets:
     // the registry secrets go now (else only with the runner pod that owns them).
-    const gone = await Promise.all(state.secrets.map((name) => ctx.client.delete({ type: R.secrets, namespace, name }).then(() => name, () => undefined)));
+    const gone = await Promise.all(secretNames.map((secret) => ctx.client.delete({ type: R.secrets, namespace, name: secret }).then(() => secret, () => undefined)));
     await ctx.states.markSecrets(gone.filter((n) => n !== undefined), 'deleted').catch(() => undefined);
     throw err;
   });
-  mark.push(['pod ready', performance.now()]);
-  ctx.log.info(`Job pod ${jobPodName} is ready${created.spec?.nodeName ? ` on node ${created.spec.nodeName}` : ''}`);
+}
 
-  let isAlpine = false;
-  if (job) {
-    const target = { namespace, pod: jobPodName, container: JOB_CONTAINER };
-    const command = created.spec?.containers.find((c) => c.name === JOB_CONTAINER)?.command;
-    const alpine = isAlpineContainer(ctx.client, target, command, ctx.signal);
-    alpine.catch(() => undefined); // awaited below; a failing copy must not leave it unhandled
-    if (ws.mode === 'copy') {
-      await ctx.log.group('Copying the workspace into the job pod', async () => {
-        const wsRel = args.container?.workingDirectory ? workRelative(args.container.workingDirectory)?.split('/')[0] : undefined;
-        const rels = await existing(dirs.workDir, [...(wsRel ? [wsRel] : []), '_actions', '_tool', GITHUB_HOME_REL, GITHUB_WORKFLOW_REL]);
-        await copyToPod(ctx.client, target, dirs.workDir, rels, '/__w', ctx.signal);
-        state.workspace.copiedActions = await listActionDirs(dirs.workDir);
-        ctx.log.info(`Copied ${rels.join(', ')}`);
-      });
-    }
-    isAlpine = await alpine;
-  }
-
-  const ctxOf = (id: string, ports: ContainerParts['ports']): ContainerContext => ({ id, network: jobPodName, ports: portsContext(ports) });
-  await writeResponse(responseFile, {
-    state: await ctx.states.seal(state),
-    context: {
-      ...(job ? { container: ctxOf(jobPodName, job.ports) } : {}),
-      services: services.map((s) => ctxOf(s.name, s.ports)),
-    },
-    isAlpine,
-  });
-  mark.push(['answered', performance.now()]);
-  ctx.log.debug(`prepare_job timings (ms since the process started): ${mark.map(([what, at]) => `${what} ${Math.round(at)}`).join(', ')}`);
+/** Once the job pod is ready: whether its job container is Alpine, while the workspace goes in. */
+async function fillJobContainer(ctx: CommandContext, ws: Workspace, target: PodTarget, pod: V1Pod, workingDirectory: string | undefined): Promise<{ workspace: WorkspaceState; isAlpine: boolean }> {
+  const command = pod.spec?.containers.find((c) => c.name === JOB_CONTAINER)?.command;
+  const alpine = isAlpineContainer(ctx.client, target, command, ctx.signal);
+  alpine.catch(() => undefined); // awaited below; a failing copy must not leave it unhandled
+  const workspace = await ws.fillJobPod(target, workingDirectory);
+  return { workspace, isAlpine: await alpine };
 }
