@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { parseStatus, toApiError, type RequestContext } from './api-error.js';
-import type { KubeConnectionConfig } from './config/connection.js';
+import { impersonationHeaders, type KubeConnectionConfig } from './config/connection.js';
 import { KubeConnectionError, KubeError } from './errors.js';
+import { TunnelingHttpAgent, TunnelingHttpsAgent } from './proxy-tunnel.js';
 import { parseRetryAfter, RetryPolicy, type RetryMode, type RetryOptions } from './retry.js';
 import { StatsCounter } from './stats.js';
 
@@ -89,9 +90,16 @@ export class Transport {
     this.url = new URL(config.server);
     const secure = this.url.protocol === 'https:';
     this.mod = secure ? https : http;
-    this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...this.tlsOptions() })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const proxy = config.proxyUrl ? new URL(config.proxyUrl) : undefined;
+    const agentOptions = { keepAlive: true, maxSockets: 16 };
+    if (secure) this.agent = proxy ? new TunnelingHttpsAgent(proxy, { ...agentOptions, ...this.tlsOptions() }) : new https.Agent({ ...agentOptions, ...this.tlsOptions() });
+    else this.agent = proxy ? new TunnelingHttpAgent(proxy, agentOptions) : new http.Agent(agentOptions);
+  }
+
+  /** Who the client is: `Authorization` (token re-read as needed) and any `Impersonate-*` headers. */
+  async identityHeaders(): Promise<Record<string, string | string[]>> {
+    const auth = await this.authorization();
+    return { ...(auth ? { Authorization: auth } : {}), ...impersonationHeaders(this.config.impersonate) };
   }
 
   /**
@@ -167,9 +175,7 @@ export class Transport {
   /** One attempt: resolves with a 2xx response, or rejects with the API error or connection failure. */
   private async attempt(req: TransportRequest): Promise<http.IncomingMessage> {
     this.stats.count(req.statsKey);
-    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
-    const auth = await this.authorization();
-    if (auth) headers.Authorization = auth;
+    const headers: Record<string, string | string[]> = { Accept: 'application/json', ...req.headers, ...(await this.identityHeaders()) };
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
     const server = this.config.server;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {

@@ -6,34 +6,16 @@
  * with it, under the hook's least-privilege Role.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createTestNamespace, serviceAccountKubeConfig, type TestNamespace } from '../../cluster/harness.js';
 import { cleanupJobInput, serializeHookInput } from '../../simulator/stdin.js';
 import { DEFAULT_HOOK_PATH } from '../../simulator/runner.js';
 import { ensureHookBundle, HOOK_ROLE } from '../hook/helpers.js';
-
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = join(repoRoot, 'packages/zfs-clone/dist/zfs-clone.cjs');
-
-/** Builds the CLI bundle when it is missing or older than a source of the CLI or the kube client. */
-function ensureCliBundle(): void {
-  const built = (() => {
-    try {
-      return statSync(CLI).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const newest = spawnSync('find', ['packages/zfs-clone/src', 'packages/kube/src', '-name', '*.ts', '-newermt', `@${Math.floor(built / 1000)}`], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim();
-  if (built > 0 && newest === '') return;
-  const result = spawnSync('pnpm', ['--filter', '@zfs-runner-hooks/zfs-clone', 'bundle'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.status !== 0) throw new Error(`building the zfs-clone bundle failed (exit ${String(result.status ?? result.signal)})`);
-}
+import { CLI, ensureCliBundle } from './cli-bundle.js';
 
 describe('an exec credential plugin in a two-file KUBECONFIG', () => {
   let ns: TestNamespace;

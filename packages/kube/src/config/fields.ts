@@ -25,13 +25,6 @@ interface Refused {
   readonly hint: string;
 }
 
-const IMPERSONATION: Refused = {
-  code: 'CONFIG_UNSUPPORTED_AUTH',
-  means: 'impersonation',
-  effect: 'every request would be sent as the user itself, not as the identity it names',
-  hint: 'Give the hook a kubeconfig of the identity it should have instead, e.g. a token of that ServiceAccount (kubectl create token <serviceaccount>)',
-};
-
 const BASIC_AUTH: Refused = {
   code: 'CONFIG_UNSUPPORTED_AUTH',
   means: 'basic authentication',
@@ -48,12 +41,8 @@ const CLUSTER_FIELDS: Readonly<Record<string, FieldUse>> = {
   // The client never asks for compressed responses: `true` is what it does anyway.
   'disable-compression': 'harmless',
   extensions: 'harmless',
-  'proxy-url': {
-    code: 'CONFIG_UNSUPPORTED',
-    means: 'a proxy to reach the server through',
-    effect: 'requests would go to the server directly, not through the proxy',
-    hint: 'Remove proxy-url where the API server is reachable directly (as it is from a pod of the cluster)',
-  },
+  // Checked in kubeconfig.ts (http or https) and tunnelled through with CONNECT (proxy-tunnel.ts).
+  'proxy-url': 'honoured',
 };
 
 const USER_FIELDS: Readonly<Record<string, FieldUse>> = {
@@ -66,10 +55,10 @@ const USER_FIELDS: Readonly<Record<string, FieldUse>> = {
   exec: 'plugin',
   'auth-provider': 'plugin',
   extensions: 'harmless',
-  as: IMPERSONATION,
-  'as-uid': IMPERSONATION,
-  'as-groups': IMPERSONATION,
-  'as-user-extra': IMPERSONATION,
+  as: 'honoured',
+  'as-uid': 'honoured',
+  'as-groups': 'honoured',
+  'as-user-extra': 'honoured',
   username: BASIC_AUTH,
   password: BASIC_AUTH,
 };

@@ -1,6 +1,8 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { check as c } from '@zfs-runner-hooks/vocabulary';
 import { KubeConfigError } from '../errors.js';
+import { checkProxyUrl } from '../proxy-tunnel.js';
+import type { Impersonation } from './connection.js';
 import { checkFields, checkPlugin, type CredentialPlugin } from './fields.js';
 
 /**
@@ -25,6 +27,10 @@ export interface SelectedContext {
   readonly tokenFile?: string;
   /** An exec credential plugin or auth provider: resolved by `@kubernetes/client-node` (`plugin.ts`). */
   readonly plugin?: CredentialPlugin;
+  /** The cluster's `proxy-url`, checked (http or https). */
+  readonly proxyUrl?: string;
+  /** The user's `as`, `as-uid`, `as-groups`, `as-user-extra`. */
+  readonly impersonate?: Impersonation;
 }
 
 const optionalString = c.optional(c.string());
@@ -37,6 +43,7 @@ const clusterSchema = c.object({
   'certificate-authority-data': optionalString,
   'insecure-skip-tls-verify': c.optional(c.boolean()),
   'tls-server-name': optionalString,
+  'proxy-url': optionalString,
 });
 const userSchema = c.object({
   'client-certificate': optionalString,
@@ -47,6 +54,10 @@ const userSchema = c.object({
   tokenFile: optionalString,
   exec: c.optional(looseObject),
   'auth-provider': c.optional(looseObject),
+  as: optionalString,
+  'as-uid': optionalString,
+  'as-groups': c.nullish(c.array(c.string())),
+  'as-user-extra': c.nullish(c.record(c.array(c.string()))),
 });
 const contextSchema = c.object({ cluster: c.string({ min: 1 }), user: optionalString, namespace: optionalString });
 const kubeConfigSchema = c.object({
@@ -165,6 +176,16 @@ export function selectContext(set: KubeConfigSet, context?: string): SelectedCon
     throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${userEntry.file}: user ${JSON.stringify(ctx.user)} has a client ${hasCert ? 'certificate but no client-key(-data)' : 'key but no client-certificate(-data)'}`);
   }
   const plugin = checkPlugin(user, userName, userEntry.file, (path) => resolvePath(path, userEntry.file));
+  const proxyUrl = cluster['proxy-url'] || undefined;
+  if (proxyUrl !== undefined) {
+    const proxy = checkProxyUrl(proxyUrl);
+    if (!proxy.ok) {
+      throw new KubeConfigError('CONFIG_UNSUPPORTED', `kubeconfig ${clusterEntry.file}: ${clusterName} sets "proxy-url: ${proxyUrl}", which this client cannot use: ${proxy.reason}`, {
+        hint: 'Use an http:// or https:// proxy (CONNECT), or remove proxy-url where the API server is reachable directly',
+      });
+    }
+  }
+  const impersonate = impersonation(user, userName, userEntry.file);
   const clusterFile = (v: string | undefined) => (v === undefined ? undefined : resolvePath(v, clusterEntry.file));
   const userFile = (v: string | undefined) => (v === undefined ? undefined : resolvePath(v, userEntry.file));
   const data = (v: string | undefined) => (v === undefined ? undefined : b64(v));
@@ -184,7 +205,24 @@ export function selectContext(set: KubeConfigSet, context?: string): SelectedCon
     token: user.token,
     tokenFile: user.token ? undefined : userFile(user.tokenFile),
     plugin,
+    proxyUrl,
+    impersonate,
   });
+}
+
+/** The user's impersonation settings; groups, uid or extras without a user are refused, as client-go refuses them. */
+function impersonation(user: User, userName: string, file: string): Impersonation | undefined {
+  const groups = user['as-groups'] ?? [];
+  const extra = Object.fromEntries(Object.entries(user['as-user-extra'] ?? {}).filter(([, v]) => v.length > 0));
+  const uid = user['as-uid'] || undefined;
+  const name = user.as || undefined;
+  if (!name && !uid && groups.length === 0 && Object.keys(extra).length === 0) return undefined;
+  if (!name) {
+    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: ${userName} sets ${[uid && 'as-uid', groups.length && 'as-groups', Object.keys(extra).length && 'as-user-extra'].filter(Boolean).join(', ')} without "as"; impersonating groups, a uid or extras needs a user to impersonate`, {
+      hint: 'Add "as: <user>" or remove the other as-* fields',
+    });
+  }
+  return dropUndefined({ user: name, uid, groups: groups.length ? groups : undefined, extra: Object.keys(extra).length ? extra : undefined });
 }
 
 function dropUndefined<T extends object>(value: T): T {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfigError } from '../errors.js';
+import { impersonationHeaders } from './connection.js';
 import { loadInClusterConfig, loadKubeConfig, loadKubeConfigFile } from './load.js';
 
 let dir: string;
@@ -160,20 +161,27 @@ describe('loadKubeConfigFile', () => {
     expect(err.message).toContain(`kubeconfig ${file}: user "u" (context "c") sets "auth-provider" with name "openstack", which @kubernetes/client-node does not implement (it implements oidc, gcp, azure)`);
   });
 
+  it('reads impersonation (as, as-uid, as-groups, as-user-extra) for the Impersonate-* headers', async () => {
+    const file = write('as.yaml', oneUser('token: abc.def\n    as: system:serviceaccount:ci:reader\n    as-uid: "1234"\n    as-groups: [team-a, team-b]\n    as-user-extra: { scopes: [view, edit], empty: [] }'));
+    const cfg = await loadKubeConfigFile(file);
+    expect(cfg.impersonate).toEqual({ user: 'system:serviceaccount:ci:reader', uid: '1234', groups: ['team-a', 'team-b'], extra: { scopes: ['view', 'edit'] } });
+    expect(impersonationHeaders(cfg.impersonate)).toEqual({
+      'Impersonate-User': 'system:serviceaccount:ci:reader',
+      'Impersonate-Uid': '1234',
+      'Impersonate-Group': ['team-a', 'team-b'],
+      'Impersonate-Extra-scopes': ['view', 'edit'],
+    });
+  });
+
   it.each([
-    ['as', 'as: system:serviceaccount:ci:reader'],
-    ['as-uid', 'as-uid: 1234'],
     ['as-groups', 'as-groups: [system:masters]'],
+    ['as-uid', 'as-uid: "7"'],
     ['as-user-extra', 'as-user-extra: { scopes: [view] }'],
-  ])('refuses impersonation (%s) instead of sending requests as the user itself', async (field, setting) => {
-    const file = write('as.yaml', oneUser(`token: abc.def\n    ${setting}`));
+  ])('refuses %s without as, as client-go does', async (field, setting) => {
+    const file = write('as-only.yaml', oneUser(`token: abc.def\n    ${setting}`));
     const err = await failure(loadKubeConfigFile(file));
-    expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
-    expect(err.message).toBe(
-      `kubeconfig ${file}: user "u" (context "c") sets "${field}" (impersonation), which this client does not support: ` +
-        'every request would be sent as the user itself, not as the identity it names. ' +
-        'Give the hook a kubeconfig of the identity it should have instead, e.g. a token of that ServiceAccount (kubectl create token <serviceaccount>)',
-    );
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toBe(`kubeconfig ${file}: user "u" (context "c") sets ${field} without "as"; impersonating groups, a uid or extras needs a user to impersonate. Add "as: <user>" or remove the other as-* fields`);
   });
 
   it.each([
@@ -185,14 +193,24 @@ describe('loadKubeConfigFile', () => {
     expect(cfg.token).toBe('abc.def');
   });
 
-  it('refuses proxy-url instead of connecting to the server directly', async () => {
-    const file = write('proxy.yaml', oneUser('token: abc.def', 'proxy-url: http://127.0.0.1:3128'));
+  it('reads an http or https proxy-url', async () => {
+    for (const url of ['http://127.0.0.1:3128', 'https://user:pa%40ss@proxy.example:8443']) {
+      const cfg = await loadKubeConfigFile(write('proxy.yaml', oneUser('token: abc.def', `proxy-url: ${url}`)));
+      expect(cfg.proxyUrl).toBe(url);
+    }
+  });
+
+  it.each([
+    ['socks5://127.0.0.1:1080', 'its scheme socks5 is not supported (http and https proxies are)'],
+    ['not a url', 'it is not a URL'],
+    ['http://127.0.0.1:3128/path', 'a proxy URL has no path'],
+  ])('refuses proxy-url %s, saying why, instead of connecting directly', async (url, reason) => {
+    const file = write('proxy-bad.yaml', oneUser('token: abc.def', `proxy-url: ${url}`));
     const err = await failure(loadKubeConfigFile(file));
     expect(err.code).toBe('CONFIG_UNSUPPORTED');
     expect(err.message).toBe(
-      `kubeconfig ${file}: cluster "k" (context "c") sets "proxy-url" (a proxy to reach the server through), which this client does not support: ` +
-        'requests would go to the server directly, not through the proxy. ' +
-        'Remove proxy-url where the API server is reachable directly (as it is from a pod of the cluster)',
+      `kubeconfig ${file}: cluster "k" (context "c") sets "proxy-url: ${url}", which this client cannot use: ${reason}. ` +
+        'Use an http:// or https:// proxy (CONNECT), or remove proxy-url where the API server is reachable directly',
     );
   });
 

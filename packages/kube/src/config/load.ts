@@ -78,6 +78,8 @@ async function resolveFiles(sel: SelectedContext, source: string): Promise<KubeC
   if (clientKey) config.clientKey = clientKey;
   if (token) config.token = token;
   if (sel.tokenFile) config.tokenFile = sel.tokenFile;
+  if (sel.proxyUrl) config.proxyUrl = sel.proxyUrl;
+  if (sel.impersonate) config.impersonate = sel.impersonate;
   return config;
 }
 

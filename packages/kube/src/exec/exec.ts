@@ -127,9 +127,9 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
 
     const connect = async () => {
       attempt++;
-      let auth: string | undefined;
+      let identity: Record<string, string | string[]>;
       try {
-        auth = await transport.authorization();
+        identity = await transport.identityHeaders();
       } catch (err) {
         return settle(err);
       }
@@ -138,7 +138,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
       const sock: WebSocket = new WS(url, [...EXEC_PROTOCOLS], {
         ...transport.tlsOptions(),
         agent: transport.upgradeAgent,
-        headers: auth ? { Authorization: auth } : {},
+        headers: identity,
         perMessageDeflate: false,
         handshakeTimeout: 30_000,
         followRedirects: false,
