@@ -219,8 +219,9 @@ interface StartedJobPod {
 }
 
 /**
- * Creates the registry secrets and the job pod, hands the clone to the pod while it starts and
- * waits until it is ready. On failure the secrets are deleted again (no state reaches cleanup_job).
+ * Readies the runner side of the workspace, creates the registry secrets and the job pod, hands
+ * the clone to the pod while it starts and waits until it is ready. On failure the secrets are
+ * deleted again (no state reaches cleanup_job).
  */
 async function startJobPod(ctx: CommandContext, start: JobPodStart): Promise<StartedJobPod> {
   const { namespace, name, pod, secrets, ws, cache, mark } = start;
