@@ -1,3 +1,5 @@
+import { withHint, type HintedErrorOptions } from '@zfs-runner-hooks/vocabulary';
+
 /** Stable codes of the errors this package throws. */
 export type KubeErrorCode =
   | 'CONFIG_INVALID'
@@ -26,20 +28,19 @@ export type KubeErrorCode =
   | 'EXEC_TIMEOUT'
   | 'EXEC_STDIN_EOF_UNSUPPORTED';
 
-interface KubeErrorOptions {
-  readonly cause?: unknown;
-  /** What the user can do about it. */
-  readonly hint?: string;
-}
+type KubeErrorOptions = HintedErrorOptions;
 
-/** Base class of every error this package throws: a stable `code`, the `cause`, and a `hint`. */
+/**
+ * Base class of every error this package throws: a stable `code`, the `cause`, and a `hint`
+ * (also in `message`, joined by `withHint`).
+ */
 export class KubeError extends Error {
   override readonly name: string = 'KubeError';
   readonly code: KubeErrorCode;
   readonly hint: string | undefined;
 
   constructor(code: KubeErrorCode, message: string, options: KubeErrorOptions = {}) {
-    super(options.hint ? `${message}. ${options.hint}` : message, { cause: options.cause });
+    super(withHint(message, options.hint), { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
   }

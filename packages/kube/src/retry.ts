@@ -1,3 +1,4 @@
+import { splitHint, withHint } from '@zfs-runner-hooks/vocabulary';
 import { KubeApiError, KubeConnectionError, KubeError } from './errors.js';
 
 /** How a request is retried (see ADR 0017). */
@@ -150,8 +151,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 function gaveUp(err: unknown, attempts: number, elapsedMs: number): unknown {
   if (!(err instanceof KubeError)) return err;
-  const base = err.hint ? err.message.slice(0, err.message.length - err.hint.length - 2) : err.message;
   const tries = `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${seconds(elapsedMs)}`;
-  err.message = `${base}; ${tries}${err.hint ? `. ${err.hint}` : ''}`;
+  err.message = withHint(`${splitHint(err).message}; ${tries}`, err.hint);
   return err;
 }

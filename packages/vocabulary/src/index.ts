@@ -17,5 +17,6 @@ export {
   type Setting,
   type SettingDoc,
 } from './settings/fields.js';
+export { withHint, splitHint, type HintedErrorOptions } from './hint.js';
 export { parseDuration, formatDuration } from './settings/duration.js';
 export { renderSettingsTable } from './settings/reference.js';

@@ -1,3 +1,5 @@
+import { withHint, type HintedErrorOptions } from '@zfs-runner-hooks/vocabulary';
+
 /** Stable error codes of this package; scripts and the hook may branch on them. */
 export type ZfsCloneErrorCode =
   /** The workflow or runner configuration is invalid or not allowed. */
@@ -15,15 +17,11 @@ export type ZfsCloneErrorCode =
   /** Waiting for the cluster took longer than allowed. */
   | 'TIMEOUT';
 
-export interface ZfsCloneErrorOptions {
-  /** What the user can do about it. */
-  readonly hint?: string;
-  readonly cause?: unknown;
-}
+export type ZfsCloneErrorOptions = HintedErrorOptions;
 
 /**
- * The one error class of this package. `message` says what failed, on what and why; `hint` says
- * what to change.
+ * The one error class of this package. `message` says what failed, on what and why, followed by
+ * `hint`, what to change (joined by `withHint`).
  */
 export class ZfsCloneError extends Error {
   override readonly name = 'ZfsCloneError';
@@ -31,7 +29,7 @@ export class ZfsCloneError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: ZfsCloneErrorCode, message: string, options: ZfsCloneErrorOptions = {}) {
-    super(options.hint ? `${message} ${options.hint}` : message, { cause: options.cause });
+    super(withHint(message, options.hint), { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
   }
