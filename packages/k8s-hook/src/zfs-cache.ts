@@ -1,12 +1,13 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
 import { errorCode, HookError } from './errors.js';
 import { TextSink } from './kube/tar.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
-import { hookSelector, ROLE_LABEL } from './pod/labels.js';
+import { hookSelector } from './pod/labels.js';
 
 /**
  * The cache library, loaded on first use: only prepare_job and cleanup_job need it, so the hook

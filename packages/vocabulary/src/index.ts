@@ -20,3 +20,6 @@ export {
 export { withHint, splitHint, type HintedErrorOptions } from './hint.js';
 export { parseDuration, formatDuration } from './settings/duration.js';
 export { renderSettingsTable } from './settings/reference.js';
+export { RUNNER_POD_LABEL, MANAGED_BY_LABEL, MANAGED_BY, LABEL_PREFIX, ROLE_LABEL, MANAGED_SELECTOR } from './objects/labels.js';
+export { shortHash } from './objects/names.js';
+export { podOwner, ownerReference, type Owner } from './objects/owner.js';

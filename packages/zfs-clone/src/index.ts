@@ -34,7 +34,7 @@ export { parseHead, buildHeadConfigMap, advanceHead } from './lineage/head.js';
 // Builders (pure)
 export { buildClonePvc, type ClonePvcSpec } from './build/clone-pvc.js';
 export { buildSnapshot, type SnapshotSpec } from './build/snapshot.js';
-export { podOwner, snapshotOwner, type Owner } from './build/owner.js';
+export { snapshotOwner } from './build/owner.js';
 
 // Operations (take a KubeClient)
 export { resolveSource, type ResolvedSource } from './ops/resolve-source.js';

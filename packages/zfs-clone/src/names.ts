@@ -1,11 +1,6 @@
-import { createHash } from 'node:crypto';
+import { shortHash } from '@zfs-runner-hooks/vocabulary';
 
 const DNS1123_MAX = 63;
-
-/** A short stable hex hash of `parts`. */
-export function shortHash(...parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 8);
-}
 
 /**
  * `<prefix>-<hash8>` as a DNS-1123 label (≤ 63 chars): the prefix is sanitised and shortened,

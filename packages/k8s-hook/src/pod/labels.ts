@@ -1,12 +1,6 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
+import { MANAGED_BY, MANAGED_BY_LABEL, ownerReference, podOwner, ROLE_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
 
-/** The label ARC's garbage collection uses to delete a runner's pods and secrets. */
-export const RUNNER_POD_LABEL = 'runner-pod';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'zfs-runner-hooks';
-/** The prefix of label keys only the hook sets. */
-export const HOOK_LABEL_PREFIX = 'zrh.dev/';
-export const ROLE_LABEL = `${HOOK_LABEL_PREFIX}role`;
 /** The label keys `hookLabels` sets; they win over the template's and the workflow's labels. */
 export const HOOK_LABEL_KEYS: readonly string[] = [RUNNER_POD_LABEL, MANAGED_BY_LABEL, ROLE_LABEL];
 
@@ -31,5 +25,5 @@ export interface RunnerPodRef {
 
 /** An ownerReference to the runner pod, so deleting it garbage-collects the job's objects. */
 export function runnerOwnerReference(runner: RunnerPodRef): V1OwnerReference {
-  return { apiVersion: 'v1', kind: 'Pod', name: runner.name, uid: runner.uid };
+  return ownerReference(podOwner(runner.name, runner.uid));
 }

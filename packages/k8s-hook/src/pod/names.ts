@@ -1,11 +1,6 @@
-import { createHash } from 'node:crypto';
+import { shortHash } from '@zfs-runner-hooks/vocabulary';
 
 const MAX_NAME = 63;
-
-/** The first 8 hex digits of the SHA-256 of `parts` joined by NUL. */
-export function shortHash(...parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 8);
-}
 
 /** Lower-cases and replaces anything outside DNS-1123 label characters; trims dashes. */
 export function toDnsLabel(raw: string, maxLength = MAX_NAME): string {

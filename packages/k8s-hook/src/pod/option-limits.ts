@@ -1,6 +1,6 @@
 import { HookError } from '../errors.js';
 import type { CreateOptions } from './create-options.js';
-import { HOOK_LABEL_PREFIX, MANAGED_BY_LABEL, RUNNER_POD_LABEL } from './labels.js';
+import { LABEL_PREFIX, MANAGED_BY_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
 import type { PodTemplate } from './template.js';
 
 /**
@@ -71,7 +71,7 @@ export function templateRestrictions(template: PodTemplate | undefined, patches:
 }
 
 /** Label keys (and prefixes, ending in `/`) only the hook sets: ARC's cleanup and the hook's selectors rely on them. */
-export const RESERVED_LABELS: readonly string[] = [RUNNER_POD_LABEL, MANAGED_BY_LABEL, HOOK_LABEL_PREFIX];
+export const RESERVED_LABELS: readonly string[] = [RUNNER_POD_LABEL, MANAGED_BY_LABEL, LABEL_PREFIX];
 
 const isReservedLabel = (key: string) => RESERVED_LABELS.some((r) => (r.endsWith('/') ? key.startsWith(r) : key === r));
 const globMatches = (glob: string, key: string) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildClonePvc } from './clone-pvc.js';
-import { podOwner } from './owner.js';
+import { podOwner } from '@zfs-runner-hooks/vocabulary';
 import { buildSnapshot } from './snapshot.js';
 
 describe('buildClonePvc', () => {

@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, PARENT_GENERATION, PARENT_SNAPSHOT, ROLE, RUNNER_POD } from '../labels.js';
-import { ownerReference, type Owner } from './owner.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type Owner, ownerReference, ROLE_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE, PARENT_GENERATION, PARENT_SNAPSHOT } from '../labels.js';
 
 export interface ClonePvcSpec {
   readonly name: string;
@@ -33,9 +33,9 @@ export function buildClonePvc(spec: ClonePvcSpec): V1PersistentVolumeClaim {
       name: spec.name,
       namespace: spec.namespace,
       labels: {
-        [MANAGED_BY]: MANAGED_BY_VALUE,
-        [ROLE]: 'clone',
-        [RUNNER_POD]: spec.runnerPod,
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [ROLE_LABEL]: 'clone',
+        [RUNNER_POD_LABEL]: spec.runnerPod,
         ...(spec.cache !== undefined && { [CACHE]: spec.cache }),
         ...(spec.parentGeneration !== undefined && { [PARENT_GENERATION]: String(spec.parentGeneration) }),
       },

@@ -1,24 +1,6 @@
-import type { V1OwnerReference } from '@kubernetes/client-node';
-
-/** An object that can own another (same namespace). */
-export interface Owner {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly uid: string;
-}
-
-/** A pod as an owner. */
-export function podOwner(name: string, uid: string): Owner {
-  return { apiVersion: 'v1', kind: 'Pod', name, uid };
-}
+import { type Owner } from '@zfs-runner-hooks/vocabulary';
 
 /** A VolumeSnapshot as an owner (its PVC then lives exactly as long as the snapshot). */
 export function snapshotOwner(name: string, uid: string): Owner {
   return { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name, uid };
-}
-
-/** An ownerReference that lets Kubernetes' garbage collector delete the object with its owner. */
-export function ownerReference(owner: Owner): V1OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid };
 }

@@ -1,16 +1,6 @@
 import type { VolumeSnapshot } from '../kube-types.js';
-import {
-  CACHE,
-  EXPIRES_AT,
-  GENERATION,
-  MANAGED_BY,
-  MANAGED_BY_VALUE,
-  PARENT_GENERATION,
-  PARENT_SNAPSHOT,
-  ROLE,
-  RUNNER_POD,
-  type Role,
-} from '../labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE, EXPIRES_AT, GENERATION, PARENT_GENERATION, PARENT_SNAPSHOT, type Role } from '../labels.js';
 
 export interface SnapshotSpec {
   readonly name: string;
@@ -40,12 +30,12 @@ export function buildSnapshot(spec: SnapshotSpec): VolumeSnapshot {
       name: spec.name,
       namespace: spec.namespace,
       labels: {
-        [MANAGED_BY]: MANAGED_BY_VALUE,
-        [ROLE]: spec.role,
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [ROLE_LABEL]: spec.role,
         ...(spec.cache !== undefined && { [CACHE]: spec.cache }),
         ...(spec.generation !== undefined && { [GENERATION]: String(spec.generation) }),
         ...(spec.parentGeneration !== undefined && { [PARENT_GENERATION]: String(spec.parentGeneration) }),
-        ...(spec.runnerPod !== undefined && { [RUNNER_POD]: spec.runnerPod }),
+        ...(spec.runnerPod !== undefined && { [RUNNER_POD_LABEL]: spec.runnerPod }),
       },
       annotations: {
         ...(spec.parentSnapshot !== undefined && { [PARENT_SNAPSHOT]: spec.parentSnapshot }),

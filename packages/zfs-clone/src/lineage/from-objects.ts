@@ -1,6 +1,7 @@
 import type { V1ConfigMap, V1ObjectMeta, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { VolumeSnapshot } from '../kube-types.js';
-import { CACHE, DETACHED, EXPIRES_AT, MANAGED_BY, MANAGED_BY_VALUE, ROLE } from '../labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE, DETACHED, EXPIRES_AT } from '../labels.js';
 import { parseQuantity } from '../quantity.js';
 import type { CacheHead, LineageGraph, SnapshotNode, VolumeNode } from './graph.js';
 import { parseHead } from './head.js';
@@ -14,7 +15,7 @@ export interface LineageObjects {
 }
 
 function managed(meta: V1ObjectMeta | undefined): boolean {
-  return meta?.labels?.[MANAGED_BY] === MANAGED_BY_VALUE && meta.labels[ROLE] !== undefined;
+  return meta?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && meta.labels[ROLE_LABEL] !== undefined;
 }
 
 function time(value: unknown): number | undefined {

@@ -1,7 +1,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { check as c } from '@zfs-runner-hooks/vocabulary';
+import { check as c, MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { ZfsCloneError } from '../errors.js';
-import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, REPOSITORIES, ROLE } from '../labels.js';
+import { CACHE, REPOSITORIES } from '../labels.js';
 import { splitList } from '../config/glob.js';
 import { headConfigMapName } from '../names.js';
 import type { CacheHead, HeadEntry } from './graph.js';
@@ -84,7 +84,7 @@ export function buildHeadConfigMap(spec: HeadConfigMapSpec): V1ConfigMap {
     metadata: {
       name: headConfigMapName(head.cache),
       namespace: spec.namespace,
-      labels: { [MANAGED_BY]: MANAGED_BY_VALUE, [ROLE]: 'head', [CACHE]: head.cache },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ROLE_LABEL]: 'head', [CACHE]: head.cache },
       ...(head.repositories !== undefined && { annotations: { [REPOSITORIES]: head.repositories.join(',') } }),
       ...(spec.resourceVersion !== undefined && { resourceVersion: spec.resourceVersion }),
     },

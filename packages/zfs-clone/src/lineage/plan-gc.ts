@@ -1,4 +1,5 @@
-import { CACHE, ROLE } from '../labels.js';
+import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE } from '../labels.js';
 import { headConfigMapName } from '../names.js';
 import {
   dependencies,
@@ -172,7 +173,7 @@ function headProblems(graph: LineageGraph, policy: GcPolicy): { cache: string; p
     out.push({
       cache,
       problem:
-        `it has no head ConfigMap "${headConfigMapName(cache)}" (labelled ${ROLE}=head)` +
+        `it has no head ConfigMap "${headConfigMapName(cache)}" (labelled ${ROLE_LABEL}=head)` +
         ` — seed the cache again, or if it was deleted on purpose delete its objects with kubectl delete volumesnapshots,pvc -l ${CACHE}=${cache}`,
     });
   }

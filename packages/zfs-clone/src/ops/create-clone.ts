@@ -1,9 +1,8 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { type Owner, ownerReference, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { buildClonePvc, type ClonePvcSpec } from '../build/clone-pvc.js';
-import { ownerReference, type Owner } from '../build/owner.js';
 import { ZfsCloneError } from '../errors.js';
-import { RUNNER_POD } from '../labels.js';
 
 /**
  * Creates a job's clone PVC. A retry after a crash finds its own PVC (same runner pod and
@@ -17,7 +16,7 @@ export async function createClone(kube: KubeClient, spec: ClonePvcSpec): Promise
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     const existing = await kube.get<V1PersistentVolumeClaim>({ ...ref, name: spec.name });
-    const ours = existing.metadata?.labels?.[RUNNER_POD] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot;
+    const ours = existing.metadata?.labels?.[RUNNER_POD_LABEL] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot;
     if (ours && !existing.metadata?.deletionTimestamp) return existing;
     if (ours) {
       throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" in namespace "${spec.namespace}" is still being deleted.`, { hint: 'Retry once it is gone.', cause: error });

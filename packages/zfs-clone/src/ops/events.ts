@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { R, type KubeClient, type ResourceType } from '@zfs-runner-hooks/kube';
-import { CACHE, MANAGED_BY, MANAGED_BY_VALUE } from '../labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE } from '../labels.js';
 
 /** `source.component` and `reportingComponent` of every event this package records. */
 export const EVENT_COMPONENT = 'zfs-runner-hooks';
@@ -59,7 +60,7 @@ export function buildCacheEvent(namespace: string, event: CacheEvent, at: Date, 
     metadata: {
       name: `${object.name.slice(0, 200)}.${randomBytes(8).toString('hex')}`,
       namespace,
-      labels: { [MANAGED_BY]: MANAGED_BY_VALUE, ...(event.cache !== undefined && { [CACHE]: event.cache }) },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, ...(event.cache !== undefined && { [CACHE]: event.cache }) },
     },
     involvedObject: { apiVersion: API_VERSIONS[object.kind], kind: object.kind, name: object.name, namespace, ...(object.uid && { uid: object.uid }) },
     reason: event.reason,
@@ -128,7 +129,7 @@ export interface CacheEventLine {
  * Events expire (the API server keeps them an hour by default), so older actions are not listed.
  */
 export async function readCacheEvents(kube: KubeClient, namespace: string, cache: string, limit = 10): Promise<CacheEventLine[]> {
-  const list = await kube.list<CoreV1Event>({ type: R.events, namespace }, { labelSelector: `${MANAGED_BY}=${MANAGED_BY_VALUE},${CACHE}=${cache}` });
+  const list = await kube.list<CoreV1Event>({ type: R.events, namespace }, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${CACHE}=${cache}` });
   const time = (e: CoreV1Event) => {
     const at = new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? Number.NaN) as Date);
     return Number.isNaN(at.getTime()) ? '' : at.toISOString();

@@ -2,7 +2,8 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { ZfsPromote } from '../kube-types.js';
-import { DETACHED, MANAGED_BY, MANAGED_BY_VALUE } from '../labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { DETACHED } from '../labels.js';
 import { planGc, type GcPlan, type GcPolicy } from '../lineage/plan-gc.js';
 import { ZFS_PROMOTES } from './capabilities.js';
 import { readLineage } from './read-lineage.js';
@@ -98,7 +99,7 @@ async function requestPromote(
   const body: ZfsPromote = {
     apiVersion: 'zfs.openebs.io/v1',
     kind: 'ZFSPromote',
-    metadata: { name, namespace: driverNamespace, labels: { [MANAGED_BY]: MANAGED_BY_VALUE } },
+    metadata: { name, namespace: driverNamespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
     spec: { volumeName },
   };
   try {

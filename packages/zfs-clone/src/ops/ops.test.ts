@@ -9,7 +9,7 @@ import { rollback } from './rollback.js';
 import { seed } from './seed.js';
 import { snapshotBack } from './snapshot-back.js';
 import { createClone } from './create-clone.js';
-import { podOwner } from '../build/owner.js';
+import { podOwner } from '@zfs-runner-hooks/vocabulary';
 import { waitForClone } from './wait-for-clone.js';
 
 describe('resolveSource', () => {

@@ -2,7 +2,8 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { VolumeSnapshot } from '../kube-types.js';
-import { EXPIRES_AT, GENERATION, ROLE } from '../labels.js';
+import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { EXPIRES_AT, GENERATION } from '../labels.js';
 import type { CacheHead } from '../lineage/graph.js';
 import { advanceHead, buildHeadConfigMap, parseHead } from '../lineage/head.js';
 import { headConfigMapName } from '../names.js';
@@ -124,7 +125,7 @@ function promotedBefore(head: CacheHead, snapshot: string, expected: PromoteOpti
 export async function markGeneration(kube: KubeClient, namespace: string, snapshot: string, generation: number): Promise<void> {
   await kube.patch(
     { type: R.volumeSnapshots, namespace, name: snapshot },
-    { metadata: { labels: { [ROLE]: 'generation', [GENERATION]: String(generation) }, annotations: { [EXPIRES_AT]: null } } },
+    { metadata: { labels: { [ROLE_LABEL]: 'generation', [GENERATION]: String(generation) }, annotations: { [EXPIRES_AT]: null } } },
     'merge',
   );
 }

@@ -1,7 +1,7 @@
 import type { V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { VolumeSnapshot } from '../kube-types.js';
-import { MANAGED_SELECTOR, ROLE } from '../labels.js';
+import { MANAGED_SELECTOR, ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { graphFromObjects, type LineageObjects } from '../lineage/from-objects.js';
 import type { LineageGraph } from '../lineage/graph.js';
 
@@ -17,7 +17,7 @@ export async function readLineage(
   const [pvcs, snapshots, heads] = await Promise.all([
     kube.list<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace }),
     kube.list<VolumeSnapshot>({ type: R.volumeSnapshots, namespace }),
-    kube.list<V1ConfigMap>({ type: R.configMaps, namespace }, { labelSelector: `${MANAGED_SELECTOR},${ROLE}=head` }),
+    kube.list<V1ConfigMap>({ type: R.configMaps, namespace }, { labelSelector: `${MANAGED_SELECTOR},${ROLE_LABEL}=head` }),
   ]);
   const objects = { pvcs: pvcs.items, snapshots: snapshots.items, heads: heads.items };
   return { ...graphFromObjects(objects), objects };

@@ -1,7 +1,8 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { VolumeSnapshot } from '../kube-types.js';
-import { CACHE, EXPIRES_AT, KEPT, MANAGED_SELECTOR, ROLE } from '../labels.js';
+import { MANAGED_SELECTOR, ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE, EXPIRES_AT, KEPT } from '../labels.js';
 
 /** Deletes a job's clone PVC now (idempotent). */
 export async function releaseClone(kube: KubeClient, namespace: string, pvc: string): Promise<boolean> {
@@ -35,7 +36,7 @@ export async function keepClone(kube: KubeClient, namespace: string, pvc: string
 export async function countKeptSnapshots(kube: KubeClient, namespace: string, cache: string | undefined, except?: string): Promise<number> {
   const list = await kube.list<VolumeSnapshot>(
     { type: R.volumeSnapshots, namespace },
-    { labelSelector: `${MANAGED_SELECTOR},${ROLE}=candidate,${KEPT}=true${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
+    { labelSelector: `${MANAGED_SELECTOR},${ROLE_LABEL}=candidate,${KEPT}=true${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
   );
   return list.items.filter((s) => !s.metadata?.deletionTimestamp && s.metadata?.name !== except && (cache !== undefined || s.metadata?.labels?.[CACHE] === undefined)).length;
 }

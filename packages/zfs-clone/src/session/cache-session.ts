@@ -1,5 +1,5 @@
 import type { KubeClient } from '@zfs-runner-hooks/kube';
-import { podOwner } from '../build/owner.js';
+import { check as c, podOwner } from '@zfs-runner-hooks/vocabulary';
 import { resolveCloneConfigOrThrow } from '../config/resolve.js';
 import { ZfsCloneError } from '../errors.js';
 import { reownClone } from '../ops/create-clone.js';
@@ -8,7 +8,6 @@ import { cleanupClone, cleanupOrphans, type CleanupInput, type CleanupReport } f
 import type { CacheLogger } from './logger.js';
 import { prepareClone, type PreparedClone } from './prepare.js';
 import { cloneStateSchema, type CloneState } from './state.js';
-import { check as c } from '@zfs-runner-hooks/vocabulary';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -4,7 +4,8 @@ import { keepTtlSeconds, readRunnerSettings, rightsLimits } from '../config/reso
 import { decideRights, jobFactsFrom, promoteDenial, type JobFacts, type RightsLimits } from '../config/rights.js';
 import { formatSource } from '../config/source.js';
 import type { SnapshotBackPolicy } from '../config/workflow-settings.js';
-import { CACHE, MANAGED_BY, MANAGED_BY_VALUE, PARENT_GENERATION, ROLE, RUNNER_POD } from '../labels.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { CACHE, PARENT_GENERATION } from '../labels.js';
 import type { CloneState } from './state.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -93,8 +94,8 @@ export function cloneMismatch(pvc: V1PersistentVolumeClaim, state: CloneState, n
   const labels = pvc.metadata?.labels ?? {};
   if (state.namespace !== namespace) return `the state is for namespace "${state.namespace}", this runner runs in "${namespace}"`;
   if (state.runnerPod !== runnerPod) return `the state is for runner pod "${state.runnerPod}", this is "${runnerPod}"`;
-  if (labels[MANAGED_BY] !== MANAGED_BY_VALUE || labels[ROLE] !== 'clone') return `PVC "${state.pvc}" is not a clone made by the hook`;
-  if (labels[RUNNER_POD] !== runnerPod) return `PVC "${state.pvc}" belongs to runner pod "${labels[RUNNER_POD] ?? '?'}", not "${runnerPod}"`;
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY || labels[ROLE_LABEL] !== 'clone') return `PVC "${state.pvc}" is not a clone made by the hook`;
+  if (labels[RUNNER_POD_LABEL] !== runnerPod) return `PVC "${state.pvc}" belongs to runner pod "${labels[RUNNER_POD_LABEL] ?? '?'}", not "${runnerPod}"`;
   const origin = pvc.spec?.dataSource?.kind === 'VolumeSnapshot' ? pvc.spec.dataSource.name : undefined;
   if (origin !== state.snapshot) return `PVC "${state.pvc}" is a clone of "${origin ?? 'nothing'}", the state says "${state.snapshot}"`;
   if (state.source.kind === 'cache' && state.cache?.name !== state.source.name) return `the state's cache "${state.cache?.name ?? '?'}" is not its source "${state.source.name}"`;

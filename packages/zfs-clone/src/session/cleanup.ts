@@ -1,7 +1,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { R, type KubeClient } from '@zfs-runner-hooks/kube';
-import { formatDuration } from '@zfs-runner-hooks/vocabulary';
-import { KEPT, MANAGED_SELECTOR, ROLE, RUNNER_POD } from '../labels.js';
+import { formatDuration, MANAGED_SELECTOR, ROLE_LABEL, RUNNER_POD_LABEL } from '@zfs-runner-hooks/vocabulary';
+import { KEPT } from '../labels.js';
 import { recordCacheEvent, type EventObject } from '../ops/events.js';
 import { gc } from '../ops/gc.js';
 import { promote, readHead } from '../ops/promote.js';
@@ -287,7 +287,7 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
 export async function cleanupOrphans(kube: KubeClient, namespace: string, runnerPod: string): Promise<string[]> {
   const list = await kube.list<V1PersistentVolumeClaim>(
     { type: R.persistentVolumeClaims, namespace },
-    { labelSelector: `${MANAGED_SELECTOR},${ROLE}=clone,${RUNNER_POD}=${runnerPod}` },
+    { labelSelector: `${MANAGED_SELECTOR},${ROLE_LABEL}=clone,${RUNNER_POD_LABEL}=${runnerPod}` },
   );
   const deleted: string[] = [];
   for (const pvc of list.items) {

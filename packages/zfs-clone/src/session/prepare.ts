@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { V1EnvVar, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { isForbidden, R, type KubeClient } from '@zfs-runner-hooks/kube';
-import { podOwner } from '../build/owner.js';
+import { podOwner } from '@zfs-runner-hooks/vocabulary';
 import type { CloneConfig } from '../config/resolve.js';
 import { decideRights } from '../config/rights.js';
 import { dnsName } from '../names.js';
