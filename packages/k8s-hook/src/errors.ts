@@ -80,14 +80,6 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** The HTTP status of a Kubernetes API error, if `err` is one. */
-export function apiStatus(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number') {
-    return err.status;
-  }
-  return undefined;
-}
-
 /** A one-line description of any thrown value, with its hint when it has one. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {

@@ -24,7 +24,7 @@ export function workflowCommand(name: string, data: string): string {
  * A logger that writes GitHub Actions workflow commands (`::group::`, `::error::`, `::debug::`,
  * `::add-mask::`), byte-compatible with `@actions/core`'s, to `out` (stdout). With `debugAsInfo`,
  * debug lines are printed as plain lines (ZRH_LOG_LEVEL=debug); otherwise the runner shows them
- * only with step debug logging. See docs/decisions/0008-logging.md for why not `@actions/core`.
+ * only with step debug logging. See docs/decisions/0008-logging-and-bundle.md for why not `@actions/core`.
  */
 export function actionsLogger(debugAsInfo: boolean, out: { write(s: string): unknown } = process.stdout): Logger {
   return {

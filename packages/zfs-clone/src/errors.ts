@@ -34,8 +34,3 @@ export class ZfsCloneError extends Error {
     this.hint = options.hint;
   }
 }
-
-/** Whether `error` is a Kubernetes API error with the given HTTP status (duck-typed `KubeApiError`). */
-export function hasStatus(error: unknown, status: number): boolean {
-  return typeof error === 'object' && error !== null && (error as { status?: unknown }).status === status;
-}

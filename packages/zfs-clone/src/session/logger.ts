@@ -1,4 +1,7 @@
-/** Where the library reports progress; the hook maps it onto @actions/core. */
+/**
+ * Where the library reports progress. The hook passes its own logger (`packages/k8s-hook/src/log.ts`),
+ * which writes the runner's workflow commands itself, without `@actions/core` (ADR 0008).
+ */
 export interface CacheLogger {
   info(message: string): void;
   warning(message: string): void;
