@@ -39,6 +39,35 @@ export function hostPathVolumeDir(volumeHandle: string): string {
   return join(cluster().dir, 'csi-hostpath', 'volumes', volumeHandle);
 }
 
+/**
+ * Folder of a zfs-like volume on this machine, from its PV's `spec.csi.volumeHandle`: its overlay
+ * while a pod uses it (`csi-zfslike/mnt/<dataset>`), else, for a volume that is no clone, its own
+ * layer (written there, files show in the volume once it is mounted). A clone that no pod uses
+ * has no folder holding all its files: that throws.
+ */
+export function zfsLikeVolumeDir(volumeHandle: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(volumeHandle)) throw new Error(`unexpected volumeHandle ${JSON.stringify(volumeHandle)}`);
+  const root = join(cluster().dir, 'csi-zfslike');
+  const mountpoint = join(root, 'mnt', volumeHandle);
+  if (readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountpoint)) return mountpoint;
+  const state = JSON.parse(readFileSync(join(root, 'state.json'), 'utf8')) as { datasets: Record<string, { upper: string; lowers: string[] }> };
+  const dataset = state.datasets[volumeHandle];
+  if (!dataset) throw new Error(`zfs-like has no dataset ${volumeHandle}`);
+  if (dataset.lowers.length > 0) throw new Error(`zfs-like dataset ${volumeHandle} is a clone or was snapshotted, and no pod mounts it: its files are in no one folder`);
+  return join(root, 'layers', dataset.upper);
+}
+
+/** Folder of a volume of either test CSI driver on this machine, from its PV. */
+export function csiVolumeDir(pv: { spec?: { csi?: { driver?: string; volumeHandle?: string } } }): string {
+  const handle = pv.spec?.csi?.volumeHandle ?? '';
+  return pv.spec?.csi?.driver === ZFS_LIKE_DRIVER ? zfsLikeVolumeDir(handle) : hostPathVolumeDir(handle);
+}
+
+/** The CSI driver name of the zfs-like storage (ZFS-LocalPV's own). */
+export const ZFS_LIKE_DRIVER = 'zfs.csi.openebs.io';
+/** StorageClass of the zfs-like storage, where the cache suites keep their caches. */
+export const ZFS_LIKE_CLASS = 'zfs-like';
+
 /** HTTP status of a failed API call, or undefined when it is not an API error. */
 export function apiStatus(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;

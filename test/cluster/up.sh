@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local test cluster (see README.md): etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, the VolumeSnapshot CRDs + snapshot-controller, the host-path CSI driver with
-# csi-provisioner and csi-snapshotter, and kwok fake nodes. Everything on 127.0.0.1; state, logs and
+# csi-provisioner and csi-snapshotter, the ZFS-LocalPV look-alike driver (csi-zfslike/start.sh) with
+# its own, and kwok fake nodes. Everything on 127.0.0.1; state, logs and
 # pidfiles in $ZRH_CLUSTER_DIR (default /tmp/zrh-cluster).
 #
 # Idempotent: a healthy cluster is left alone; leftovers of a crashed run (processes from our own
@@ -42,9 +43,14 @@ healthy() {
     "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null
 }
 
+# The ZFS-LocalPV look-alike storage (StorageClass zfs-like) beside csi-hostpath; after the real
+# node, whose kubelet it registers with. Starts only what is not running.
+start_zfs_like() { bash "$HERE/csi-zfslike/start.sh"; }
+
 if healthy; then
   zlog "cluster in $DIR is already up and healthy (https://127.0.0.1:$APISERVER_PORT)"
   start_real_node
+  start_zfs_like
   echo "$DIR/admin.kubeconfig"
   exit 0
 fi
@@ -317,6 +323,7 @@ kubectl_admin delete namespace zrh-smoke --wait=false >/dev/null
 wait_for "default ServiceAccount" 30 kubectl_admin -n default get serviceaccount default
 
 start_real_node
+start_zfs_like
 
 date +%s >"$DIR/ready"
 zlog "cluster ready: API https://127.0.0.1:$APISERVER_PORT, snapshots work (kubeconfig $DIR/admin.kubeconfig)"

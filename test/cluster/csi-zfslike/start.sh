@@ -4,7 +4,8 @@
 #   - the driver csi-zfslike (CSI driver zfs.csi.openebs.io, socket $DIR/csi/zfslike.sock, state in
 #     $DIR/csi-zfslike/, state.json there) with its own csi-provisioner and csi-snapshotter;
 #   - CSIDriver zfs.csi.openebs.io, StorageClass zfs-like (allowedTopologies openebs.io/nodeid =
-#     the CSI node id) and VolumeSnapshotClass zfs-like-snapclass (neither is a default);
+#     the CSI node id) and VolumeSnapshotClass zfs-like-snapclass (the default of its driver; the
+#     StorageClass is not a default);
 #   - with the real node up: a registrar that registers the driver with its kubelet, which then
 #     labels the node openebs.io/nodeid=<node id> (as zfs-localpv's node agent does).
 # Processes get pidfiles in run/ and logs in logs/ like the others, so down.sh stops them.
@@ -44,7 +45,7 @@ wait_for() { # wait_for <what> <timeout s> <command...>
 
 mkdir -p "$DIR/csi" "$DIR/run" "$DIR/logs" "$DIR/manifests" "$ZFSLIKE_STATE"
 
-if [[ ! -f "$ZFSLIKE_STATE/.objects" ]]; then
+if [[ ! -f "$ZFSLIKE_STATE/.objects-2" ]]; then
   cat >"$DIR/manifests/zfs-like.yaml" <<YAML
 apiVersion: storage.k8s.io/v1
 kind: CSIDriver
@@ -76,11 +77,15 @@ apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshotClass
 metadata:
   name: zfs-like-snapclass
+  annotations:
+    # The default for its driver (csi-hostpath-snapclass stays the default of csi-hostpath), as
+    # ZFS-LocalPV installations usually have one: a VolumeSnapshot without a class gets it.
+    snapshot.storage.kubernetes.io/is-default-class: "true"
 driver: $ZFSLIKE_DRIVER
 deletionPolicy: Delete
 YAML
   kubectl_admin apply -f "$DIR/manifests/zfs-like.yaml" >/dev/null
-  touch "$ZFSLIKE_STATE/.objects"
+  touch "$ZFSLIKE_STATE/.objects-2"
   zlog "zfs-like: CSIDriver $ZFSLIKE_DRIVER, StorageClass zfs-like, VolumeSnapshotClass zfs-like-snapclass installed"
 fi
 

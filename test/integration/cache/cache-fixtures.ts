@@ -12,7 +12,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, ty
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
 import { readHead, type VolumeSnapshot } from '@zfs-runner-hooks/zfs-clone';
 import { runZfsClone } from '../zfs-clone/suite.js';
-import { adminKubeConfig, createTestNamespace, hostPathVolumeDir, serviceAccountKubeConfig, waitFor, type TestNamespace } from '../../cluster/harness.js';
+import { adminKubeConfig, createTestNamespace, csiVolumeDir, serviceAccountKubeConfig, waitFor, ZFS_LIKE_CLASS, type TestNamespace } from '../../cluster/harness.js';
 import { hookRole } from '../../cluster/hook-role.js';
 import { DEFAULT_HOOK_PATH } from '../../simulator/runner.js';
 import type { JobFacts } from '../../simulator/step-env.js';
@@ -120,7 +120,7 @@ const EXPIRES_AT = 'zrh.dev/expires-at';
 
 /** Host folder of a host-path CSI PersistentVolume. */
 export function volumeDirOf(pv: V1PersistentVolume): string {
-  return hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
+  return csiVolumeDir(pv);
 }
 
 /** The repository the runner simulator's jobs come from unless a test says otherwise. */
@@ -163,7 +163,7 @@ export async function createCacheWorld(
 
   await core.createNamespacedPersistentVolumeClaim({
     namespace: ns.name,
-    body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } } },
+    body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: ZFS_LIKE_CLASS, resources: { requests: { storage: '10Mi' } } } },
   });
   const golden = await volumeDir('golden');
   mkdirSync(join(golden, 'p'), { recursive: true });

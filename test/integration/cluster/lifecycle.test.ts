@@ -83,7 +83,10 @@ describe('local cluster: up and down', () => {
       [
         'csi-hostpath',
         'csi-provisioner',
+        'csi-provisioner-zfslike',
         'csi-snapshotter',
+        'csi-snapshotter-zfslike',
+        'csi-zfslike',
         'etcd',
         'kube-apiserver',
         'kube-controller-manager',
