@@ -1,0 +1,273 @@
+/**
+ * The lineage torture test: seeded random sequences of jobs that promote, fail (keeping their
+ * clone or not), race and lose (keeping or dropping their snapshot), get SIGKILLed in cleanup_job
+ * (then run again or abandoned), rollbacks and `zfs-clone gc` with random keep counts, on the
+ * zfs-like storage through the real hook bundle. After every step:
+ * - the head is what the model says (generation and snapshot) and a fresh clone of its snapshot
+ *   holds exactly the marker files of its lineage;
+ * - nothing is stuck pending (PVCs not bound, snapshots not ready, PVs failing to go);
+ * - after a gc, the zfs-like driver holds no data of the namespace beyond what the keep policy
+ *   allows (the kept generations, unexpired kept objects, what they depend on under ZFS rules), and
+ *   nothing stays in its pending destroys;
+ * every few steps and at the end every generation gc keeps is restored and checked too.
+ *
+ * The seed comes from `ZRH_TORTURE_SEED` (else random) and is printed; a failure names it and
+ * the steps so far. Fixed seeds are regression cases of sequences that once broke an invariant.
+ */
+import type { HookCall } from '../../simulator/runner.js';
+import { HookLines } from '../../simulator/hook-lines.js';
+import type { StartedRunner } from '../../simulator/start.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../cluster/harness.js';
+import { createCacheWorld, output, type CacheWorld } from './cache-fixtures.js';
+import { dataBeyondPolicy, MARKER_DIR, restoreMarkers, stuckObjects } from './lineage-checks.js';
+import { describeStep, drawStep, KILL_POINTS, LineageModel, prng, type Step } from './lineage-model.js';
+
+const CACHE = 'conan';
+const BUSYBOX = 'zrh.local/busybox:1';
+/** The runners' own gc (at the end of cleanup_job) keeps this many generations. */
+const HOOK_KEEP = 4;
+const RUNNER_ENV = { ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP) };
+const STEPS = Number(process.env['ZRH_TORTURE_STEPS'] ?? 10);
+/** Every generation gc keeps is restored after every this many steps (and at the end). */
+const ALL_KEPT_EVERY = 4;
+/** Sequences that broke an invariant once. */
+const FIXED_SEEDS: readonly number[] = [];
+const randomSeed = process.env['ZRH_TORTURE_SEED'] !== undefined ? Number(process.env['ZRH_TORTURE_SEED']) : Math.floor(Math.random() * 2 ** 31);
+
+interface Job {
+  readonly runner: StartedRunner;
+  readonly marker: string;
+  readonly lines: HookLines;
+}
+
+/** One torture run: its world, model, PRNG and the steps done so far. */
+class Torture {
+  readonly steps: string[] = [];
+  readonly #known = new Set<string>();
+  #jobs = 0;
+  #model: LineageModel | undefined;
+
+  constructor(
+    readonly seed: number,
+    readonly world: CacheWorld,
+  ) {}
+
+  get model(): LineageModel {
+    if (!this.#model) throw new Error('not started');
+    return this.#model;
+  }
+
+  /** The failure message: what broke, the seed and the steps so far. */
+  why(what: string): string {
+    return `${what}\n  seed ${this.seed} (ZRH_TORTURE_SEED=${this.seed}), steps so far:\n${this.steps.map((s, i) => `    ${i + 1}. ${s}`).join('\n')}`;
+  }
+
+  async run(): Promise<void> {
+    const random = prng(this.seed);
+    const seeded = await this.world.head(CACHE);
+    this.#model = new LineageModel(seeded, HOOK_KEEP);
+    await this.checkHead();
+    for (let i = 0; i < STEPS; i++) await this.step(drawStep(random, this.model), (i + 1) % ALL_KEPT_EVERY === 0);
+    await this.step({ kind: 'gc', keep: 1 + Math.floor(random() * 4), expire: true }, true);
+  }
+
+  async step(step: Step, allKept: boolean): Promise<void> {
+    this.steps.push(describeStep(step));
+    if (process.env['ZRH_TORTURE_VERBOSE']) console.log(`seed ${this.seed} step ${this.steps.length}: ${describeStep(step)}`);
+    switch (step.kind) {
+      case 'promote':
+        await this.promoteJob();
+        break;
+      case 'fail':
+        await this.failJob(step.keepClone);
+        break;
+      case 'race':
+        await this.race(step.loser);
+        break;
+      case 'kill':
+        await this.kill(step.at, step.then);
+        break;
+      case 'rollback':
+        await this.rollback(step.toGeneration);
+        break;
+      case 'gc':
+        await this.gc(step.keep, step.expire);
+        break;
+    }
+    await this.checkHead();
+    await this.checkNothingStuck();
+    if (allKept) await this.checkKept();
+  }
+
+  // ---- jobs ----
+
+  async startJob(env: Record<string, string>): Promise<Job> {
+    const lines = new HookLines();
+    const runner = await this.world.runner({ runnerEnv: RUNNER_ENV, onOutput: lines.onOutput });
+    const marker = `job-${++this.#jobs}`;
+    const prepared = await runner.simulator.prepareJob({ image: BUSYBOX, env: { ZFS_CLONE_SOURCE: CACHE, ZFS_CLONE_PROMOTE: 'true', ...env } });
+    expect(prepared.ok, this.why(`prepare_job of ${marker} failed:\n${output(prepared)}`)).toBe(true);
+    const wrote = await runner.simulator.runScript(`mkdir -p "$CONAN_HOME/${MARKER_DIR}" && echo ${marker} > "$CONAN_HOME/${MARKER_DIR}/${marker}"\n`);
+    expect(wrote.exitCode, this.why(`the step of ${marker} failed:\n${output(wrote)}`)).toBe(0);
+    return { runner, marker, lines };
+  }
+
+  async cleanup(job: Job): Promise<HookCall> {
+    const call = await job.runner.simulator.cleanupJob();
+    expect(call.ok, this.why(`cleanup_job of ${job.marker} failed:\n${output(call)}`)).toBe(true);
+    return call;
+  }
+
+  /** The runner pod goes (ARC deletes it after every job) and what it owned with it. */
+  async finish(job: Job): Promise<void> {
+    await job.runner.dispose();
+    await waitFor(
+      `runner ${job.runner.pod.name}'s pods and live clones gone`,
+      () => this.world.inventory(job.runner.pod.name, CACHE),
+      (inv) => inv.pods.length === 0 && inv.pvcs.every((p) => p.owners.every((o) => !o.startsWith('Pod/'))),
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+  }
+
+  /** Expects the head to have moved to a snapshot of `job`, cloned from `parent`. */
+  async expectPromoted(job: Job, call: HookCall | undefined, parent: string): Promise<void> {
+    const head = await this.world.head(CACHE);
+    const said = call ? `\ncleanup_job said:\n${output(call)}` : '';
+    expect(head.generation, this.why(`${job.marker} should have promoted generation ${this.model.head.generation + 1}, the head is at ${head.generation}${said}`)).toBe(this.model.head.generation + 1);
+    this.model.promoted(head.snapshot, parent, job.marker);
+  }
+
+  async promoteJob(): Promise<void> {
+    const parent = this.model.head.snapshot;
+    const job = await this.startJob({});
+    const call = await this.cleanup(job);
+    await this.expectPromoted(job, call, parent);
+    await this.finish(job);
+  }
+
+  async failJob(keepClone: boolean): Promise<void> {
+    const job = await this.startJob(keepClone ? { ZFS_CLONE_KEEP_ON_FAILURE: 'true' } : {});
+    const failed = await job.runner.simulator.runScript('exit 3\n');
+    expect(failed.exitCode, this.why('the failing step did not fail')).toBe(3);
+    await this.cleanup(job);
+    await this.finish(job);
+  }
+
+  async race(loser: 'keep' | 'drop'): Promise<void> {
+    const parent = this.model.head.snapshot;
+    const first = await this.startJob({});
+    const second = await this.startJob({ ZFS_CLONE_ON_CONFLICT: loser });
+    const won = await this.cleanup(first);
+    await this.expectPromoted(first, won, parent);
+    const lost = await this.cleanup(second);
+    expect(output(lost), this.why(`the loser ${second.marker} did not lose the race`)).toMatch(/moved (to generation \d+ since this job cloned|on meanwhile)/);
+    await Promise.all([this.finish(first), this.finish(second)]);
+  }
+
+  async kill(at: number, then: 'retry' | 'abandon'): Promise<void> {
+    const parent = this.model.head.snapshot;
+    const job = await this.startJob({});
+    const point = KILL_POINTS[at] ?? KILL_POINTS[0];
+    const armed = job.lines.first(point.line, () => job.runner.simulator.kill('SIGKILL'));
+    const call = await job.runner.simulator.cleanupJob();
+    armed.cancel();
+    const killed = call.signal === 'SIGKILL';
+    if (!killed) expect(call.ok, this.why(`cleanup_job of ${job.marker} (not killed) failed:\n${output(call)}`)).toBe(true);
+    if (killed && then === 'retry') {
+      const again = await this.cleanup(job);
+      await this.expectPromoted(job, again, parent);
+      await this.finish(job);
+      return;
+    }
+    await this.finish(job);
+    // Killed and abandoned: the head moved to this job's snapshot, or not at all.
+    const head = await this.world.head(CACHE);
+    if (!killed || head.generation !== this.model.head.generation) await this.expectPromoted(job, killed ? undefined : call, parent);
+  }
+
+  // ---- the CLI ----
+
+  async rollback(toGeneration: number | undefined): Promise<void> {
+    const target = toGeneration === undefined ? this.model.history[1] : this.model.history.find((g) => g.generation === toGeneration);
+    const args = toGeneration === undefined ? [] : ['--to-generation', String(toGeneration)];
+    const result = await this.world.cli('rollback', CACHE, ...args);
+    expect(result.code, this.why(`zfs-clone rollback ${args.join(' ')} failed (${result.code}): ${result.err}`)).toBe(0);
+    this.model.rolledBack(target?.snapshot ?? '?');
+  }
+
+  async gc(keep: number, expire: boolean): Promise<void> {
+    if (expire) await this.world.expireKept(CACHE);
+    const result = await this.world.cli('gc', CACHE, '--keep', String(keep), '--grace', '0');
+    expect(result.code, this.why(`zfs-clone gc --keep ${keep} failed (${result.code}): ${result.err}\n${result.out}`)).toBe(0);
+    this.model.guaranteed = Math.min(this.model.guaranteed, keep);
+    const kept = this.model.lastDistinct(keep).map((g) => g.snapshot);
+    let last: Awaited<ReturnType<typeof dataBeyondPolicy>> | undefined;
+    try {
+      await waitFor('the driver to hold only what the keep policy allows', async () => (last = await dataBeyondPolicy(this.world, kept, this.#known)), (d) => d.extra.length === 0 && d.data.pending.length === 0, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+    } catch {
+      expect.fail(
+        this.why(
+          `after gc --keep ${keep} the zfs-like driver holds data of the namespace beyond the keep policy (kept generations ${kept.join(', ')}):\n` +
+            `  beyond: ${last?.extra.join('; ') || 'nothing'}\n  pending destroys: ${last?.data.pending.join('; ') || 'none'}\n` +
+            `gc said:\n${result.out}${result.err}`,
+        ),
+      );
+    }
+  }
+
+  // ---- invariants ----
+
+  async checkHead(): Promise<void> {
+    const head = await this.world.head(CACHE);
+    const { generation, snapshot } = this.model.head;
+    expect(head, this.why(`the head is generation ${head.generation} (${head.snapshot}), the model says ${generation} (${snapshot})`)).toEqual({ generation, snapshot });
+    await this.checkRestores([this.model.head]);
+  }
+
+  async checkKept(): Promise<void> {
+    await this.checkRestores(this.model.kept());
+  }
+
+  async checkRestores(generations: readonly { generation: number; snapshot: string }[]): Promise<void> {
+    const found = await restoreMarkers(this.world, generations.map((g) => g.snapshot));
+    for (const g of generations) {
+      const markers = found.get(g.snapshot);
+      const expected = this.model.markersOf(g.snapshot);
+      expect(markers, this.why(`generation ${g.generation} (${g.snapshot}) restored to ${JSON.stringify(markers)}, expected the markers ${JSON.stringify(expected)}`)).toEqual(expected);
+    }
+  }
+
+  async checkNothingStuck(): Promise<void> {
+    let last: string[] = [];
+    try {
+      await waitFor('nothing stuck pending', async () => (last = await stuckObjects(this.world)), (p) => p.length === 0, { timeoutMs: 60_000, intervalMs: 500 });
+    } catch {
+      expect.fail(this.why(`objects stay pending:\n  ${last.join('\n  ')}`));
+    }
+  }
+}
+
+describe('the cache lineage under seeded random jobs, rollbacks and gc', () => {
+  const seeds = [...FIXED_SEEDS.map((seed) => ({ seed, kind: 'fixed' })), { seed: randomSeed, kind: 'random' }];
+
+  describe.each(seeds)('seed $seed ($kind)', ({ seed }) => {
+    let world: CacheWorld;
+    beforeAll(async () => {
+      world = await createCacheWorld(`torture-${seed % 100000}`, CACHE);
+    });
+    afterAll(async () => {
+      await world?.dispose();
+    });
+
+    it('keeps the head and every kept generation restorable with their lineage\'s markers, nothing pending, no data beyond the keep policy', async () => {
+      console.log(`lineage torture: seed ${seed} (ZRH_TORTURE_SEED=${seed}), ${STEPS} steps`);
+      const torture = new Torture(seed, world);
+      await torture.run();
+      console.log(`lineage torture: seed ${seed} passed:\n${torture.steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n')}`);
+    }, 900_000);
+  });
+});
