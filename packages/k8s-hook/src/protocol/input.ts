@@ -77,22 +77,25 @@ export type RunContainerStepArgs = Output<typeof runContainerStepArgsSchema>;
 
 const cleanupJobArgsSchema = c.map(c.nullish(c.object({})), () => ({}));
 
-const ARGS = {
-  prepare_job: prepareJobArgsSchema,
-  cleanup_job: cleanupJobArgsSchema,
-  run_script_step: runScriptStepArgsSchema,
-  run_container_step: runContainerStepArgsSchema,
-} as const;
-
-type Envelope<C extends CommandName> = { command: C; responseFile: string; args: Output<(typeof ARGS)[C]>; state?: unknown };
-/** The validated stdin of one hook call. `state` is checked by each command. */
-export type HookInput = { [C in CommandName]: Envelope<C> }[CommandName];
-
 const envelopeSchema = c.object({
   command: c.oneOf(COMMANDS),
   responseFile: c.string({ min: 1 }),
   state: c.unknown(),
 });
+
+/** The whole stdin of `command`: the envelope with that command's args. */
+const inputOf = <C extends CommandName, A>(command: C, args: c.Check<A>) =>
+  c.object({ command: c.literal(command), responseFile: envelopeSchema.shape.responseFile, args, state: envelopeSchema.shape.state });
+
+const INPUTS = {
+  prepare_job: inputOf('prepare_job', prepareJobArgsSchema),
+  cleanup_job: inputOf('cleanup_job', cleanupJobArgsSchema),
+  run_script_step: inputOf('run_script_step', runScriptStepArgsSchema),
+  run_container_step: inputOf('run_container_step', runContainerStepArgsSchema),
+} as const;
+
+/** The validated stdin of one hook call. `state` is checked by each command. */
+export type HookInput = Output<(typeof INPUTS)[CommandName]>;
 
 /**
  * Parses the runner's stdin. Throws an `INPUT_INVALID` HookError listing every problem with its
@@ -113,10 +116,8 @@ export function parseHookInput(text: string): HookInput {
   const issues: Issue[] = [];
   const head = envelopeSchema.run(json, [], issues);
   if (head !== c.INVALID && issues.length === 0) {
-    const args = ARGS[head.command].run((json as Record<string, unknown>)['args'], ['args'], issues);
-    if (args !== c.INVALID && issues.length === 0) {
-      return { command: head.command, responseFile: head.responseFile, args, state: head.state } as HookInput;
-    }
+    const input: HookInput | typeof c.INVALID = INPUTS[head.command].run(json, [], issues);
+    if (input !== c.INVALID && issues.length === 0) return input;
   }
   throw new HookError('INPUT_INVALID', `Invalid hook input:\n  ${c.formatIssues(issues).join('\n  ')}`, {
     hint: 'The hook expects the JSON the GitHub Actions runner sends (ACTIONS_RUNNER_CONTAINER_HOOKS).',

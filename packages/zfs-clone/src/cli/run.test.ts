@@ -164,6 +164,12 @@ describe('zfs-clone CLI', () => {
     [['seed', 'c'], 'seed needs exactly one of --from-pvc or --from-snapshot'],
     [['list', '--bogus'], 'error: unknown option --bogus for list\n'],
     [['status', 'Bad_Name'], '"Bad_Name" is not a cache name'],
+    [['list', '-o', 'xml'], 'error: --output must be table, json or yaml, got "xml"\n'],
+    [['promote', 'c', 's', '--expect-generation', 'x1'], 'error: --expect-generation expects a whole number, got "x1"\n'],
+    [
+      ['gc', '--keep', '2.5', '--grace', 'soon'],
+      'error: 2 problems:\n  - --keep expects a whole number, got "2.5"\n  - --grace expects a whole number, got "soon"\n',
+    ],
   ])('exits 2 with usage for %j', async (argv, message) => {
     const { code, stderr } = await cli(seededCluster(), ...argv);
     expect(code).toBe(2);

@@ -1,11 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
+import { check as c, type Issue } from '@zfs-runner-hooks/vocabulary';
 import { splitList } from '../config/glob.js';
 import { isCacheName } from '../config/source.js';
 import { listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
 import { gcCommand, promoteCommand, rollbackCommand, seedCommand } from './commands/change.js';
-import { parseCommandLine, usage, UsageError, type CommandLine } from './args.js';
+import { parseCommandLine, usage, UsageError, type CommandLine, type CommandName } from './args.js';
 import type { CliContext } from './context.js';
 
 /** Where to connect: kubectl's `--kubeconfig` and `--context`. */
@@ -25,43 +26,92 @@ export interface CliIo {
 /** Exit codes (also in the usage text and the README). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** A check of one option's value whose problem names the option: `--keep expects a whole number, got "lots"`. */
+function option<T>(flag: string, expects: string, convert: (text: string) => T | undefined): c.Check<T> {
+  return {
+    expects,
+    run: (value, path, issues) => {
+      const out = typeof value === 'string' ? convert(value) : undefined;
+      if (out !== undefined) return out;
+      issues.push({ path: [...path], message: `--${flag} ${expects}, got ${typeof value === 'string' ? JSON.stringify(value) : c.typeName(value)}` });
+      return c.INVALID;
+    },
+  };
+}
+
+const value = (flag: string) => option(flag, 'expects a value', (v) => v);
+const text = (flag: string) => c.optional(value(flag));
+const whole = (flag: string) => option(flag, 'expects a whole number', (v) => (/^\d+$/.test(v) ? Number(v) : undefined));
+const OUTPUTS = ['table', 'json', 'yaml'] as const;
+const REPOSITORY = /^[^\s/,=]+\/[^\s/,=]+$/;
+
+/** `--repository` (repeatable, comma-separated): every `owner/name` that is not one is a problem of its own. */
+const repositories: c.Check<string[]> = {
+  expects: 'owner/name',
+  run: (value, path, issues) => {
+    const names = c.array(c.string()).run(value, path, issues);
+    if (names === c.INVALID) return c.INVALID;
+    const each = names.flatMap((v) => splitList(v));
+    const item = option('repository', 'expects owner/name (globs allowed)', (r) => (REPOSITORY.test(r) ? r : undefined));
+    return each.every((r) => item.run(r, path, issues) !== c.INVALID) ? each : c.INVALID;
+  },
+};
+
+/** The options of every command, checked (their defaults filled); each problem names its option. */
+const optionsSchema = c.object({
+  output: c.optional(option('output', 'must be table, json or yaml', (v) => OUTPUTS.find((o) => o === v)), OUTPUTS[0]),
+  namespace: text('namespace'),
+  kubeconfig: text('kubeconfig'),
+  context: text('context'),
+  'from-pvc': text('from-pvc'),
+  'from-snapshot': text('from-snapshot'),
+  'snapshot-class': text('snapshot-class'),
+  repository: c.optional(repositories),
+  timeout: c.optional(whole('timeout'), 300),
+  'expect-generation': c.optional(whole('expect-generation')),
+  'to-generation': c.optional(whole('to-generation')),
+  'dry-run': c.optional(c.boolean(), false),
+  keep: c.optional(whole('keep'), 5),
+  grace: c.optional(whole('grace'), 600),
+  'driver-namespace': c.optional(value('driver-namespace'), 'openebs'),
+});
+
 /** The checked values of a command line; every problem is collected into `problems`. */
 function checkValues(line: CommandLine, problems: string[]) {
-  const o = line.options;
-  const str = (name: string) => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
-  const whole = (name: string, fallback?: number) => {
-    const v = str(name);
-    if (v === undefined) return fallback;
-    if (!/^\d+$/.test(v)) problems.push(`--${name} expects a whole number, got "${v}"`);
-    return Number(v);
-  };
-  const output = str('output') ?? 'table';
-  if (output !== 'table' && output !== 'json' && output !== 'yaml') problems.push(`--output must be table, json or yaml, got "${output}"`);
+  const issues: Issue[] = [];
+  const checked = optionsSchema.run(line.options, [], issues);
+  problems.push(...issues.map((i) => i.message));
   const [first, second] = line.positionals;
   const cache = first === undefined || line.command === 'list' ? undefined : first;
   if (cache !== undefined && !isCacheName(cache)) problems.push(`"${cache}" is not a cache name (lower-case letters, digits and "-")`);
-  const repositories = Array.isArray(o['repository']) ? o['repository'].flatMap((v) => splitList(v)) : undefined;
-  for (const r of repositories ?? []) if (!/^[^\s/,=]+\/[^\s/,=]+$/.test(r)) problems.push(`--repository expects owner/name (globs allowed), got "${r}"`);
-  if (line.command === 'seed' && (str('from-pvc') === undefined) === (str('from-snapshot') === undefined)) problems.push('seed needs exactly one of --from-pvc or --from-snapshot');
+  if (checked === c.INVALID) return undefined;
+  const o = checked;
+  if (line.command === 'seed' && (o['from-pvc'] === undefined) === (o['from-snapshot'] === undefined)) problems.push('seed needs exactly one of --from-pvc or --from-snapshot');
   return {
-    output: output as CliContext['output'],
+    output: o.output,
     cache,
     snapshot: second,
-    namespace: str('namespace'),
-    kubeconfig: str('kubeconfig'),
-    context: str('context'),
-    fromPvc: str('from-pvc'),
-    fromSnapshot: str('from-snapshot'),
-    snapshotClass: str('snapshot-class'),
-    repositories,
-    timeoutSeconds: whole('timeout', 300) as number,
-    expectGeneration: whole('expect-generation'),
-    toGeneration: whole('to-generation'),
-    dryRun: o['dry-run'] === true,
-    keep: whole('keep', 5) as number,
-    graceSeconds: whole('grace', 600) as number,
-    driverNamespace: str('driver-namespace') ?? 'openebs',
+    namespace: o.namespace,
+    kubeconfig: o.kubeconfig,
+    context: o.context,
+    fromPvc: o['from-pvc'],
+    fromSnapshot: o['from-snapshot'],
+    snapshotClass: o['snapshot-class'],
+    repositories: o.repository,
+    timeoutSeconds: o.timeout,
+    expectGeneration: o['expect-generation'],
+    toGeneration: o['to-generation'],
+    dryRun: o['dry-run'],
+    keep: o.keep,
+    graceSeconds: o.grace,
+    driverNamespace: o['driver-namespace'],
   };
+}
+
+/** A positional argument `parseCommandLine` has already required. */
+function given(value: string | undefined, what: string, command: CommandName): string {
+  if (value === undefined) throw new UsageError([`${command} needs ${what}`], command);
+  return value;
 }
 
 function writeUsageError(io: CliIo, error: UsageError): number {
@@ -81,7 +131,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const problems: string[] = [];
     const v = checkValues(line, problems);
-    if (problems.length > 0) throw new UsageError(problems, line.command);
+    if (v === undefined || problems.length > 0) throw new UsageError(problems, line.command);
 
     kube = await io.connect({ kubeconfig: v.kubeconfig, context: v.context });
     const ctx: CliContext = {
@@ -93,18 +143,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       showProgress: (io.stderr as { isTTY?: boolean }).isTTY === true,
       now: io.now ?? (() => new Date()),
     };
-    const cache = v.cache as string;
+    const { command } = line;
+    const cache = () => given(v.cache, '<cache>', command);
     switch (line.command) {
       case 'list':
         return await listCommand(ctx);
       case 'status':
-        return await statusCommand(ctx, cache);
+        return await statusCommand(ctx, cache());
       case 'seed':
-        return await seedCommand(ctx, cache, v);
+        return await seedCommand(ctx, cache(), v);
       case 'promote':
-        return await promoteCommand(ctx, cache, v.snapshot as string, v.expectGeneration);
+        return await promoteCommand(ctx, cache(), given(v.snapshot, '<snapshot>', command), v.expectGeneration);
       case 'rollback':
-        return await rollbackCommand(ctx, cache, v.toGeneration);
+        return await rollbackCommand(ctx, cache(), v.toGeneration);
       case 'gc':
         return await gcCommand(ctx, v.cache, v);
       default:
