@@ -1,3 +1,5 @@
+import { withHint, type HintedErrorOptions } from '@zfs-runner-hooks/vocabulary';
+
 /** Stable codes of the errors the hook reports. */
 export type HookErrorCode =
   | 'INPUT_INVALID'
@@ -17,13 +19,8 @@ export type HookErrorCode =
   | 'CANCELLED'
   | 'CACHE_NODE_CONFLICT';
 
-/** Options shared by every hook error. */
-export interface HookErrorOptions {
-  /** The error that caused this one. */
-  readonly cause?: unknown;
-  /** What the user can do about it; printed after the message. */
-  readonly hint?: string;
-}
+/** Options shared by every hook error: the project's `{ cause, hint }`. */
+export type HookErrorOptions = HintedErrorOptions;
 
 /**
  * The one error class the hook throws on purpose: a stable `code`, a message that says what
@@ -80,11 +77,12 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** A one-line description of any thrown value, with its hint when it has one. */
+/**
+ * A description of any thrown value, with its hint joined by `withHint` when the message does not
+ * hold it yet (a `HookError`'s message leaves it out; the kube client's and the cache's hold it).
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const hint = 'hint' in err && typeof err.hint === 'string' && !err.message.includes(err.hint) ? ` ${err.hint}` : '';
-    return `${err.message}${hint}`;
-  }
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  const hint = 'hint' in err && typeof err.hint === 'string' && !err.message.includes(err.hint) ? err.hint : undefined;
+  return withHint(err.message, hint);
 }
