@@ -31,7 +31,7 @@ async function prepared(options: HarnessOptions = {}): Promise<Record<string, an
 
 const args: RunScriptStepArgs = { entryPoint: 'bash', entryPointArgs: ['-e', '/__w/_temp/step.sh'], environmentVariables: { CI: 'true' }, prependPath: [], workingDirectory: '/__w/repo/repo' };
 const step = (state: unknown) => h.command((ctx) => runScriptStep(ctx, args, state, h.responseFile));
-const isStep = sameScript(scriptStepCommand({ envFile: '', pidFile: '', workingDirectory: '', entryPoint: '', args: [] }));
+const isStep = sameScript(scriptStepCommand({ untarDir: undefined, envFile: '', pidFile: '', workingDirectory: '', entryPoint: '', args: [] }));
 const isProbe = sameScript(stepProcessesCommand(''));
 const isKill = (signal: string) => (o: { command: readonly string[] }) => sameScript(killStepCommand('', 'TERM'))(o as never) && o.command[4] === signal;
 const execs = () => h.fake.calls.filter((c) => c.verb === 'exec');

@@ -7,6 +7,7 @@ import { FakeKubeClient, type FakeObject } from '@zfs-runner-hooks/kube/testing'
 import type { JobCache } from '../cache.js';
 import type { CommandContext } from '../commands/context.js';
 import { loadConfig } from '../config.js';
+import type { MountVolume } from '../protocol/input.js';
 import { JobStateStore } from '../protocol/state-store.js';
 import { TextSink } from '../kube/tar.js';
 import { memoryLogger } from './fake-client.js';
@@ -49,7 +50,7 @@ export interface Harness {
   /** The response file's JSON. */
   response(): Promise<Record<string, any>>;
   /** The runner's `systemMountVolumes` of a job container. */
-  mounts(): { userProvidedValue: null; sourceVolumePath: string; targetVolumePath: string; readOnly: boolean }[];
+  mounts(): MountVolume[];
   cleanup(): Promise<void>;
 }
 
@@ -112,8 +113,8 @@ export async function commandHarness(options: HarnessOptions = {}): Promise<Harn
     },
     response: async () => JSON.parse(await readFile(responseFile, 'utf8')) as Record<string, any>,
     mounts: () => [
-      { userProvidedValue: null, sourceVolumePath: work, targetVolumePath: '/__w', readOnly: false },
-      { userProvidedValue: null, sourceVolumePath: externals, targetVolumePath: '/__e', readOnly: true },
+      { sourceVolumePath: work, targetVolumePath: '/__w', readOnly: false },
+      { sourceVolumePath: externals, targetVolumePath: '/__e', readOnly: true },
     ],
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
