@@ -1,5 +1,7 @@
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { Registry } from '../protocol/input.js';
+import { hookLabels, runnerOwnerReference, type RunnerPodRef } from './labels.js';
+import { objectName } from './names.js';
 
 /** Docker Hub's server key in a docker config (the runner sends `""` for Docker Hub). */
 export const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
@@ -52,4 +54,33 @@ export function buildRegistrySecret(spec: RegistrySecretSpec): V1Secret {
     },
     data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config), 'utf8').toString('base64') },
   };
+}
+
+/** What a command's image pull Secrets are made from. */
+export interface RegistrySecretsSpec {
+  readonly runner: RunnerPodRef;
+  readonly namespace: string;
+  /** The command's random seed: the Secrets are named `<runner>-reg-<hash of seed/i>`. */
+  readonly seed: string;
+  /** The registries of the containers (job container first, then services), as the runner sends them. */
+  readonly registries: readonly (Registry | undefined)[];
+}
+
+/**
+ * The image pull Secrets of one command (prepare_job, run_container_step): one per distinct
+ * credential, named, labelled and owned like every object the hook makes for the runner pod, and
+ * the passwords the log must mask.
+ */
+export function buildRegistrySecrets(spec: RegistrySecretsSpec): { readonly secrets: V1Secret[]; readonly passwords: string[] } {
+  const credentials = distinctCredentials(spec.registries);
+  const secrets = credentials.map((credential, i) =>
+    buildRegistrySecret({
+      name: objectName(spec.runner.name, 'reg', `${spec.seed}/${i}`),
+      namespace: spec.namespace,
+      labels: hookLabels(spec.runner.name, 'registry'),
+      ownerReferences: [runnerOwnerReference(spec.runner)],
+      credential,
+    }),
+  );
+  return { secrets, passwords: credentials.map((c) => c.password) };
 }
