@@ -157,12 +157,16 @@ describe('prepareJob in copy mode', () => {
     expect((pod?.body as V1Pod).spec?.containers.find((c) => c.name === 'job')?.workingDir).toBeUndefined();
   });
 
-  it('fails when the copy into the job pod fails, and writes no response', async () => {
+  it('fails when the copy into the job pod fails, writes no response and leaves the Secret to cleanup_job', async () => {
     await start({ mode: 'copy' });
     await checkout();
     h.fake.onExec((o) => o.command[2] === untarCommand('/')[2], { exitCode: 2, stderr: 'tar: write error' });
     const run = await prepare();
     expect(run.error).toMatchObject({ code: 'COPY_FAILED', message: expect.stringContaining('tar: write error') });
     await expect(h.response()).rejects.toThrow();
+    // The pod stands and its Secret stays in the journal: cleanup_job (with no state) deletes them.
+    const secret = h.fake.calls.find((c) => c.verb === 'create' && c.plural === 'secrets')?.name;
+    expect(h.fake.calls.filter((c) => c.verb === 'delete')).toEqual([]);
+    expect(await run.ctx.states.outstandingSecrets(h.responseFile)).toEqual([secret]);
   });
 });

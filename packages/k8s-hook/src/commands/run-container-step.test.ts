@@ -1,16 +1,21 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { apiError } from '@zfs-runner-hooks/kube/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunContainerStepArgs } from '../protocol/input.js';
-import { commandHarness, type Harness } from '../testing/command-harness.js';
-import { kubelet } from '../testing/kubelet.js';
+import { untarCommand } from '../kube/tar.js';
+import { INIT_CONTAINER, IO_CONTAINER } from '../pod/step-pod.js';
+import { commandHarness, NS, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
+import { finishStepPod, kubelet } from '../testing/kubelet.js';
 import { prepareJob } from './prepare-job.js';
 import { runContainerStep } from './run-container-step.js';
 
 let h: Harness;
 let state: Record<string, any>;
-beforeEach(async () => {
-  h = await commandHarness();
+/** A job (no registry login, nothing to copy in) prepared in `options.mode`; its state in `state`. */
+async function prepared(options: HarnessOptions = {}): Promise<void> {
+  h = await commandHarness(options);
   h.fake.reactors.push(kubelet());
   h.fake.onLogs('job', { text: 'zrh-os: other\n' });
   const run = await h.command((ctx) =>
@@ -19,7 +24,7 @@ beforeEach(async () => {
   if (run.error) throw run.error;
   state = JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
   h.fake.calls.length = 0;
-});
+}
 afterEach(async () => h?.cleanup());
 
 const args = (over: Partial<RunContainerStepArgs> = {}): RunContainerStepArgs => ({
@@ -36,6 +41,8 @@ const writes = () => h.fake.calls.filter((c) => ['create', 'delete'].includes(c.
 const created = (plural: string) => h.fake.calls.find((c) => c.verb === 'create' && c.plural === plural);
 
 describe('runContainerStep', () => {
+  beforeEach(async () => prepared());
+
   it('creates the env Secret, then the step pod, and deletes both once the step ended', async () => {
     const run = await step();
     expect(run.error).toBeUndefined();
@@ -89,5 +96,49 @@ describe('runContainerStep', () => {
     const run = await step(args({ image: undefined, dockerfile: 'Dockerfile' }));
     expect(run.error).toMatchObject({ code: 'UNSUPPORTED' });
     expect(h.fake.calls).toEqual([]);
+  });
+});
+
+describe('runContainerStep in copy mode', () => {
+  const isUntar = sameScript(untarCommand('/'));
+  const isRelease = (o: { command: readonly string[] }) => o.command[2]?.includes('.zrh-ready') === true;
+  /** The mounts the runner sends with a container step. */
+  const stepMounts = () => [
+    { sourceVolumePath: join(h.work, 'repo', 'repo'), targetVolumePath: '/github/workspace', readOnly: false },
+    { sourceVolumePath: join(h.work, '_temp', '_runner_file_commands'), targetVolumePath: '/github/file_commands', readOnly: false },
+  ];
+
+  it('fills the step pod while its init container waits, releases it, and brings the results back after the step', async () => {
+    await prepared({ mode: 'copy' });
+    await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
+    h.fake
+      .onExec(isUntar, { exitCode: 0 })
+      .onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) })
+      .onExec(isRelease, (o) => {
+        finishStepPod(h.fake, NS, o.pod, 0);
+        return { exitCode: 0 };
+      });
+    const run = await step(args({ systemMountVolumes: stepMounts() }));
+    expect(run.error).toBeUndefined();
+    const pod = created('pods');
+    expect((pod?.body as V1Pod).spec?.initContainers?.find((c) => c.name === INIT_CONTAINER)?.image).toBe('node:20');
+    const execs = h.fake.calls.filter((c) => c.verb === 'exec');
+    const release = execs.findIndex((c) => isRelease(c as never));
+    const where = (c: (typeof execs)[number]) => `${c.name === pod?.name ? c.container : 'job'} ${c.command?.[0] === 'tar' ? 'tar' : 'untar'}`;
+    // In: the workspace from the job pod and the file commands from the runner, then the release.
+    expect(execs.slice(0, release).map(where).sort()).toEqual(['job tar', `${INIT_CONTAINER} untar`, `${INIT_CONTAINER} untar`]);
+    // Out: the file commands to the runner, then workspace and home to the job pod.
+    expect(execs.slice(release + 1).map(where)).toEqual([`${IO_CONTAINER} tar`, `${IO_CONTAINER} tar`, 'job untar']);
+    expect(writes().slice(-2)).toEqual([`delete pods/${pod?.name}`, `delete secrets/${created('secrets')?.name}`]);
+  });
+
+  it('deletes the pod and its Secret when the copy into the step pod fails, and never releases it', async () => {
+    await prepared({ mode: 'copy' });
+    await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
+    h.fake.onExec(isUntar, { exitCode: 1, stderr: 'tar: no space left on device' }).onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
+    const run = await step(args({ systemMountVolumes: stepMounts() }));
+    expect(run.error).toMatchObject({ code: 'COPY_FAILED', message: expect.stringContaining('no space left on device') });
+    expect(h.fake.calls.some((c) => c.verb === 'exec' && isRelease(c as never))).toBe(false);
+    expect(writes().slice(-2)).toEqual([`delete pods/${created('pods')?.name}`, `delete secrets/${created('secrets')?.name}`]);
   });
 });
