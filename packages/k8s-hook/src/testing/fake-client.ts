@@ -2,6 +2,9 @@ import type { KubeClient, KubeList, WatchEvent } from '@zfs-runner-hooks/kube';
 import type { Logger } from '../log.js';
 
 /**
+ * @deprecated Use `FakeKubeClient` from `@zfs-runner-hooks/kube/testing` (objects, watches, faults,
+ * scripted exec); this scripted fake stays only until its last user moves.
+ *
  * A KubeClient whose `watch` replays scripted streams (a stream that is an Error makes that watch
  * request fail with it) and whose `list` returns the given events and pods.
  */

@@ -1,14 +1,15 @@
+import { FakeKubeClient } from '@zfs-runner-hooks/kube/testing';
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../../errors.js';
 import type { ImageContainer } from '../../protocol/input.js';
 import type { WorkspaceState } from '../../protocol/state.js';
-import { fakeClient, memoryLogger } from '../../testing/fake-client.js';
+import { memoryLogger } from '../../testing/fake-client.js';
 import { EXTERNALS, runnerPod, WORK } from '../../testing/fixtures.js';
 import type { WorkspaceChoice } from '../mode.js';
 import { planStepCopy } from '../step-files.js';
 import { planWorkspaceState, workspaceFor, type WorkspaceIo } from './index.js';
 
-const io = (config: Partial<WorkspaceIo['config']> = {}, client = fakeClient({})): WorkspaceIo => ({
+const io = (config: Partial<WorkspaceIo['config']> = {}, client = new FakeKubeClient()): WorkspaceIo => ({
   client,
   log: memoryLogger(),
   signal: new AbortController().signal,
@@ -26,9 +27,9 @@ const container: ImageContainer = {
   systemMountVolumes: [],
   userMountVolumes: [],
 };
-const plan = async (choice: WorkspaceChoice, config: Partial<WorkspaceIo['config']> = {}, client = fakeClient({})) => {
+const plan = async (choice: WorkspaceChoice, config: Partial<WorkspaceIo['config']> = {}, client = new FakeKubeClient()) => {
   const s = await planWorkspaceState(io(config, client), { choice, dirs, namespace: 'ci', runnerPod: runnerPod({ persistentVolumeClaim: { claimName: 'w' } }) });
-  return { s, calls: client.calls };
+  return { s, calls: client.calls.map((c) => `${c.verb} ${c.plural}/${c.name}`) };
 };
 
 /** What `fn` throws. */
@@ -54,10 +55,11 @@ describe('planWorkspaceState', () => {
   });
 
   it('reads the claim when the pod spec does not tell its access modes, and leaves RWX claims unpinned', async () => {
-    const client = fakeClient({ get: { spec: { accessModes: ['ReadWriteMany'] } } });
+    const client = new FakeKubeClient();
+    client.put('persistentvolumeclaims', { metadata: { name: 'w', namespace: 'ci' }, spec: { accessModes: ['ReadWriteMany'] } });
     const { s, calls } = await plan({ mode: 'volume', reason: 'r', claimName: 'w', claimSubPath: '' }, {}, client);
     expect(s.pinnedNode).toBeUndefined();
-    expect(calls).toEqual(['find']);
+    expect(calls).toEqual(['get persistentvolumeclaims/w']);
   });
 
   it('never pins (nor reads the claim) when the Kubernetes scheduler places pods', async () => {
