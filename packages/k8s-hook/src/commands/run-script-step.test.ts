@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { killStepCommand, scriptStepCommand, stepProcessesCommand } from '../workspace/env-file.js';
@@ -30,7 +30,9 @@ async function prepared(options: HarnessOptions = {}): Promise<Record<string, an
 }
 
 const args: RunScriptStepArgs = { entryPoint: 'bash', entryPointArgs: ['-e', '/__w/_temp/step.sh'], environmentVariables: { CI: 'true' }, prependPath: [], workingDirectory: '/__w/repo/repo' };
-const step = (state: unknown) => h.command((ctx) => runScriptStep(ctx, args, state, h.responseFile));
+const step = (state: unknown, a: RunScriptStepArgs = args, signal?: AbortSignal) => h.command((ctx) => runScriptStep(ctx, a, state, h.responseFile), signal ? { signal } : {});
+/** A JavaScript action's step: the runner's node from the externals. */
+const nodeStep: RunScriptStepArgs = { ...args, entryPoint: '/__e/node20/bin/node', entryPointArgs: ['/__w/_temp/action.js'] };
 const isStep = sameScript(scriptStepCommand({ untarDir: undefined, envFile: '', pidFile: '', workingDirectory: '', entryPoint: '', args: [] }));
 const isProbe = sameScript(stepProcessesCommand(''));
 const isKill = (signal: string) => (o: { command: readonly string[] }) => sameScript(killStepCommand('', 'TERM'))(o as never) && o.command[4] === signal;
@@ -93,6 +95,51 @@ describe('runScriptStep', () => {
     const order = execs().map((c) => (isStep(c as never) ? 'step' : isProbe(c as never) ? 'probe' : `kill ${c.command?.[4]}`));
     expect(order).toEqual(['step', 'probe', 'kill TERM', 'kill KILL', 'probe']);
     expect(run.log.lines).toContain('Stopping the step in the job pod: its exec stream was lost');
+  });
+});
+
+describe('runScriptStep: the externals a step needs', () => {
+  it('volume mode: copies node20 into _work on the runner side once, and records it', async () => {
+    const state = await prepared();
+    h.fake.onExec(isStep, { exitCode: 0 });
+    const run = await step(state, nodeStep);
+    expect(run.error).toBeUndefined();
+    expect((await stat(join(h.work, '_externals', 'node20', 'bin', 'node'))).isFile()).toBe(true);
+    expect(execs()).toHaveLength(1);
+    expect((await h.response()).state.workspace.copiedExternals).toEqual(['node20']);
+  });
+
+  it('copy mode: sends node20 into the job pod before the first step that needs it, and not again', async () => {
+    const first = await prepared({ mode: 'copy' });
+    h.fake.onExec(isStep, { exitCode: 0 }).onExec(sameScript(untarCommand('/')), { exitCode: 0 }).onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
+    expect((await step(first, nodeStep)).error).toBeUndefined();
+    const [send, run] = execs();
+    expect(send?.command).toEqual(untarCommand('/__w/_externals'));
+    expect(send?.stdin?.includes('node20/bin/node')).toBe(true);
+    expect(isStep(run as never)).toBe(true);
+    const second = JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
+    expect(second.workspace.copiedExternals).toEqual(['node20']);
+    h.fake.calls.length = 0;
+    expect((await step(second, nodeStep)).error).toBeUndefined();
+    expect(execs().filter((c) => c.command?.[4] === '/__w/_externals')).toEqual([]);
+  });
+});
+
+describe('runScriptStep cancelled', () => {
+  it('stops the step in the job pod (SIGTERM, a grace period, SIGKILL) and fails as cancelled', async () => {
+    const state = await prepared();
+    h.fake.onExec(isStep, { hang: true }).onExec(isKill('TERM'), { exitCode: 0 }).onExec(isKill('KILL'), { exitCode: 0 });
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    const cancel = new AbortController();
+    const running = step(state, args, cancel.signal);
+    await vi.waitFor(() => expect(execs()).toHaveLength(1));
+    cancel.abort('SIGTERM');
+    await vi.waitFor(() => expect(execs().some((c) => isKill('TERM')(c as never))).toBe(true));
+    await vi.advanceTimersByTimeAsync(5000);
+    const run = await running;
+    expect(run.error).toMatchObject({ name: 'CancelledError', signal: 'SIGTERM' });
+    expect(execs().map((c) => (isStep(c as never) ? 'step' : `kill ${c.command?.[4]}`))).toEqual(['step', 'kill TERM', 'kill KILL']);
+    expect(await run.ctx.states.unsuccessfulSteps()).toBe(1);
   });
 });
 

@@ -46,7 +46,7 @@ export interface Harness {
   readonly responseFile: string;
   readonly fake: FakeKubeClient;
   /** Runs one command as its own hook process would (committing its state when it succeeds, like `main`); never throws. */
-  command(fn: (ctx: CommandContext) => Promise<void>): Promise<CommandRun>;
+  command(fn: (ctx: CommandContext) => Promise<void>, options?: { readonly signal?: AbortSignal }): Promise<CommandRun>;
   /** The response file's JSON. */
   response(): Promise<Record<string, any>>;
   /** The runner's `systemMountVolumes` of a job container. */
@@ -86,7 +86,7 @@ export async function commandHarness(options: HarnessOptions = {}): Promise<Harn
     externals,
     responseFile,
     fake,
-    async command(fn) {
+    async command(fn, { signal = new AbortController().signal } = {}) {
       const log = memoryLogger();
       const stdout = new TextSink(1 << 20);
       const states = new JobStateStore({ dir: env.ZRH_STATE_DIR, uid, runnerPodName: RUNNER, namespace: NS, workspaceMode: config.workspaceMode });
@@ -94,7 +94,7 @@ export async function commandHarness(options: HarnessOptions = {}): Promise<Harn
         client: fake,
         config,
         log,
-        signal: new AbortController().signal,
+        signal,
         cache: options.cache,
         states,
         env,
