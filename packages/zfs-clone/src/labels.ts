@@ -15,6 +15,12 @@ export const PARENT_GENERATION = `${LABEL_PREFIX}parent-generation`;
 export const PARENT_SNAPSHOT = `${LABEL_PREFIX}parent-snapshot`;
 /** Annotation: RFC 3339 time after which gc may delete a kept object. */
 export const EXPIRES_AT = `${LABEL_PREFIX}expires-at`;
+/**
+ * Annotation: RFC 3339 time a promotion or rollback last claimed the snapshot for a cache head,
+ * written right before the head moves to it. The write changes the snapshot's resourceVersion, so
+ * a gc that read the snapshot earlier (and deletes only that version) leaves it alone.
+ */
+export const HEAD_CLAIMED_AT = `${LABEL_PREFIX}head-claimed-at`;
 /** Annotation: the volume was made independent of its origin (ZFSPromote done). */
 export const DETACHED = `${LABEL_PREFIX}detached`;
 /**

@@ -1,5 +1,5 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { isAlreadyExists, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { isAlreadyExists, isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { ZfsPromote } from '../kube-types.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '@zfs-runner-hooks/vocabulary';
@@ -25,6 +25,11 @@ export interface GcResult {
   readonly deleted: readonly string[];
   /** Deletions that failed, with the error message. */
   readonly failed: readonly { readonly object: string; readonly error: string }[];
+  /**
+   * Planned deletions left alone because the snapshot changed after gc read it (a rollback or a
+   * promotion claimed it for a head meanwhile), with what it depends on.
+   */
+  readonly left: readonly string[];
   readonly problems: readonly string[];
 }
 
@@ -44,26 +49,42 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
       hint: options.policy.caches === undefined ? 'Repair the head (`zfs-clone status`, `zfs-clone rollback`), or collect a healthy cache alone with `zfs-clone gc <cache>`.' : 'Repair the head (`zfs-clone status`, `zfs-clone rollback`) and run gc again.',
     });
   }
-  if (options.dryRun) return { plan, deleted: plan.delete.map((d) => `${d.kind}/${d.name}`), failed: [], problems };
+  if (options.dryRun) return { plan, deleted: plan.delete.map((d) => `${d.kind}/${d.name}`), failed: [], left: [], problems };
 
   const deleted: string[] = [];
   const failed: { object: string; error: string }[] = [];
-  const blocked = new Set<string>();
+  const left: string[] = [];
+  /** Objects an undeleted one depends on, and whether that one was left (true) or failed. */
+  const blocked = new Map<string, boolean>();
   const dependsOn = new Map<string, string | undefined>();
   for (const v of graph.volumes) dependsOn.set(`volume/${v.name}`, v.origin ? `snapshot/${v.origin}` : undefined);
   for (const s of graph.snapshots) dependsOn.set(`snapshot/${s.name}`, s.source ? `volume/${s.source}` : undefined);
+  // The snapshots as read: each is deleted only if it is still that version (see claimForHead).
+  const versions = new Map(objects.snapshots.map((s) => [s.metadata?.name ?? '', { uid: s.metadata?.uid, resourceVersion: s.metadata?.resourceVersion }]));
   for (const item of plan.delete) {
     const key = `${item.kind}/${item.name}`;
-    if (blocked.has(key)) continue;
+    if (blocked.has(key)) {
+      if (blocked.get(key) === true) left.push(key);
+      continue;
+    }
     try {
       const type = item.kind === 'volume' ? R.persistentVolumeClaims : R.volumeSnapshots;
-      await kube.delete({ type, namespace, name: item.name });
+      const read = item.kind === 'snapshot' ? versions.get(item.name) : undefined;
+      const preconditions = read?.uid !== undefined && read.resourceVersion !== undefined ? { uid: read.uid, resourceVersion: read.resourceVersion } : undefined;
+      await kube.delete({ type, namespace, name: item.name }, undefined, preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined);
       deleted.push(key);
       options.onProgress?.(`deleted ${key} (${item.reason})`);
     } catch (error) {
-      failed.push({ object: key, error: error instanceof Error ? error.message : String(error) });
+      const changed = item.kind === 'snapshot' && isConflict(error);
+      if (changed) {
+        // Changed since gc read it: a rollback or promotion may have made it a head. Not an error.
+        left.push(key);
+        options.onProgress?.(`left ${key}: it changed after gc read it (a head may have moved to it); the next gc decides again`);
+      } else {
+        failed.push({ object: key, error: error instanceof Error ? error.message : String(error) });
+      }
       // Keep what the undeleted object still depends on.
-      for (let dep = dependsOn.get(key); dep; dep = dependsOn.get(dep)) blocked.add(dep);
+      for (let dep = dependsOn.get(key); dep; dep = dependsOn.get(dep)) if (!blocked.has(dep)) blocked.set(dep, changed);
     }
   }
 
@@ -75,7 +96,7 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
       );
     }
   }
-  return { plan, deleted, failed, problems };
+  return { plan, deleted, failed, left, problems };
 }
 
 async function requestPromote(

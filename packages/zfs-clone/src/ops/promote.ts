@@ -1,9 +1,9 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
+import { isConflict, isNotFound, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { VolumeSnapshot } from '../kube-types.js';
 import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
-import { EXPIRES_AT, GENERATION } from '../labels.js';
+import { EXPIRES_AT, GENERATION, HEAD_CLAIMED_AT } from '../labels.js';
 import type { CacheHead } from '../lineage/graph.js';
 import { advanceHead, buildHeadConfigMap, parseHead } from '../lineage/head.js';
 import { headConfigMapName } from '../names.js';
@@ -75,6 +75,31 @@ export async function requireReadySnapshot(
 }
 
 /**
+ * Claims a snapshot for a cache head and then checks it like {@link requireReadySnapshot}: call
+ * it right before the head's compare-and-swap. The claim is a write to the snapshot (annotation
+ * `zrh.dev/head-claimed-at`), so it gets a new resourceVersion; gc deletes a snapshot only in the
+ * version it planned with. Either gc's delete came first, and the check sees the snapshot being
+ * deleted (or gone) and the head does not move, or the claim came first, and gc's delete fails its
+ * precondition and leaves the snapshot. A gc that read the head before it moved never deletes the
+ * snapshot it moved to.
+ */
+export async function claimForHead(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  at: Date,
+  made?: { readonly uid: string; readonly pvc: string },
+): Promise<VolumeSnapshot> {
+  try {
+    await kube.patch({ type: R.volumeSnapshots, namespace, name }, { metadata: { annotations: { [HEAD_CLAIMED_AT]: at.toISOString() } } }, 'merge');
+  } catch (error) {
+    // A missing snapshot is reported by the check, with its own message.
+    if (!isNotFound(error)) throw error;
+  }
+  return requireReadySnapshot(kube, namespace, name, made);
+}
+
+/**
  * Moves a cache head to `snapshot`, fast-forward only: a compare-and-swap on the head ConfigMap
  * (its resourceVersion) that succeeds only while the head still is `expected`. Of all jobs that
  * cloned the same generation exactly one wins; the others get `lost`. The winner's snapshot is
@@ -95,16 +120,17 @@ export async function promote(kube: KubeClient, options: PromoteOptions): Promis
     if (head.generation !== expected.generation || head.snapshot !== expected.snapshot) return { outcome: 'lost', head };
     const refusal = options.admit?.(head);
     if (refusal !== undefined) return { outcome: 'refused', head, reason: refusal };
-    // Right before the swap: the snapshot still exists, is ready, is not going away, and is ours.
-    await requireReadySnapshot(kube, namespace, snapshot, options.made);
+    // Right before the swap: claimed against gc, and still there, ready, not going away, and ours.
+    await claimForHead(kube, namespace, snapshot, options.now?.() ?? new Date(), options.made);
     const next = advanceHead(head, snapshot, { at: (options.now?.() ?? new Date()).toISOString(), reason: 'promote', by: options.by });
+    let swapped: V1ConfigMap;
     try {
-      await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
+      swapped = await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
     } catch (error) {
       if (isConflict(error)) continue;
       throw error;
     }
-    await markGeneration(kube, namespace, snapshot, next.generation);
+    await settleHead(kube, namespace, next, swapped);
     return { outcome: 'promoted', head: next };
   }
 }
@@ -121,11 +147,44 @@ function promotedBefore(head: CacheHead, snapshot: string, expected: PromoteOpti
   return entry.generation;
 }
 
-/** Labels a snapshot as generation `generation` and drops its expiry. */
-export async function markGeneration(kube: KubeClient, namespace: string, snapshot: string, generation: number): Promise<void> {
-  await kube.patch(
-    { type: R.volumeSnapshots, namespace, name: snapshot },
-    { metadata: { labels: { [ROLE_LABEL]: 'generation', [GENERATION]: String(generation) }, annotations: { [EXPIRES_AT]: null } } },
-    'merge',
-  );
+/**
+ * Labels a snapshot as generation `generation` and drops its expiry; answers the snapshot as
+ * patched, or undefined when it is gone.
+ */
+export async function markGeneration(kube: KubeClient, namespace: string, snapshot: string, generation: number): Promise<VolumeSnapshot | undefined> {
+  try {
+    return await kube.patch<VolumeSnapshot>(
+      { type: R.volumeSnapshots, namespace, name: snapshot },
+      { metadata: { labels: { [ROLE_LABEL]: 'generation', [GENERATION]: String(generation) }, annotations: { [EXPIRES_AT]: null } } },
+      'merge',
+    );
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * After the head moved to `head.snapshot` (the ConfigMap `swapped` the swap answered): labels the
+ * snapshot as the new generation, and if it turns out deleted, puts the head back on the snapshot
+ * before it (a new generation) and throws.
+ *
+ * A gc that read the snapshot before this label deletes it only in the version it read (a
+ * precondition), so once labelled it is safe; a gc that read the head before the swap and deleted
+ * the snapshot before the label is seen here: the label finds it being deleted, or gone.
+ */
+export async function settleHead(kube: KubeClient, namespace: string, head: CacheHead, swapped: V1ConfigMap): Promise<void> {
+  const labelled = await markGeneration(kube, namespace, head.snapshot, head.generation);
+  if (labelled && !labelled.metadata?.deletionTimestamp) return;
+  const before = head.history[1];
+  const why = `VolumeSnapshot "${head.snapshot}" in namespace "${namespace}" was deleted (by a gc that read cache "${head.cache}" before its head moved) just as the head moved to it`;
+  if (!before) throw new ZfsCloneError('PROMOTE_FAILED', `${why}.`);
+  const back = advanceHead(head, before.snapshot, { at: new Date().toISOString(), reason: 'rollback', by: `back to generation ${before.generation}: ${head.snapshot} was deleted` });
+  try {
+    await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(head.cache) }, buildHeadConfigMap({ namespace, head: back, resourceVersion: swapped.metadata?.resourceVersion ?? '' }));
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+    throw new ZfsCloneError('PROMOTE_FAILED', `${why}, and the head moved again before it could be put back.`, { hint: `Check it with \`zfs-clone status ${head.cache}\` and roll it back with \`zfs-clone rollback ${head.cache}\`.` });
+  }
+  throw new ZfsCloneError('PROMOTE_FAILED', `${why}; the head is back at the snapshot of generation ${before.generation} ("${before.snapshot}") as generation ${back.generation}.`, { hint: 'Run it again.' });
 }

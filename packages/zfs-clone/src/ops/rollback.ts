@@ -1,9 +1,10 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { CacheHead } from '../lineage/graph.js';
 import { advanceHead, buildHeadConfigMap } from '../lineage/head.js';
 import { headConfigMapName } from '../names.js';
-import { markGeneration, readHead, requireReadySnapshot } from './promote.js';
+import { claimForHead, readHead, settleHead } from './promote.js';
 
 export interface RollbackOptions {
   readonly namespace: string;
@@ -36,19 +37,21 @@ export async function rollback(kube: KubeClient, options: RollbackOptions): Prom
     if (target.snapshot === head.snapshot) {
       throw new ZfsCloneError('CACHE_INVALID', `Generation ${target.generation} of cache "${cache}" is the current head snapshot already.`);
     }
-    await requireReadySnapshot(kube, namespace, target.snapshot);
+    // Claimed against a gc that read the head before this rollback (see claimForHead).
+    await claimForHead(kube, namespace, target.snapshot, options.now?.() ?? new Date());
     const next = advanceHead(head, target.snapshot, {
       at: (options.now?.() ?? new Date()).toISOString(),
       reason: 'rollback',
       by: options.by ?? `rollback to generation ${target.generation}`,
     });
+    let swapped: V1ConfigMap;
     try {
-      await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
+      swapped = await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
     } catch (error) {
       if (isConflict(error)) continue;
       throw error;
     }
-    await markGeneration(kube, namespace, target.snapshot, next.generation).catch(() => undefined);
+    await settleHead(kube, namespace, next, swapped);
     return { from: head, head: next };
   }
 }

@@ -78,7 +78,9 @@ export async function gcCommand(
     for (const w of [...(caps.note !== undefined ? [caps.note] : []), ...result.problems, ...result.plan.warnings]) ctx.stderr.write(`warning: ${w}\n`);
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     const done = new Set(result.deleted);
-    const rows = result.plan.delete.map((d) => [`${d.kind}/${d.name}`, d.cache ?? '', done.has(`${d.kind}/${d.name}`) ? verb : 'failed', d.reason]);
+    const left = new Set(result.left);
+    const action = (key: string) => (done.has(key) ? verb : left.has(key) ? 'left (changed meanwhile)' : 'failed');
+    const rows = result.plan.delete.map((d) => [`${d.kind}/${d.name}`, d.cache ?? '', action(`${d.kind}/${d.name}`), d.reason]);
     ctx.stdout.write(rows.length === 0 ? 'Nothing to delete.\n' : renderTable(['object', 'cache', 'action', 'reason'], rows));
     for (const p of result.plan.promote) ctx.stdout.write(`${flags.dryRun ? 'would promote' : 'promote requested'}: volume/${p.name} (${p.reason})\n`);
     for (const f of result.failed) ctx.stderr.write(`error: ${f.object}: ${f.error}\n`);
