@@ -75,7 +75,7 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
       `restore pod ${pod} to finish`,
       () => world.core.readNamespacedPod({ name: pod, namespace: ns }),
       (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
-      { timeoutMs: 90_000, intervalMs: 300 },
+      { timeoutMs: 240_000, intervalMs: 300 },
     ).catch(async (error: unknown) => {
       const events = await world.core.listNamespacedEvent({ namespace: ns });
       const mine = new Set([pod, ...claims.map((c) => c.pvc)]);
@@ -102,7 +102,7 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
         return pods.items.length + pvcs.items.length;
       },
       (n) => n === 0,
-      { timeoutMs: 90_000, intervalMs: 300 },
+      { timeoutMs: 240_000, intervalMs: 300 },
     );
   }
   return out;

@@ -37,7 +37,21 @@ export type Step =
   /** `zfs-clone rollback --to-generation <n>` (a generation the keep policy guarantees), or to the one before the head. */
   | { readonly kind: 'rollback'; readonly toGeneration: number | undefined }
   /** `zfs-clone gc --keep <keep> --grace 0`, after letting every keep time run out when `expire`. */
-  | { readonly kind: 'gc'; readonly keep: number; readonly expire: boolean };
+  | { readonly kind: 'gc'; readonly keep: number; readonly expire: boolean }
+  /**
+   * A promoting job clones the head, then `inner` happens (a rollback to the generation before,
+   * a gc, another job promoting or failing and keeping its clone), then the job cleans up: it
+   * promotes if the head has not moved, else it loses and keeps or drops its snapshot.
+   */
+  | { readonly kind: 'overlap'; readonly inner: 'rollback' | 'gc' | 'promote' | 'fail'; readonly keep: number; readonly loser: 'keep' | 'drop' }
+  /** `zfs-clone gc --keep <keep> --grace 0` over and over while a job's cleanup_job promotes. */
+  | { readonly kind: 'gc-during-promotion'; readonly keep: number }
+  /**
+   * A rollback to the generation before the head, then, at the same time, a rollback back to the
+   * abandoned head and `zfs-clone gc --keep <keep> --grace 0` (which, reading the head before the
+   * second rollback, sees the abandoned head as garbage).
+   */
+  | { readonly kind: 'rollback-during-gc'; readonly keep: number };
 
 /** A step as the failure messages list it. */
 export function describeStep(step: Step): string {
@@ -54,6 +68,14 @@ export function describeStep(step: Step): string {
       return step.toGeneration === undefined ? 'rollback to the generation before the head' : `rollback to generation ${step.toGeneration}`;
     case 'gc':
       return `gc --keep ${step.keep}${step.expire ? ' after the keep times ran out' : ''}`;
+    case 'overlap': {
+      const inner = { rollback: 'a rollback to the generation before', gc: `gc --keep ${step.keep} after the keep times ran out`, promote: 'another job promotes', fail: 'another job fails and keeps its clone' }[step.inner];
+      return `a promoting job clones the head, ${inner}, then the job cleans up (${step.loser} on conflict)`;
+    }
+    case 'gc-during-promotion':
+      return `gc --keep ${step.keep} --grace 0 runs over and over while a job promotes`;
+    case 'rollback-during-gc':
+      return `rollback to the generation before the head, then a rollback back to it at the same time as gc --keep ${step.keep} after the keep times ran out`;
   }
 }
 
@@ -121,9 +143,20 @@ export class LineageModel {
 /** Draws the next step from `random`, given the model (rollback targets are kept generations). */
 export function drawStep(random: () => number, model: LineageModel): Step {
   const r = random();
-  if (r < 0.27) return { kind: 'promote' };
-  if (r < 0.4) return { kind: 'fail', keepClone: random() < 0.5 };
-  if (r < 0.55) return { kind: 'race', loser: random() < 0.5 ? 'keep' : 'drop' };
+  if (r < 0.2) return { kind: 'promote' };
+  if (r < 0.3) return { kind: 'fail', keepClone: random() < 0.5 };
+  if (r < 0.4) return { kind: 'race', loser: random() < 0.5 ? 'keep' : 'drop' };
+  if (r < 0.5) {
+    const inner = (['rollback', 'gc', 'promote', 'fail'] as const)[Math.floor(random() * 4)] ?? 'gc';
+    const canRollBack = model.history[1] !== undefined && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot);
+    return { kind: 'overlap', inner: inner === 'rollback' && !canRollBack ? 'gc' : inner, keep: 1 + Math.floor(random() * 4), loser: random() < 0.5 ? 'keep' : 'drop' };
+  }
+  if (r < 0.55) return { kind: 'gc-during-promotion', keep: 1 + Math.floor(random() * 4) };
+  if (r < 0.6) {
+    const keep = 1 + Math.floor(random() * 2);
+    if (model.history[1] && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot)) return { kind: 'rollback-during-gc', keep };
+    return { kind: 'promote' };
+  }
   if (r < 0.7) return { kind: 'kill', at: Math.floor(random() * KILL_POINTS.length), then: random() < 0.5 ? 'retry' : 'abandon' };
   if (r < 0.82) {
     const targets = model.kept().filter((g) => g.snapshot !== model.head.snapshot);
