@@ -8,12 +8,12 @@ import { waitForPod } from '../kube/wait-pod.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
 import { parseCreateOptions } from '../pod/create-options.js';
 import { buildJobPod, type ContainerParts } from '../pod/job-pod.js';
-import { hookLabels, runnerOwnerReference, type RunnerPodRef } from '../pod/labels.js';
+import type { RunnerPodRef } from '../pod/labels.js';
 import { mergePodTemplate, templatePatchesFor, type TemplateTarget } from '../pod/merge-template.js';
 import { objectName, serviceContainerNames, UNIQUE_NAME } from '../pod/names.js';
 import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
 import { parsePortMappings, portsContext } from '../pod/ports.js';
-import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
+import { buildRegistrySecrets } from '../pod/registry-secret.js';
 import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { ImageContainer, PrepareJobArgs, Registry } from '../protocol/input.js';
 import { writeResponse, type ContainerContext } from '../protocol/response.js';
@@ -194,11 +194,9 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
 
 /** The registry secrets of the job's images, one per distinct credential; the passwords are masked. */
 function registrySecrets(ctx: CommandContext, namespace: string, runner: RunnerPodRef, seed: string, registries: readonly (Registry | undefined)[]): V1Secret[] {
-  const credentials = distinctCredentials(registries);
-  for (const c of credentials) ctx.log.mask(c.password);
-  return credentials.map((credential, i) =>
-    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
-  );
+  const { secrets, passwords } = buildRegistrySecrets({ runner, namespace, seed, registries });
+  for (const p of passwords) ctx.log.mask(p);
+  return secrets;
 }
 
 /** What `startJobPod` creates, and where it records the time of each phase. */

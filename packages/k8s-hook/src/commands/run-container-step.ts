@@ -1,14 +1,13 @@
-import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { R } from '@zfs-runner-hooks/kube';
 import { HookError, StepFailedError } from '../errors.js';
 import { followStepPod } from '../kube/step-pod-run.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
-import { hookLabels, runnerOwnerReference } from '../pod/labels.js';
 import { parseCreateOptions } from '../pod/create-options.js';
 import { mergePodTemplate, templatePatchesFor } from '../pod/merge-template.js';
 import { objectName, UNIQUE_NAME } from '../pod/names.js';
 import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
-import { buildRegistrySecret, distinctCredentials } from '../pod/registry-secret.js';
+import { buildRegistrySecrets } from '../pod/registry-secret.js';
 import { buildStepEnvSecret, buildStepPod, STEP_CONTAINER } from '../pod/step-pod.js';
 import { loadPodTemplate, type PodTemplate } from '../pod/template.js';
 import type { RunContainerStepArgs } from '../protocol/input.js';
@@ -63,11 +62,8 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   if (skipped.length) ctx.log.warning(`Not passed to the step (a Kubernetes Secret key allows only letters, digits, '-', '_' and '.'): ${skipped.join(', ')}`);
 
   const helperImage = workspace.containerStepHelperImage(state.jobImage);
-  const credentials = distinctCredentials([args.registry]);
-  for (const c of credentials) ctx.log.mask(c.password);
-  const regSecrets: V1Secret[] = credentials.map((credential, i) =>
-    buildRegistrySecret({ name: objectName(runner.name, 'reg', `${seed}/${i}`), namespace: ns, labels: hookLabels(runner.name, 'registry'), ownerReferences: [runnerOwnerReference(runner)], credential }),
-  );
+  const { secrets: regSecrets, passwords } = buildRegistrySecrets({ runner, namespace: ns, seed, registries: [args.registry] });
+  for (const p of passwords) ctx.log.mask(p);
   let pod = buildStepPod({
     name: podName,
     namespace: ns,
