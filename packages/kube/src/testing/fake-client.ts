@@ -1,76 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { RequestContext } from '../api-error.js';
 import { isNotFound } from '../errors.js';
-import type { CreateOptions, ExecOptions, ExecResult, KubeClient, KubeList, ListOptions, LogOptions, PatchType, Query, ResourceRef, WatchEvent, WatchEventType, WatchHandler, WatchOptions } from '../types.js';
+import type { CreateOptions, ExecOptions, ExecResult, KubeClient, KubeList, ListOptions, LogOptions, PatchType, Query, ResourceRef, WatchHandler, WatchOptions } from '../types.js';
 import { drain, execMatches, logMatches, playExec, playLogs, take, type ExecMatch, type ExecReply, type LogMatch, type LogReply, type ScriptEntry } from './exec-script.js';
 import { faultError, isApiFault, type ApiFault } from './faults.js';
 import { matchesFields, matchesLabels, mergePatch } from './selectors.js';
-
-/** A stored object: anything with (optional) metadata. */
-export type FakeObject = {
-  metadata?: { name?: string; generateName?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; [k: string]: unknown };
-  [k: string]: unknown;
-};
-
-/** Plays a controller: called with a copy of every object written (not deleted); may write objects itself. */
-export type Reactor = (plural: string, object: FakeObject, fake: FakeKubeClient) => void;
-
-/** The client methods, as calls are recorded and faults are aimed. */
-export type FakeVerb = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete' | 'watch' | 'exec' | 'logs';
-
-/** One call the code under test made, in order. */
-export interface FakeCall {
-  readonly verb: FakeVerb;
-  /** The resource (`pods` for exec and logs). */
-  readonly plural: string;
-  readonly namespace: string | undefined;
-  /** The object's name (a create's as stored, `generateName` resolved); undefined for a collection. */
-  name: string | undefined;
-  /** create/replace: the object as sent; patch: the patch. */
-  readonly body?: unknown;
-  readonly query?: Query | undefined;
-  readonly labelSelector?: string | undefined;
-  readonly fieldSelector?: string | undefined;
-  /** watch: the version it started from. */
-  readonly resourceVersion?: string | undefined;
-  /** exec and logs. */
-  readonly container?: string | undefined;
-  readonly command?: readonly string[];
-  /** exec: everything sent on stdin. */
-  stdin?: Buffer;
-  /** Set when the call rejected. */
-  error?: unknown;
-}
-
-/** A fault aimed at the next calls of one verb on one resource. */
-interface Fault {
-  readonly verb: FakeVerb;
-  readonly plural: string;
-  readonly name: string | undefined;
-  readonly error: ApiFault | Error;
-  /** The write happens, then the call rejects (its answer was lost). */
-  readonly after: boolean;
-  times: number;
-}
-
-/** Options of `failNext`. */
-export interface FaultOptions {
-  /** Only calls on this object. */
-  readonly name?: string;
-  /** How many calls fail. @default 1 */
-  readonly times?: number;
-  /** create/replace/patch/delete: the write is done, then the call rejects (an answer that was lost). */
-  readonly after?: boolean;
-}
-
-/** An open watch. */
-interface Watcher {
-  readonly plural: string;
-  readonly namespace: string | undefined;
-  readonly options: WatchOptions;
-  deliver(event: WatchEvent<FakeObject>): void;
-  end(error?: unknown): void;
-}
+import type { FakeCall, FakeObject, FakeVerb, Fault, FaultOptions, Reactor } from './fake-types.js';
+import { WatchHub } from './watch-hub.js';
 
 const HTTP: Readonly<Record<FakeVerb, string>> = { get: 'GET', list: 'LIST', create: 'POST', replace: 'PUT', patch: 'PATCH', delete: 'DELETE', watch: 'WATCH', exec: 'EXEC', logs: 'LOGS' };
 const RBAC: Readonly<Record<FakeVerb, string>> = { get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete', watch: 'watch', exec: 'create', logs: 'get' };
@@ -98,10 +34,7 @@ export class FakeKubeClient implements KubeClient {
   readonly missingResources = new Set<string>();
   private version = 1;
   private uid = 1;
-  /** Watches from a version below this one answer 410 Gone. */
-  private oldestWatchable = 0;
-  private readonly history: { plural: string; namespace: string | undefined; rv: number; event: WatchEvent<FakeObject> }[] = [];
-  private readonly watchers = new Set<Watcher>();
+  private readonly watches = new WatchHub();
   private readonly faults: Fault[] = [];
   private readonly execScript: ScriptEntry<ExecMatch, ExecReply>[] = [];
   private readonly logScript: ScriptEntry<LogMatch, LogReply>[] = [];
@@ -131,7 +64,7 @@ export class FakeKubeClient implements KubeClient {
       metadata: { creationTimestamp: new Date().toISOString(), uid: `uid-${this.uid++}`, ...meta, resourceVersion: String(++this.version) },
     });
     this.store.set(`${plural}/${meta.namespace ?? ''}/${meta.name ?? ''}`, stored);
-    this.publish(plural, meta.namespace, { type, object: stored });
+    this.watches.publish(plural, meta.namespace, { type, object: stored });
     for (const react of this.reactors) react(plural, copy(stored), this);
     return copy(stored);
   }
@@ -143,7 +76,7 @@ export class FakeKubeClient implements KubeClient {
     if (!current) return false;
     this.store.delete(key);
     const gone = copy({ ...current, metadata: { ...current.metadata, resourceVersion: String(++this.version) } });
-    this.publish(plural, namespace, { type: 'DELETED', object: gone });
+    this.watches.publish(plural, namespace, { type: 'DELETED', object: gone });
     return true;
   }
 
@@ -172,25 +105,22 @@ export class FakeKubeClient implements KubeClient {
 
   /** Forgets the changes before now: a watch from an older resourceVersion answers 410 Gone. */
   compact(): void {
-    this.oldestWatchable = this.version;
-    this.history.length = 0;
+    this.watches.compact(this.version);
   }
 
   /** The open watches (of `plural`). */
   openWatches(plural?: string): number {
-    return [...this.watchers].filter((w) => plural === undefined || w.plural === plural).length;
+    return this.watches.count(plural);
   }
 
   /** The server ends the open watches (of `plural`): each resolves with `undefined`. */
   endWatches(plural?: string): void {
-    for (const w of [...this.watchers]) if (plural === undefined || w.plural === plural) w.end();
+    this.watches.end(plural);
   }
 
   /** The open watches of `plural` fail with `error` (e.g. `apiError(410)` as an ERROR event). */
   breakWatches(plural: string, error: ApiFault | Error): void {
-    for (const w of [...this.watchers]) {
-      if (w.plural === plural) w.end(isApiFault(error) ? faultError(error, { verb: 'watch', group: '', resource: plural, namespace: w.namespace }) : error);
-    }
+    this.watches.end(plural, (namespace) => (isApiFault(error) ? faultError(error, { verb: 'watch', group: '', resource: plural, namespace }) : error));
   }
 
   // ---- the KubeClient ---------------------------------------------------------------------
@@ -263,8 +193,15 @@ export class FakeKubeClient implements KubeClient {
     return this.run(call, ref, () => {
       if (options.signal?.aborted) return undefined;
       const from = resourceVersion === undefined || resourceVersion === '' ? undefined : Number(resourceVersion);
-      if (from !== undefined && from !== 0 && !(from >= this.oldestWatchable)) throw this.fail(call, ref, { status: 410, reason: 'Expired', message: `too old resource version: ${resourceVersion} (${this.oldestWatchable})` });
-      return this.openWatch(ref, handler, options, from);
+      if (from !== undefined && from !== 0 && this.watches.isGone(from)) {
+        throw this.fail(call, ref, { status: 410, reason: 'Expired', message: `too old resource version: ${resourceVersion} (${this.watches.oldestWatchable})` });
+      }
+      // Without a version the watch starts with the objects there are (as ADDED), like the API server's.
+      const backlog =
+        from === undefined || from === 0
+          ? this.objectsOf(ref.type.plural, ref.namespace).map((object) => ({ type: 'ADDED' as const, object: copy(object) }))
+          : this.watches.since(ref.type.plural, ref.namespace, from);
+      return this.watches.open(ref, handler, options, backlog);
     });
   }
 
@@ -337,52 +274,5 @@ export class FakeKubeClient implements KubeClient {
       call.error = err;
       throw err;
     }
-  }
-
-  private publish(plural: string, namespace: string | undefined, event: WatchEvent<FakeObject>): void {
-    this.history.push({ plural, namespace, rv: Number(event.object.metadata?.resourceVersion), event: copy(event) });
-    for (const w of [...this.watchers]) if (w.plural === plural && (w.namespace === undefined || w.namespace === namespace)) w.deliver(copy(event));
-  }
-
-  private openWatch<T>(ref: ResourceRef, handler: WatchHandler<T>, options: WatchOptions, from: number | undefined): Promise<T | undefined> {
-    return new Promise<T | undefined>((resolve, reject) => {
-      let done = false;
-      let chain: Promise<void> = Promise.resolve();
-      const finish = (error: unknown, value?: T) => {
-        if (done) return;
-        done = true;
-        this.watchers.delete(watcher);
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(value);
-      };
-      const onAbort = () => finish(undefined);
-      const watcher: Watcher = {
-        plural: ref.type.plural,
-        namespace: ref.namespace,
-        options,
-        deliver: (event) => {
-          if (done || !matchesLabels(event.object.metadata?.labels, options.labelSelector) || !matchesFields(event.object, options.fieldSelector)) return;
-          // One event at a time, in order, like a stream.
-          chain = chain.then(async () => {
-            if (done) return;
-            try {
-              if (await handler(event as WatchEvent<T>)) finish(undefined, event.object as T);
-            } catch (err) {
-              finish(err);
-            }
-          });
-        },
-        end: (error) => void chain.then(() => finish(error)),
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.watchers.add(watcher);
-      options.onOpen?.();
-      const backlog: WatchEvent<FakeObject>[] =
-        from === undefined || from === 0
-          ? this.objectsOf(ref.type.plural, ref.namespace).map((object) => ({ type: 'ADDED' as WatchEventType, object: copy(object) }))
-          : this.history.filter((h) => h.plural === ref.type.plural && (ref.namespace === undefined || h.namespace === ref.namespace) && h.rv > from).map((h) => copy(h.event));
-      for (const event of backlog) watcher.deliver(event);
-    });
   }
 }
