@@ -64,6 +64,21 @@ describe('prepareJob', () => {
     expect(await run.ctx.states.outstandingSecrets(h.responseFile)).toEqual([secret?.name]);
   });
 
+  it('runs a services-only job as sidecars of one pod, with no job container to probe or fill', async () => {
+    const service = (image: string, ports: string[]) => ({ image, entryPointArgs: [], environmentVariables: {}, portMappings: ports, systemMountVolumes: [], userMountVolumes: [] });
+    const run = await prepare({ container: undefined, services: [service('redis:7', ['6379']), service('postgres:16', ['15432:5432'])] });
+    expect(run.error).toBeUndefined();
+    const pod = h.fake.calls.find((c) => c.verb === 'create' && c.plural === 'pods');
+    expect((pod?.body as V1Pod).spec?.containers.map((c) => c.name)).toEqual(['redis', 'postgres']);
+    expect(h.fake.calls.filter((c) => c.verb === 'exec' || c.verb === 'logs')).toEqual([]);
+    expect(await h.response()).toMatchObject({
+      context: { services: [{ id: 'redis', network: pod?.name, ports: { 6379: '6379' } }, { id: 'postgres', network: pod?.name, ports: { 5432: '15432' } }] },
+      isAlpine: false,
+      state: { hasJobContainer: false, secrets: [] },
+    });
+    expect((await h.response()).context).not.toHaveProperty('container');
+  });
+
   it('checks every input before the first request: a bad port reports and touches nothing', async () => {
     const run = await prepare(args({ portMappings: ['80:http'], createOptions: '--cap-add SYS_ADMIN' }));
     expect(run.error).toMatchObject({ code: 'INPUT_INVALID' });
