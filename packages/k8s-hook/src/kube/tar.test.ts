@@ -7,7 +7,8 @@ import type { ExecOptions, KubeClient } from '@zfs-runner-hooks/kube';
 import { extract, pack } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeClient } from '../testing/fake-client.js';
-import { copyFromPod, localTar, untarCommand } from './tar.js';
+import { KubeConnectionError } from '@zfs-runner-hooks/kube';
+import { copyBetweenPods, copyFromPod, localTar, untarCommand } from './tar.js';
 
 describe('localTar', () => {
   let dir: string | undefined;
@@ -192,3 +193,58 @@ describe('copyFromPod', () => {
     expect(err.message.match(/e+$/)?.[0]).toHaveLength(8192);
   });
 });
+
+describe('copyBetweenPods', () => {
+  const job = { namespace: 'ci', pod: 'job', container: 'job' };
+  const step = { namespace: 'ci', pod: 'step', container: 'zrh-init' };
+  const resetError = () => new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET');
+
+  /**
+   * A client whose source exec writes until it is stopped (as a big tar into a pipe nobody reads
+   * would) and whose destination exec fails to start the first `destFailures` times.
+   */
+  function pods(destFailures: number) {
+    const log: string[] = [];
+    let failures = destFailures;
+    const client: KubeClient = {
+      ...fakeClient({}),
+      async exec(options: ExecOptions) {
+        if (options.command[0] === 'tar') {
+          log.push('source started');
+          for (let i = 0; i < 64 && !options.signal?.aborted; i++) {
+            if (!options.stdout?.write(Buffer.alloc(64 * 1024))) await new Promise((r) => setTimeout(r, 5));
+          }
+          if (options.signal?.aborted) {
+            log.push('source stopped');
+            throw Object.assign(new Error('exec aborted'), { code: 'EXEC_ABORTED' });
+          }
+          return { exitCode: 0 };
+        }
+        if (failures > 0) {
+          failures--;
+          log.push('destination failed to start');
+          throw resetError();
+        }
+        log.push('destination read');
+        for await (const _ of options.stdin as Readable) void _;
+        return { exitCode: 0 };
+      },
+    };
+    return { client, log };
+  }
+
+  it('stops the source when the destination fails, instead of leaving it blocked on the pipe, and blames the destination', async () => {
+    const { client, log } = pods(2);
+    const err = (await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w').then(() => undefined, (e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^Copying _temp from job:\/__w to step:\/__w failed: cannot reach the Kubernetes API .*ECONNRESET/);
+    // Tried twice (a connection failure at the start), each time the source stopped.
+    expect(log.filter((l) => l !== 'source started')).toEqual(['destination failed to start', 'source stopped', 'destination failed to start', 'source stopped']);
+  });
+
+  it('runs the copy once more after a connection failure at the start of one of its execs', async () => {
+    const { client, log } = pods(1);
+    await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w');
+    expect(log.filter((l) => l.startsWith('destination'))).toEqual(['destination failed to start', 'destination read']);
+  });
+});
+

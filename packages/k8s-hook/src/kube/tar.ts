@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
-import { HookError } from '../errors.js';
+import { errorCode, HookError } from '../errors.js';
 import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL } from '../workspace/paths.js';
 import { ArchiveRejectedError, DEFAULT_COPY_BACK_LIMITS, type CopyBackLimits } from './archive-member.js';
 import { placeStaged, stageArchive, withStagingDir } from './safe-extract.js';
@@ -121,8 +121,12 @@ function copyError(what: string, detail: string, cause?: unknown): HookError {
   });
 }
 
-/** Copies local `paths` (relative to `root`) into `dir` in the container, over exec. */
-export async function copyToPod(client: KubeClient, to: PodTarget, root: string, paths: readonly string[], dir: string, signal?: AbortSignal): Promise<void> {
+/** Copies local `paths` (relative to `root`) into `dir` in the container, over exec (see `copyWithRetry`). */
+export function copyToPod(client: KubeClient, to: PodTarget, root: string, paths: readonly string[], dir: string, signal?: AbortSignal): Promise<void> {
+  return copyWithRetry(() => copyToPodOnce(client, to, root, paths, dir, signal), signal);
+}
+
+async function copyToPodOnce(client: KubeClient, to: PodTarget, root: string, paths: readonly string[], dir: string, signal?: AbortSignal): Promise<void> {
   if (paths.length === 0) return;
   const what = `${paths.join(', ')} into ${to.pod}:${dir}`;
   const tar = localTar(root, paths);
@@ -161,9 +165,14 @@ export interface CopyFromPodOptions {
  * comes from the job's side and is hostile input: it is parsed here, accepted only when every
  * member is a regular file or folder inside `allowed` and within the limits, staged in a private
  * folder, and moved into place without following links (safe-extract.ts). A refused archive
- * changes nothing on the runner's side and fails with the member and the rule it broke.
+ * changes nothing on the runner's side and fails with the member and the rule it broke. See
+ * `copyWithRetry`.
  */
-export async function copyFromPod(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
+export function copyFromPod(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
+  return copyWithRetry(() => copyFromPodOnce(client, from, options), options.signal);
+}
+
+async function copyFromPodOnce(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
   const { dir, allowed, root, limits = DEFAULT_COPY_BACK_LIMITS, signal } = options;
   if (allowed.length === 0) return;
   const what = `${allowed.join(', ')} from ${from.pod}:${dir}`;
@@ -212,8 +221,12 @@ function rejected(what: string, err: unknown): HookError {
   });
 }
 
-/** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files. */
-export async function copyBetweenPods(
+/** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (see `copyWithRetry`). */
+export function copyBetweenPods(client: KubeClient, from: PodTarget, fromDir: string, paths: readonly string[], to: PodTarget, toDir: string, signal?: AbortSignal): Promise<void> {
+  return copyWithRetry(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal), signal);
+}
+
+async function copyBetweenPodsOnce(
   client: KubeClient,
   from: PodTarget,
   fromDir: string,
@@ -227,13 +240,53 @@ export async function copyBetweenPods(
   const pipe = new PassThrough();
   const srcErr = new TextSink();
   const dstErr = new TextSink();
-  const sig = { timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) };
-  const source = client.exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, ...sig }).finally(() => pipe.end());
-  const dest = client.exec({ ...to, command: untarCommand(toDir), stdin: pipe, stdout: dstErr, stderr: dstErr, ...sig });
+  // A destination that fails reads no more: the source is stopped, else it would wait on the full
+  // pipe until its deadline.
+  const stopSource = new AbortController();
+  const sourceSignal = signal ? AbortSignal.any([signal, stopSource.signal]) : stopSource.signal;
+  let sourceSettled = false;
+  const source = client.exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, timeoutMs: COPY_TIMEOUT_MS, signal: sourceSignal }).finally(() => {
+    sourceSettled = true;
+    pipe.end();
+  });
+  const dest = client.exec({ ...to, command: untarCommand(toDir), stdin: pipe, stdout: dstErr, stderr: dstErr, timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  const destFailed = dest.then(
+    (r) => r.exitCode !== 0,
+    () => true,
+  );
+  void destFailed.then((failed) => {
+    if (failed && !sourceSettled) {
+      stopSource.abort();
+      pipe.resume();
+    }
+  });
   const [s, d] = await Promise.allSettled([source, dest]);
-  // The source's failure explains the destination's (which then saw a cut-off archive).
+  const destError = () =>
+    d.status === 'rejected'
+      ? copyError(what, `${(d.reason as Error).message}${dstErr.text.trim() ? ` (${dstErr.text.trim()})` : ''}`, d.reason)
+      : d.value.exitCode !== 0
+        ? copyError(what, `tar in ${to.pod} exited with ${d.value.exitCode}: ${dstErr.text.trim()}`)
+        : undefined;
+  // The source's failure explains the destination's (which then saw a cut-off archive), unless
+  // the source was stopped because the destination had failed.
+  if (stopSource.signal.aborted && !signal?.aborted) throw destError() ?? copyError(what, 'the destination stopped reading');
   if (s.status === 'rejected') throw copyError(what, (s.reason as Error).message, s.reason);
   if (s.value.exitCode !== 0) throw copyError(what, `tar in ${from.pod} exited with ${s.value.exitCode}: ${srcErr.text.trim()}`);
-  if (d.status === 'rejected') throw copyError(what, `${(d.reason as Error).message}${dstErr.text.trim() ? ` (${dstErr.text.trim()})` : ''}`, d.reason);
-  if (d.value.exitCode !== 0) throw copyError(what, `tar in ${to.pod} exited with ${d.value.exitCode}: ${dstErr.text.trim()}`);
+  const failed = destError();
+  if (failed) throw failed;
+}
+
+/**
+ * Runs a copy, and once more when one of its execs could not be started for a connection failure
+ * (`CONNECTION_FAILED`: the request may or may not have reached the API server). A copy is `tar`
+ * writing the same files again, so a second run leaves what one complete run leaves; a copy
+ * refused or failed for any other reason is not repeated.
+ */
+export async function copyWithRetry(copy: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  try {
+    await copy();
+  } catch (err) {
+    if (signal?.aborted || errorCode(err instanceof HookError ? err.cause : err) !== 'CONNECTION_FAILED') throw err;
+    await copy();
+  }
 }

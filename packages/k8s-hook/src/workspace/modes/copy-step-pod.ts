@@ -1,5 +1,7 @@
-import { HookError } from '../../errors.js';
-import { copyBetweenPods, copyFromPod, copyToPod, type PodTarget } from '../../kube/tar.js';
+import { errorCode, HookError } from '../../errors.js';
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
+import { R } from '@zfs-runner-hooks/kube';
+import { copyBetweenPods, copyFromPod, copyToPod, TextSink, type PodTarget } from '../../kube/tar.js';
 import { waitForPod } from '../../kube/wait-pod.js';
 import { HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER } from '../../pod/step-pod.js';
 import type { WorkspaceState } from '../../protocol/state.js';
@@ -52,9 +54,45 @@ export async function copyIntoStepPod(io: WorkspaceIo, ws: WorkspaceState, step:
   const failed = (await Promise.allSettled(copies)).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   mark('copied in');
-  const release = await io.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`], timeoutMs: 30_000 });
-  if (release.exitCode !== 0) throw new HookError('COPY_FAILED', `Could not start step pod ${pod} after copying its inputs`);
+  await releaseStepPod(io, init);
   return running.metadata?.resourceVersion;
+}
+
+/** How often a failed release looks whether the init container ended all the same (500 ms apart). */
+const RELEASE_CHECKS = 10;
+
+/**
+ * Writes the ready marker the init container waits for. The init container then ends, and may end
+ * under the exec that wrote the marker before it reported its status: a release whose exec failed
+ * or exited non-zero counts when the init container has ended with 0 all the same.
+ */
+async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
+  let problem = '';
+  // Writing the marker twice is harmless: a connection that failed around the exec's start gets one more try.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const stderr = new TextSink(2048);
+    try {
+      const { exitCode } = await io.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`], stderr, timeoutMs: 30_000, signal: io.signal });
+      if (exitCode === 0) return;
+      problem = `the exec that writes its ready marker exited with ${exitCode}${stderr.text.trim() ? `: ${stderr.text.trim()}` : ''}`;
+      break;
+    } catch (err) {
+      problem = `the exec that writes its ready marker failed: ${(err as Error).message}`;
+      if (io.signal.aborted || errorCode(err) !== 'CONNECTION_FAILED') break;
+    }
+  }
+  // The kubelet reports the init container's end a moment after it: a few seconds to see it.
+  let ended: V1ContainerStateTerminated | undefined;
+  for (let i = 0; i < RELEASE_CHECKS && !ended && !io.signal.aborted; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    const pod = await io.client.find<V1Pod>({ type: R.pods, namespace: init.namespace, name: init.pod }).catch(() => undefined);
+    ended = pod?.status?.initContainerStatuses?.find((c) => c.name === INIT_CONTAINER)?.state?.terminated;
+  }
+  if (ended?.exitCode === 0) {
+    io.log.debug(`Step pod ${init.pod} started although ${problem}`);
+    return;
+  }
+  throw new HookError('COPY_FAILED', `Could not start step pod ${init.pod} after copying its inputs: ${problem}${ended ? ` (its init container ended with ${ended.exitCode})` : ''}`);
 }
 
 /**
