@@ -27,13 +27,19 @@ export interface FaultJob {
   readonly hung: readonly Command[];
   /** Each command's requests, in order. */
   readonly requests: ReadonlyMap<Command, readonly RecordedRequest[]>;
-  /** The file the step wrote, as the runner reads it from the workspace (undefined if absent). */
+  /** The file the script step wrote, as the runner reads it from the workspace (volume mode; undefined if absent or not looked for). */
   readonly stepFile: string | undefined;
   readonly expectedStepFile: string;
+  /** Whether `stepFile` is checked: only in volume mode does the runner see the job's workspace. */
+  readonly checkStepFile: boolean;
+  /** What the container step read of the script step's file, as its `seen` output (when it ran). */
+  readonly containerSaw: string | undefined;
   /** Objects labelled for the runner after cleanup_job. */
   readonly leftovers: { readonly pods: string[]; readonly secrets: string[]; readonly claims: string[] };
   /** Creates the API server accepted, by resource. */
   readonly creates: ReadonlyMap<string, number>;
+  /** How many requests the fault hit (0 without one). */
+  readonly hits: number;
 }
 
 /** Runs `call`, killing the hook if it is still running after `CALL_LIMIT_MS`. */
@@ -49,35 +55,67 @@ export async function guarded(runner: StartedRunner, call: () => Promise<HookCal
   }
 }
 
+/** How a fault job runs. */
+export interface FaultJobOptions {
+  /** A container step (`uses: docker://busybox`) follows the script step: it reads the script step's file and reports it as an output. */
+  readonly containerStep?: boolean;
+  /** The runner's workspace mode (the step file is read from the runner only in volume mode). */
+  readonly mode?: 'volume' | 'copy';
+  /** A fault script, active only while `command` runs (so it hits that command's requests). */
+  readonly fault?: { readonly command: Command; readonly rules: string };
+}
+
+/**
+ * The container step's script, written by the script step into the workspace (the runner splits a
+ * container step's arguments on spaces): the script step's file, read in the step pod, as the output `seen`.
+ */
+const CONTAINER_STEP = (fileName: string) => `printf 'seen=%s\\n' "$(cat "/github/workspace/${fileName}")" >> "$GITHUB_OUTPUT"\n`;
+
 /**
  * Runs one job on `runner` (its state reset first): prepare_job with registry credentials, if
- * that worked a script step that writes a file and exits with `STEP_EXIT_CODE`, and cleanup_job.
+ * that worked a script step that writes a file and exits with `STEP_EXIT_CODE`, optionally a
+ * container step that reads that file, and cleanup_job.
  */
-export async function runFaultJob(suite: HookSuite, runner: StartedRunner, proxy: FaultProxy, tag: string): Promise<FaultJob> {
+export async function runFaultJob(suite: HookSuite, runner: StartedRunner, proxy: FaultProxy, tag: string, options: FaultJobOptions = {}): Promise<FaultJob> {
   runner.simulator.setState(null);
   const calls: HookCall[] = [];
   const hung: Command[] = [];
   const requests = new Map<Command, RecordedRequest[]>();
   const all: RecordedRequest[] = [];
-  const run = async (command: Command, call: () => Promise<HookCall>) => {
+  let hits = 0;
+  const run = async <T extends HookCall>(command: Command, call: () => Promise<T>): Promise<T> => {
     const mark = proxy.requests.length;
-    const result = await guarded(runner, call, hung, command);
+    const rules = options.fault?.command === command ? proxy.addFaults(options.fault.rules) : [];
+    let result: HookCall;
+    try {
+      result = await guarded(runner, call, hung, command);
+    } finally {
+      hits += rules.reduce((n, r) => n + r.hits, 0);
+      for (const r of rules) r.remove();
+    }
     const mine = proxy.requests.slice(mark) as RecordedRequest[];
     requests.set(command, [...(requests.get(command) ?? []), ...mine]);
     all.push(...mine);
     calls.push(result);
-    return result;
+    return result as T;
   };
   const fileName = `fault-${tag}.txt`;
   const expectedStepFile = `job ${tag}\n`;
+  let containerSaw: string | undefined;
   const prepare = await run('prepare_job', () => runner.simulator.prepareJob({ image: IMAGES.debian, credentials: CREDENTIALS }));
   if (prepare.ok) {
-    await run('run_script_step', () => runner.simulator.runScript(`echo "job ${tag}" > "$GITHUB_WORKSPACE/${fileName}"\nexit ${STEP_EXIT_CODE}\n`));
+    const script = options.containerStep ? `cat > "$GITHUB_WORKSPACE/${fileName}.sh" <<'EOF'\n${CONTAINER_STEP(fileName)}EOF\n` : '';
+    await run('run_script_step', () => runner.simulator.runScript(`${script}echo "job ${tag}" > "$GITHUB_WORKSPACE/${fileName}"\nexit ${STEP_EXIT_CODE}\n`));
+    if (options.containerStep) {
+      const step = await run('run_container_step', () => runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: [`/github/workspace/${fileName}.sh`] }));
+      containerSaw = step.fileCommands.outputs['seen'];
+    }
   }
   await run('cleanup_job', () => runner.simulator.cleanupJob());
-  const stepFile = await readFile(join(runner.layout.workspace, fileName), 'utf8').catch(() => undefined);
+  const checkStepFile = (options.mode ?? 'volume') === 'volume';
+  const stepFile = checkStepFile ? await readFile(join(runner.layout.workspace, fileName), 'utf8').catch(() => undefined) : undefined;
   const leftovers = names(await labelledObjects(suite, runner.pod.name));
-  return { calls, hung, requests, stepFile, expectedStepFile, leftovers, creates: committedCreates(all) };
+  return { calls, hung, requests, stepFile, expectedStepFile, checkStepFile, containerSaw, leftovers, creates: committedCreates(all), hits };
 }
 
 export type Verdict = 'completed' | 'failed clearly' | 'failed unclearly' | 'leaked';
@@ -106,7 +144,9 @@ export function isClear(line: string | undefined): boolean {
 
 /** The verdict on a job, with what decided it. */
 export function judge(job: FaultJob): { readonly verdict: Verdict; readonly detail: string } {
-  const duplicates = [...job.creates].filter(([resource, n]) => (resource === 'pods' || resource === 'secrets') && n > 1);
+  // One pod and one Secret for the job, one of each more for a container step.
+  const expected = job.calls.some((c) => c.command === 'run_container_step') ? 2 : 1;
+  const duplicates = [...job.creates].filter(([resource, n]) => (resource === 'pods' || resource === 'secrets') && n > expected);
   const left = [...job.leftovers.pods, ...job.leftovers.secrets, ...job.leftovers.claims];
   if (duplicates.length || left.length) {
     const what = [...duplicates.map(([r, n]) => `${n} ${r} created`), ...(left.length ? [`left: ${left.join(', ')}`] : [])];
@@ -115,11 +155,23 @@ export function judge(job: FaultJob): { readonly verdict: Verdict; readonly deta
   if (job.hung.length) return { verdict: 'failed unclearly', detail: `${job.hung.join(', ')} still running after ${CALL_LIMIT_MS / 1000} s, killed` };
   const prepare = job.calls.find((c) => c.command === 'prepare_job');
   const step = job.calls.find((c) => c.command === 'run_script_step');
+  const container = job.calls.find((c) => c.command === 'run_container_step');
   const cleanup = job.calls.find((c) => c.command === 'cleanup_job');
   const failed =
-    prepare && !prepare.ok ? prepare : step && step.exitCode !== STEP_EXIT_CODE ? step : cleanup && !cleanup.ok ? cleanup : undefined;
+    prepare && !prepare.ok
+      ? prepare
+      : step && step.exitCode !== STEP_EXIT_CODE
+        ? step
+        : container && !container.ok
+          ? container
+          : cleanup && !cleanup.ok
+            ? cleanup
+            : undefined;
   if (!failed) {
-    if (job.stepFile !== job.expectedStepFile) return { verdict: 'failed unclearly', detail: `every command succeeded but the step's file holds ${JSON.stringify(job.stepFile)}` };
+    if (job.checkStepFile && job.stepFile !== job.expectedStepFile) return { verdict: 'failed unclearly', detail: `every command succeeded but the step's file holds ${JSON.stringify(job.stepFile)}` };
+    if (container && `${job.containerSaw ?? ''}\n` !== job.expectedStepFile) {
+      return { verdict: 'failed unclearly', detail: `every command succeeded but the container step saw ${JSON.stringify(job.containerSaw)} in the step's file` };
+    }
     return { verdict: 'completed', detail: '' };
   }
   const line = errorLine(failed);

@@ -14,6 +14,8 @@ export interface RequestTypeRow {
 export interface MatrixCell {
   readonly fault: string;
   readonly type: string;
+  /** The command whose requests the fault hit, when rows are per command and request type. */
+  readonly command?: string;
   readonly verdict: Verdict;
   readonly detail: string;
   /** How many requests the fault hit; 0 when the job made no request of that type this time. */
@@ -35,12 +37,12 @@ export function faultTable(rows: readonly RequestTypeRow[], faults: readonly str
   const lines = [`| Request type | Made by | ${faults.join(' | ')} |`, `| --- | --- | ${faults.map(() => '---').join(' | ')} |`];
   for (const row of rows) {
     const verdicts = faults.map((fault) => {
-      const cell = cells.find((c) => c.fault === fault && c.type === row.type);
+      const cell = cells.find((c) => c.fault === fault && c.type === row.type && (c.command === undefined || row.commands.includes(c.command)));
       if (!cell) return 'not run';
       let text = SHORT[cell.verdict];
       if (cell.hits === 0) text += ' (not hit)';
       if (cell.detail) {
-        notes.push(`${notes.length + 1}. ${fault} on \`${row.type}\`: ${escapeCell(cell.detail)}`);
+        notes.push(`${notes.length + 1}. ${fault} on \`${row.type}\`${cell.command ? ` of ${cell.command}` : ''}: ${escapeCell(cell.detail)}`);
         text += ` [${notes.length}]`;
       }
       return text;
