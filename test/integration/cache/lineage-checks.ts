@@ -138,6 +138,29 @@ export async function stuckObjects(world: CacheWorld): Promise<string[]> {
   return problems;
 }
 
+/**
+ * What is kept beyond the runners' caps (`ZFS_CLONE_MAX_KEPT_SNAPSHOTS` snapshots of the cache,
+ * `ZFS_CLONE_MAX_KEPT_CLONES` clones in the namespace, both labelled `zrh.dev/kept=true` and not
+ * yet expired): the problems, empty when none.
+ */
+export async function keptBeyondCaps(world: CacheWorld, cache: string, caps: { readonly snapshots: number; readonly clones: number }): Promise<string[]> {
+  const ns = world.ns.name;
+  const selector = 'zrh.dev/kept=true';
+  const [pvcs, snaps] = await Promise.all([
+    world.core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }),
+    world.custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns, labelSelector: `${selector},zrh.dev/cache=${cache}` }) as Promise<{ items: VolumeSnapshot[] }>,
+  ]);
+  const now = Date.now();
+  const live = <T extends { metadata?: { annotations?: Record<string, string>; deletionTimestamp?: unknown; name?: string } }>(items: readonly T[]) =>
+    items.filter((o) => !o.metadata?.deletionTimestamp && Date.parse(o.metadata?.annotations?.[EXPIRES_AT] ?? '') > now).map((o) => o.metadata?.name ?? '');
+  const problems: string[] = [];
+  const keptSnapshots = live(snaps.items);
+  const keptClones = live(pvcs.items);
+  if (keptSnapshots.length > caps.snapshots) problems.push(`${keptSnapshots.length} kept snapshots of cache ${cache} (cap ${caps.snapshots}): ${keptSnapshots.join(', ')}`);
+  if (keptClones.length > caps.clones) problems.push(`${keptClones.length} kept clones (cap ${caps.clones}): ${keptClones.join(', ')}`);
+  return problems;
+}
+
 /** The driver's datasets and snapshots of the namespace, named as state.json names them. */
 export interface DriverData {
   readonly datasets: readonly string[];

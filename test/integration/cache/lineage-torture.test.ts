@@ -6,6 +6,7 @@
  * - the head is what the model says (generation and snapshot) and a fresh clone of its snapshot
  *   holds exactly the marker files of its lineage;
  * - nothing is stuck pending (PVCs not bound, snapshots not ready, PVs failing to go);
+ * - no more snapshots and clones are kept than the runners' caps allow;
  * - after a gc, the zfs-like driver holds no data of the namespace beyond what the keep policy
  *   allows (the kept generations, unexpired kept objects, what they depend on under ZFS rules), and
  *   nothing stays in its pending destroys;
@@ -20,14 +21,16 @@ import type { StartedRunner } from '../../simulator/start.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../cluster/harness.js';
 import { createCacheWorld, output, type CacheWorld } from './cache-fixtures.js';
-import { dataBeyondPolicy, MARKER_DIR, restoreMarkers, stuckObjects } from './lineage-checks.js';
+import { dataBeyondPolicy, keptBeyondCaps, MARKER_DIR, restoreMarkers, stuckObjects } from './lineage-checks.js';
 import { describeStep, drawStep, KILL_POINTS, LineageModel, prng, type Step } from './lineage-model.js';
 
 const CACHE = 'conan';
 const BUSYBOX = 'zrh.local/busybox:1';
 /** The runners' own gc (at the end of cleanup_job) keeps this many generations. */
 const HOOK_KEEP = 4;
-const RUNNER_ENV = { ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP) };
+/** The runners' caps on kept snapshots (per cache) and kept clones (per namespace). */
+const CAPS = { snapshots: 2, clones: 2 };
+const RUNNER_ENV = { ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP), ZFS_CLONE_MAX_KEPT_SNAPSHOTS: String(CAPS.snapshots), ZFS_CLONE_MAX_KEPT_CLONES: String(CAPS.clones) };
 const STEPS = Number(process.env['ZRH_TORTURE_STEPS'] ?? 10);
 /** Every generation gc keeps is restored after every this many steps (and at the end). */
 const ALL_KEPT_EVERY = 4;
@@ -109,6 +112,8 @@ class Torture {
     }
     await this.checkHead();
     await this.checkNothingStuck();
+    const beyond = await keptBeyondCaps(this.world, CACHE, CAPS);
+    expect(beyond, this.why(`more is kept than the runners' caps allow:\n  ${beyond.join('\n  ')}`)).toEqual([]);
     if (allKept) await this.checkKept();
   }
 
