@@ -58,7 +58,12 @@ async function cleanup(runner: BenchRunner): Promise<{ ms: number; requests: Api
   return { ms: call.durationMs, requests: parseApiRequests(call.stdout + call.stderr) };
 }
 
-function jobRun(timeline: PodTimeline, pod: string, p: { ms: number; requests: ApiRequests | undefined }, c: { ms: number; requests: ApiRequests | undefined }): JobRun {
+function jobRun(
+  timeline: PodTimeline,
+  pod: string,
+  p: { ms: number; requests: ApiRequests | undefined },
+  c: { ms: number; requests: ApiRequests | undefined },
+): JobRun {
   const podMs = timeline.createToReadyMs(pod);
   return {
     prepareMs: p.ms,
@@ -84,7 +89,16 @@ async function main(): Promise<void> {
     const setupStart = performance.now();
     runners.push(
       ...(await mapLimit(Array.from({ length: jobs }), 10, () =>
-        startBenchRunner({ admin: cluster.admin, namespace: ns.name, mode: 'volume', placement: 'kwok', hookKubeconfig: ns.hookKubeconfig, clusterDir: cluster.dir, runnerEnv: { ZRH_LOG_LEVEL: 'debug' }, rusage: true }),
+        startBenchRunner({
+          admin: cluster.admin,
+          namespace: ns.name,
+          mode: 'volume',
+          placement: 'kwok',
+          hookKubeconfig: ns.hookKubeconfig,
+          clusterDir: cluster.dir,
+          runnerEnv: { ZRH_LOG_LEVEL: 'debug' },
+          rusage: true,
+        }),
       )),
     );
     note(`${jobs} runner pods with work claims ready in ${ms(performance.now() - setupStart)} (not measured)`);
@@ -109,7 +123,14 @@ async function main(): Promise<void> {
     const cleanupStart = performance.now();
     const cleaned = await Promise.all(runners.map((r) => cleanup(r)));
     const cleanupWall = performance.now() - cleanupStart;
-    const concurrent = runners.map((_, i) => jobRun(timeline as PodTimeline, pods[i] as string, prepared[i] as { ms: number; requests: ApiRequests | undefined }, cleaned[i] as { ms: number; requests: ApiRequests | undefined }));
+    const concurrent = runners.map((_, i) =>
+      jobRun(
+        timeline as PodTimeline,
+        pods[i] as string,
+        prepared[i] as { ms: number; requests: ApiRequests | undefined },
+        cleaned[i] as { ms: number; requests: ApiRequests | undefined },
+      ),
+    );
 
     note(`machine after the runs: ${machineLoad()}`);
     const usage = await Promise.all(runners.map(readCallUsage));
@@ -125,10 +146,13 @@ async function main(): Promise<void> {
     note(`            hook overhead ${summary(singleOverhead)}`);
     note(`            cleanup_job ${summary(single.map((j) => j.cleanupMs))}`);
     note(`${jobs} at once: all prepare_job done after ${ms(prepareWall)}; prepare_job ${summary(concurrent.map((j) => j.prepareMs))}`);
-    note(`            pod create→Ready (observed) ${summary(defined(concurrent.map((j) => j.podMs)))}; by server timestamps (1 s resolution) median ${ms(median(defined(concurrent.map((j) => j.serverPodMs))))}`);
+    note(
+      `            pod create→Ready (observed) ${summary(defined(concurrent.map((j) => j.podMs)))}; by server timestamps (1 s resolution) median ${ms(median(defined(concurrent.map((j) => j.serverPodMs))))}`,
+    );
     note(`            hook overhead ${summary(concOverhead)}`);
     note(`            all cleanup_job done after ${ms(cleanupWall)}; cleanup_job ${summary(concurrent.map((j) => j.cleanupMs))}`);
-    if (concOverhead.length < concurrent.length) note(`(${concurrent.length - concOverhead.length} job pods were not seen both created and Ready by the observer)`);
+    if (concOverhead.length < concurrent.length)
+      note(`(${concurrent.length - concOverhead.length} job pods were not seen both created and Ready by the observer)`);
 
     if (concPrepare.length) {
       const bareCpu: number[] = [];
@@ -138,28 +162,82 @@ async function main(): Promise<void> {
       const perCall = (label: string, single: readonly number[], conc: readonly number[]) => {
         const s = median(single);
         const c = median(conc);
-        report({ bench: BENCH, figure: `CPU (user+sys) per ${label} call: 1 job · ${jobs} at once (medians; / \`node -e 0\` ${ms(nodeCpu)})`, value: `${ms(s)} (${ratio(s / nodeCpu)}) · ${ms(c)} (${ratio(c / nodeCpu)})`, target: `≤ 2.5× at ${jobs}`, ok: c / nodeCpu <= 2.5 });
+        report({
+          bench: BENCH,
+          figure: `CPU (user+sys) per ${label} call: 1 job · ${jobs} at once (medians; / \`node -e 0\` ${ms(nodeCpu)})`,
+          value: `${ms(s)} (${ratio(s / nodeCpu)}) · ${ms(c)} (${ratio(c / nodeCpu)})`,
+          target: `≤ 2.5× at ${jobs}`,
+          ok: c / nodeCpu <= 2.5,
+        });
       };
-      perCall('prepare_job', singlePrepareCpu, concPrepare.map((u) => u.cpuMs));
-      perCall('cleanup_job', singleCleanupCpu, concCleanup.map((u) => u.cpuMs));
-      note(`hook CPU (user+sys) per prepare_job: single ${ms(median(singlePrepareCpu))}, at ${jobs}-way ${ms(median(concPrepare.map((u) => u.cpuMs)))} (medians)`);
-      note(`CPU the ${jobs} prepare_job + ${jobs} cleanup_job processes used: ${ms(concCpu.reduce((a, b) => a + b, 0))}, i.e. ≥ ${ms(concCpu.reduce((a, b) => a + b, 0) / cpus().length)} of wall time on ${cpus().length} cores even with nothing else running`);
+      perCall(
+        'prepare_job',
+        singlePrepareCpu,
+        concPrepare.map((u) => u.cpuMs),
+      );
+      perCall(
+        'cleanup_job',
+        singleCleanupCpu,
+        concCleanup.map((u) => u.cpuMs),
+      );
+      note(
+        `hook CPU (user+sys) per prepare_job: single ${ms(median(singlePrepareCpu))}, at ${jobs}-way ${ms(median(concPrepare.map((u) => u.cpuMs)))} (medians)`,
+      );
+      note(
+        `CPU the ${jobs} prepare_job + ${jobs} cleanup_job processes used: ${ms(concCpu.reduce((a, b) => a + b, 0))}, i.e. ≥ ${ms(concCpu.reduce((a, b) => a + b, 0) / cpus().length)} of wall time on ${cpus().length} cores even with nothing else running`,
+      );
     }
     const singleMedian = median(singleOverhead);
     const p95 = percentile(concOverhead, 95);
     report({ bench: BENCH, figure: 'single job: hook overhead median (prepare_job − pod create→Ready)', value: ms(singleMedian), target: '', ok: null });
     report({ bench: BENCH, figure: `${jobs} concurrent: hook overhead p50`, value: ms(percentile(concOverhead, 50)), target: '', ok: null });
     report({ bench: BENCH, figure: `${jobs} concurrent: hook overhead p95`, value: ms(p95), target: '', ok: null });
-    report({ bench: BENCH, figure: `${jobs} concurrent: overhead p95 / single-job median`, value: ratio(p95 / singleMedian), target: '≤ 2×', ok: p95 / singleMedian <= 2 });
-    report({ bench: BENCH, figure: `${jobs} concurrent: cleanup_job p50 / p95`, value: `${ms(percentile(concurrent.map((j) => j.cleanupMs), 50))} / ${ms(percentile(concurrent.map((j) => j.cleanupMs), 95))}`, target: '', ok: null });
+    report({
+      bench: BENCH,
+      figure: `${jobs} concurrent: overhead p95 / single-job median`,
+      value: ratio(p95 / singleMedian),
+      target: '≤ 2×',
+      ok: p95 / singleMedian <= 2,
+    });
+    report({
+      bench: BENCH,
+      figure: `${jobs} concurrent: cleanup_job p50 / p95`,
+      value: `${ms(
+        percentile(
+          concurrent.map((j) => j.cleanupMs),
+          50,
+        ),
+      )} / ${ms(
+        percentile(
+          concurrent.map((j) => j.cleanupMs),
+          95,
+        ),
+      )}`,
+      target: '',
+      ok: null,
+    });
     if (concPrepare.length) {
       const rss = concPrepare.map((u) => u.maxRssKiB);
-      report({ bench: BENCH, figure: 'prepare_job peak RSS per hook process (median / max)', value: `${mib(median(rss))} / ${mib(max(rss))}`, target: '≤ 70 MiB', ok: max(rss) <= 70 * 1024 });
+      report({
+        bench: BENCH,
+        figure: 'prepare_job peak RSS per hook process (median / max)',
+        value: `${mib(median(rss))} / ${mib(max(rss))}`,
+        target: '≤ 70 MiB',
+        ok: max(rss) <= 70 * 1024,
+      });
     }
     const lifecycle = concurrent.map((j) => addApiRequests([j.prepareRequests, j.cleanupRequests]));
     const totals = lifecycle.map((r) => r.total);
-    report({ bench: BENCH, figure: 'API requests per job lifecycle (prepare_job + cleanup_job, services-only)', value: `${formatApiRequests(addApiRequests([concurrent[0]?.prepareRequests, concurrent[0]?.cleanupRequests]))}; over ${jobs} jobs min ${Math.min(...totals)}, max ${Math.max(...totals)}`, target: '', ok: null });
-    note(`prepare_job: ${formatApiRequests(addApiRequests([concurrent[0]?.prepareRequests]))}; cleanup_job: ${formatApiRequests(addApiRequests([concurrent[0]?.cleanupRequests]))}`);
+    report({
+      bench: BENCH,
+      figure: 'API requests per job lifecycle (prepare_job + cleanup_job, services-only)',
+      value: `${formatApiRequests(addApiRequests([concurrent[0]?.prepareRequests, concurrent[0]?.cleanupRequests]))}; over ${jobs} jobs min ${Math.min(...totals)}, max ${Math.max(...totals)}`,
+      target: '',
+      ok: null,
+    });
+    note(
+      `prepare_job: ${formatApiRequests(addApiRequests([concurrent[0]?.prepareRequests]))}; cleanup_job: ${formatApiRequests(addApiRequests([concurrent[0]?.cleanupRequests]))}`,
+    );
     note('upstream: 13 SelfSubjectAccessReviews per hook call before any work, plus polling the pod every second while waiting');
   } finally {
     await timeline?.stop();

@@ -76,7 +76,13 @@ interface ContainerStepRun {
 }
 
 /** Runs `sh /github/workspace/<STEP_SCRIPT>` in a container step; the script writes a file and an output. */
-async function containerStep(runner: BenchRunner, timeline: PodTimeline, cpu: CpuByCommand, label: string, cpuAs = 'run_container_step'): Promise<ContainerStepRun> {
+async function containerStep(
+  runner: BenchRunner,
+  timeline: PodTimeline,
+  cpu: CpuByCommand,
+  label: string,
+  cpuAs = 'run_container_step',
+): Promise<ContainerStepRun> {
   const call = await runner.simulator.runContainerStep({ image: STEP_IMAGE, entryPoint: 'sh', args: [`/github/workspace/${STEP_SCRIPT}`] });
   failIf(call, `container step (${label})`);
   if (call.fileCommands.outputs['bench'] !== 'done') throw new Error(`container step (${label}): its output did not arrive:\n${call.stdout}${call.stderr}`);
@@ -96,8 +102,20 @@ function reportContainerSteps(mode: WorkMode, label: string, runs: readonly Cont
   note(`${label}: step pod create→step terminated (observed) ${summary(pod)}`);
   note(`${label}: hook overhead beyond it ${summary(overhead)}`);
   report({ bench: BENCH, figure: `${mode}: ${label}, median wall`, value: ms(median(wall)), target: '', ok: null });
-  report({ bench: BENCH, figure: `${mode}: ${label}, step pod create→step terminated · hook overhead beyond it (medians)`, value: `${ms(median(pod))} · ${ms(median(overhead))}`, target: '', ok: null });
-  report({ bench: BENCH, figure: `${mode}: ${label}, API requests`, value: formatApiRequests(addApiRequests([runs[runs.length - 1]?.requests])), target: '', ok: null });
+  report({
+    bench: BENCH,
+    figure: `${mode}: ${label}, step pod create→step terminated · hook overhead beyond it (medians)`,
+    value: `${ms(median(pod))} · ${ms(median(overhead))}`,
+    target: '',
+    ok: null,
+  });
+  report({
+    bench: BENCH,
+    figure: `${mode}: ${label}, API requests`,
+    value: formatApiRequests(addApiRequests([runs[runs.length - 1]?.requests])),
+    target: '',
+    ok: null,
+  });
   return { wall: median(wall), pod: median(pod), overhead: median(overhead) };
 }
 
@@ -189,7 +207,10 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
 
     // Container steps: a workspace script (written by a script step, so it is in the job pod in
     // copy mode too) that writes a file and an output. One warm-up step.
-    const write = await sim.runScript(`printf '#!/bin/sh\\necho built > "$GITHUB_WORKSPACE/bench-out.txt"\\necho bench=done >> "$GITHUB_OUTPUT"\\n' > "$GITHUB_WORKSPACE/${STEP_SCRIPT}"\n`, { name: 'write the step script' });
+    const write = await sim.runScript(
+      `printf '#!/bin/sh\\necho built > "$GITHUB_WORKSPACE/bench-out.txt"\\necho bench=done >> "$GITHUB_OUTPUT"\\n' > "$GITHUB_WORKSPACE/${STEP_SCRIPT}"\n`,
+      { name: 'write the step script' },
+    );
     failIf(write, 'writing the container step script');
     const containerRunsSmall: ContainerStepRun[] = [];
     for (let i = 0; i <= containerRuns; i++) {
@@ -202,7 +223,10 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     if (mode === 'copy') {
       // 200 MiB in 5,000 files in the job pod's workspace: a script step sends only its script and
       // file commands, a container step copies the workspace into its pod and back.
-      const fill = await sim.runScript(`mkdir -p big && cd big && i=0; while [ $i -lt ${LARGE_FILES} ]; do head -c ${LARGE_FILE_BYTES} /dev/urandom > f$i; i=$((i+1)); done; echo "size: $(du -sm . | cut -f1) MiB"\n`, { name: 'fill the workspace' });
+      const fill = await sim.runScript(
+        `mkdir -p big && cd big && i=0; while [ $i -lt ${LARGE_FILES} ]; do head -c ${LARGE_FILE_BYTES} /dev/urandom > f$i; i=$((i+1)); done; echo "size: $(du -sm . | cut -f1) MiB"\n`,
+        { name: 'fill the workspace' },
+      );
       failIf(fill, 'filling the workspace');
       note(`large workspace: ${LARGE_FILES} files of ${LARGE_FILE_BYTES} bytes (${/size: (\d+ MiB)/.exec(fill.stdout)?.[1] ?? '?'} by du) in the job pod`);
       const bigScript: number[] = [];
@@ -213,13 +237,20 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
         bigScript.push(step.durationMs);
       }
       note(`large workspace: no-op script step ${summary(bigScript)}`);
-      report({ bench: BENCH, figure: `${mode}: no-op script step, 200 MiB / 5,000-file workspace, median wall`, value: ms(median(bigScript)), target: '', ok: null });
+      report({
+        bench: BENCH,
+        figure: `${mode}: no-op script step, 200 MiB / 5,000-file workspace, median wall`,
+        value: ms(median(bigScript)),
+        target: '',
+        ok: null,
+      });
       const bigRuns: ContainerStepRun[] = [];
       for (let i = 0; i < LARGE_RUNS; i++) bigRuns.push(await containerStep(runner, timeline, cpu, 'large workspace', 'run_container_step, 200 MiB workspace'));
       reportContainerSteps(mode, 'container step, 200 MiB / 5,000-file workspace', bigRuns);
       const check = await sim.runScript('ls big | wc -l\ncat bench-out.txt\n', { name: 'check the workspace' });
       failIf(check, 'checking the workspace');
-      if (!check.stdout.includes(String(LARGE_FILES)) || !check.stdout.includes('built')) throw new Error(`the workspace did not come back whole:\n${check.stdout}`);
+      if (!check.stdout.includes(String(LARGE_FILES)) || !check.stdout.includes('built'))
+        throw new Error(`the workspace did not come back whole:\n${check.stdout}`);
     }
 
     const cleanup = await sim.cleanupJob();
@@ -234,26 +265,54 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     note(`CPU (user+sys, GNU time, 10 ms ticks) of \`node -e 0\`: ${summary(bareCpu)}`);
     for (const [command, values] of cpu) {
       note(`CPU of ${command}: ${summary(values)}`);
-      report({ bench: BENCH, figure: `${mode}: CPU per ${command} call, 1 job (median; / \`node -e 0\`)`, value: `${ms(median(values))} (${ratio(median(values) / nodeCpu)})`, target: '', ok: null });
+      report({
+        bench: BENCH,
+        figure: `${mode}: CPU per ${command} call, 1 job (median; / \`node -e 0\`)`,
+        value: `${ms(median(values))} (${ratio(median(values) / nodeCpu)})`,
+        target: '',
+        ok: null,
+      });
     }
     note(`no-op step (run_script_step \`true\`) ${summary(stepMs)}`);
     note(`bare exec \`true\` (project client, same container) ${summary(execMs)}`);
     note(`kubectl exec \`true\` (a process: start, kubeconfig, TLS, one exec) ${summary(kubectlMs)}`);
     note(`node -e 0 (the floor of any hook process) ${summary(nodeMs)}`);
-    note(`so a step ≈ node start ${ms(median(nodeMs))} + exec ${ms(median(execMs))} + the hook's own work ${ms(median(stepMs) - median(nodeMs) - median(execMs))} (medians)`);
+    note(
+      `so a step ≈ node start ${ms(median(nodeMs))} + exec ${ms(median(execMs))} + the hook's own work ${ms(median(stepMs) - median(nodeMs) - median(execMs))} (medians)`,
+    );
     note(`machine: ${machineLoad()}`);
 
     const stepRatio = median(stepMs) / median(execMs);
     report({ bench: BENCH, figure: `${mode}: job pod create→Ready (observed), median`, value: ms(median(podMs)), target: '', ok: null });
-    report({ bench: BENCH, figure: `${mode}: prepare_job overhead over create→Ready, median`, value: ms(median(overhead)), target: '≤ 0.3 s', ok: median(overhead) <= 300 });
+    report({
+      bench: BENCH,
+      figure: `${mode}: prepare_job overhead over create→Ready, median`,
+      value: ms(median(overhead)),
+      target: '≤ 0.3 s',
+      ok: median(overhead) <= 300,
+    });
     report({ bench: BENCH, figure: `${mode}: no-op step, median wall`, value: ms(median(stepMs)), target: '', ok: null });
     report({ bench: BENCH, figure: `${mode}: bare exec round trip, median wall`, value: ms(median(execMs)), target: '', ok: null });
     report({ bench: BENCH, figure: `${mode}: no-op step / bare exec (medians)`, value: ratio(stepRatio), target: '≤ 1.5×', ok: stepRatio <= 1.5 });
     report({ bench: BENCH, figure: `${mode}: no-op step / bare exec (fastest runs)`, value: ratio(min(stepMs) / min(execMs)), target: '', ok: null });
     const kubectlRatio = median(stepMs) / median(kubectlMs);
-    report({ bench: BENCH, figure: `${mode}: no-op step / \`kubectl exec … true\` (medians)`, value: `${ratio(kubectlRatio)} (kubectl ${ms(median(kubectlMs))})`, target: '', ok: null });
-    report({ bench: BENCH, figure: `${mode}: API requests per job lifecycle (prepare_job + 1 step + cleanup_job)`, value: formatApiRequests(addApiRequests(lifecycle)), target: '', ok: null });
-    note(`prepare_job ${formatApiRequests(addApiRequests([lifecycle[0]]))}; step ${formatApiRequests(addApiRequests([lifecycle[1]]))}; cleanup_job ${formatApiRequests(addApiRequests([lifecycle[2]]))}`);
+    report({
+      bench: BENCH,
+      figure: `${mode}: no-op step / \`kubectl exec … true\` (medians)`,
+      value: `${ratio(kubectlRatio)} (kubectl ${ms(median(kubectlMs))})`,
+      target: '',
+      ok: null,
+    });
+    report({
+      bench: BENCH,
+      figure: `${mode}: API requests per job lifecycle (prepare_job + 1 step + cleanup_job)`,
+      value: formatApiRequests(addApiRequests(lifecycle)),
+      target: '',
+      ok: null,
+    });
+    note(
+      `prepare_job ${formatApiRequests(addApiRequests([lifecycle[0]]))}; step ${formatApiRequests(addApiRequests([lifecycle[1]]))}; cleanup_job ${formatApiRequests(addApiRequests([lifecycle[2]]))}`,
+    );
   } finally {
     if (kubectlHome) rmSync(kubectlHome, { recursive: true, force: true });
     hook?.close();
@@ -273,7 +332,13 @@ async function main(): Promise<void> {
     const volume = containerWall.get('volume');
     const copy = containerWall.get('copy');
     if (volume && copy) {
-      report({ bench: BENCH, figure: 'container step: copy mode / volume mode (median walls)', value: ratio(copy / volume), target: '≤ 1.3×', ok: copy / volume <= 1.3 });
+      report({
+        bench: BENCH,
+        figure: 'container step: copy mode / volume mode (median walls)',
+        value: ratio(copy / volume),
+        target: '≤ 1.3×',
+        ok: copy / volume <= 1.3,
+      });
       report({ bench: BENCH, figure: 'container step in copy mode, median wall', value: ms(copy), target: '< 2.5 s (upstream 0.8.1)', ok: copy < 2500 });
     }
     note('upstream: 13 SelfSubjectAccessReviews per hook call (so per step) before any work, plus polling while pods start');

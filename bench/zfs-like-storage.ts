@@ -54,81 +54,127 @@ function writeCache(root: string, files: number): void {
   }
 }
 
-runBench(BENCH, async () => {
-  const cluster = await startBenchCluster('any');
-  const kube = cluster.admin;
-  const claimRef = (name: string) => ({ type: R.persistentVolumeClaims, namespace, name });
-  const stateFile = join(cluster.dir, 'csi-zfslike', 'state.json');
-  const state = () => JSON.parse(readFileSync(stateFile, 'utf8')) as DriverState;
-  const driverMs = (op: string, target: string) => state().ops.filter((o) => o.op === op && o.target === target).pop()?.durationMs;
-  const namespace = `bench-zfs-like-${Date.now().toString(36)}`;
-  await kube.create({ type: R.namespaces }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-  heading(`${BENCH} (${machineLoad()})`);
-  try {
-    const medians = new Map<string, { snapshot: number; clone: number; snapshotOp: number; cloneOp: number }>();
-    const sizes = [['10 MiB', 2560, '1Gi'], [`${((largeFiles * FILE_BYTES) / 2 ** 20).toFixed(0)} MiB`, largeFiles, `${Math.ceil((largeFiles * FILE_BYTES * 1.5) / 2 ** 30)}Gi`]] as const;
-    for (const [label, files, size] of sizes) {
-      const src = `src-${files}`;
-      await kube.create({ type: R.persistentVolumeClaims, namespace }, {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: src },
-        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'zfs-like', resources: { requests: { storage: size } } },
-      });
-      const bound = await poll(`PVC ${src} Bound`, () => kube.get<Claim>(claimRef(src)), (c) => c.status?.phase === 'Bound');
-      const volume = bound.spec?.volumeName ?? '';
-      const upper = state().datasets[volume]?.upper;
-      if (!upper) throw new Error(`volume ${volume} not in ${stateFile}`);
-      const t0 = performance.now();
-      writeCache(join(cluster.dir, 'csi-zfslike', 'layers', upper), files);
-      note(`${label} cache (${files} files of 4 KiB) written in ${ms(performance.now() - t0)}`);
-
-      const rounds: { snapshot: number; clone: number; snapshotOp: number; cloneOp: number }[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const snap = `${src}-${round}`;
-        let t = performance.now();
-        await kube.create({ type: R.volumeSnapshots, namespace }, {
-          apiVersion: 'snapshot.storage.k8s.io/v1',
-          kind: 'VolumeSnapshot',
-          metadata: { name: snap },
-          spec: { volumeSnapshotClassName: 'zfs-like-snapclass', source: { persistentVolumeClaimName: src } },
-        });
-        const ready = await poll(`VolumeSnapshot ${snap} readyToUse`, () => kube.get<Snap>({ type: R.volumeSnapshots, namespace, name: snap }), (s) => s.status?.readyToUse === true);
-        const snapshot = performance.now() - t;
-        const snapshotOp = state().ops.filter((o) => o.op === 'snapshot' && o.target.startsWith(`${volume}@`)).pop()?.durationMs ?? Number.NaN;
-
-        t = performance.now();
-        const clone = `clone-${files}-${round}`;
-        await kube.create({ type: R.persistentVolumeClaims, namespace }, {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: clone },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: 'zfs-like',
-            resources: { requests: { storage: ready.status?.restoreSize ?? size } },
-            dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snap },
+runBench(
+  BENCH,
+  async () => {
+    const cluster = await startBenchCluster('any');
+    const kube = cluster.admin;
+    const claimRef = (name: string) => ({ type: R.persistentVolumeClaims, namespace, name });
+    const stateFile = join(cluster.dir, 'csi-zfslike', 'state.json');
+    const state = () => JSON.parse(readFileSync(stateFile, 'utf8')) as DriverState;
+    const driverMs = (op: string, target: string) =>
+      state()
+        .ops.filter((o) => o.op === op && o.target === target)
+        .pop()?.durationMs;
+    const namespace = `bench-zfs-like-${Date.now().toString(36)}`;
+    await kube.create({ type: R.namespaces }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    heading(`${BENCH} (${machineLoad()})`);
+    try {
+      const medians = new Map<string, { snapshot: number; clone: number; snapshotOp: number; cloneOp: number }>();
+      const sizes = [
+        ['10 MiB', 2560, '1Gi'],
+        [`${((largeFiles * FILE_BYTES) / 2 ** 20).toFixed(0)} MiB`, largeFiles, `${Math.ceil((largeFiles * FILE_BYTES * 1.5) / 2 ** 30)}Gi`],
+      ] as const;
+      for (const [label, files, size] of sizes) {
+        const src = `src-${files}`;
+        await kube.create(
+          { type: R.persistentVolumeClaims, namespace },
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: src },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'zfs-like', resources: { requests: { storage: size } } },
           },
-        });
-        const cloneClaim = await poll(`PVC ${clone} Bound`, () => kube.get<Claim>(claimRef(clone)), (c) => c.status?.phase === 'Bound');
-        rounds.push({ snapshot, clone: performance.now() - t, snapshotOp, cloneOp: driverMs('clone', cloneClaim.spec?.volumeName ?? '') ?? Number.NaN });
+        );
+        const bound = await poll(
+          `PVC ${src} Bound`,
+          () => kube.get<Claim>(claimRef(src)),
+          (c) => c.status?.phase === 'Bound',
+        );
+        const volume = bound.spec?.volumeName ?? '';
+        const upper = state().datasets[volume]?.upper;
+        if (!upper) throw new Error(`volume ${volume} not in ${stateFile}`);
+        const t0 = performance.now();
+        writeCache(join(cluster.dir, 'csi-zfslike', 'layers', upper), files);
+        note(`${label} cache (${files} files of 4 KiB) written in ${ms(performance.now() - t0)}`);
+
+        const rounds: { snapshot: number; clone: number; snapshotOp: number; cloneOp: number }[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const snap = `${src}-${round}`;
+          let t = performance.now();
+          await kube.create(
+            { type: R.volumeSnapshots, namespace },
+            {
+              apiVersion: 'snapshot.storage.k8s.io/v1',
+              kind: 'VolumeSnapshot',
+              metadata: { name: snap },
+              spec: { volumeSnapshotClassName: 'zfs-like-snapclass', source: { persistentVolumeClaimName: src } },
+            },
+          );
+          const ready = await poll(
+            `VolumeSnapshot ${snap} readyToUse`,
+            () => kube.get<Snap>({ type: R.volumeSnapshots, namespace, name: snap }),
+            (s) => s.status?.readyToUse === true,
+          );
+          const snapshot = performance.now() - t;
+          const snapshotOp =
+            state()
+              .ops.filter((o) => o.op === 'snapshot' && o.target.startsWith(`${volume}@`))
+              .pop()?.durationMs ?? Number.NaN;
+
+          t = performance.now();
+          const clone = `clone-${files}-${round}`;
+          await kube.create(
+            { type: R.persistentVolumeClaims, namespace },
+            {
+              apiVersion: 'v1',
+              kind: 'PersistentVolumeClaim',
+              metadata: { name: clone },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: 'zfs-like',
+                resources: { requests: { storage: ready.status?.restoreSize ?? size } },
+                dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snap },
+              },
+            },
+          );
+          const cloneClaim = await poll(
+            `PVC ${clone} Bound`,
+            () => kube.get<Claim>(claimRef(clone)),
+            (c) => c.status?.phase === 'Bound',
+          );
+          rounds.push({ snapshot, clone: performance.now() - t, snapshotOp, cloneOp: driverMs('clone', cloneClaim.spec?.volumeName ?? '') ?? Number.NaN });
+        }
+        const median = (k: keyof (typeof rounds)[number]) => rounds.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rounds.length / 2)] ?? Number.NaN;
+        const m = { snapshot: median('snapshot'), clone: median('clone'), snapshotOp: median('snapshotOp'), cloneOp: median('cloneOp') };
+        medians.set(label, m);
+        report({ bench: BENCH, figure: `snapshot ${label}: create→readyToUse (median of ${ROUNDS})`, value: ms(m.snapshot), target: '', ok: null });
+        report({ bench: BENCH, figure: `snapshot ${label}: driver's own work`, value: ms(m.snapshotOp), target: '', ok: null });
+        report({ bench: BENCH, figure: `clone ${label}: create→Bound (median of ${ROUNDS})`, value: ms(m.clone), target: '', ok: null });
+        report({ bench: BENCH, figure: `clone ${label}: driver's own work`, value: ms(m.cloneOp), target: '', ok: null });
       }
-      const median = (k: keyof (typeof rounds)[number]) => rounds.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rounds.length / 2)] ?? Number.NaN;
-      const m = { snapshot: median('snapshot'), clone: median('clone'), snapshotOp: median('snapshotOp'), cloneOp: median('cloneOp') };
-      medians.set(label, m);
-      report({ bench: BENCH, figure: `snapshot ${label}: create→readyToUse (median of ${ROUNDS})`, value: ms(m.snapshot), target: '', ok: null });
-      report({ bench: BENCH, figure: `snapshot ${label}: driver's own work`, value: ms(m.snapshotOp), target: '', ok: null });
-      report({ bench: BENCH, figure: `clone ${label}: create→Bound (median of ${ROUNDS})`, value: ms(m.clone), target: '', ok: null });
-      report({ bench: BENCH, figure: `clone ${label}: driver's own work`, value: ms(m.cloneOp), target: '', ok: null });
+      const [small, large] = sizes.map(([label]) => medians.get(label));
+      if (small && large) {
+        const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+        report({
+          bench: BENCH,
+          figure: `snapshot: large / 10 MiB, create→readyToUse`,
+          value: ratio(large.snapshot, small.snapshot),
+          target: '≤ 1.3×',
+          ok: large.snapshot / small.snapshot <= 1.3,
+        });
+        report({
+          bench: BENCH,
+          figure: `clone: large / 10 MiB, create→Bound`,
+          value: ratio(large.clone, small.clone),
+          target: '≤ 1.3×',
+          ok: large.clone / small.clone <= 1.3,
+        });
+      }
+    } finally {
+      await kube.delete({ type: R.namespaces, name: namespace }).catch(() => undefined);
+      await cluster.stop();
     }
-    const [small, large] = sizes.map(([label]) => medians.get(label));
-    if (small && large) {
-      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-      report({ bench: BENCH, figure: `snapshot: large / 10 MiB, create→readyToUse`, value: ratio(large.snapshot, small.snapshot), target: '≤ 1.3×', ok: large.snapshot / small.snapshot <= 1.3 });
-      report({ bench: BENCH, figure: `clone: large / 10 MiB, create→Bound`, value: ratio(large.clone, small.clone), target: '≤ 1.3×', ok: large.clone / small.clone <= 1.3 });
-    }
-  } finally {
-    await kube.delete({ type: R.namespaces, name: namespace }).catch(() => undefined);
-    await cluster.stop();
-  }
-}, 15 * 60_000);
+  },
+  15 * 60_000,
+);

@@ -64,8 +64,7 @@ export default function setup({ provide }: TestProject): (() => void) | undefine
   const binDirFile = join(dir, 'bin-dir');
   if (!existsSync(kubeconfig) || !existsSync(binDirFile)) {
     throw new Error(
-      `No running test cluster in ${dir} (missing admin.kubeconfig or bin-dir). ` +
-        'Start one with `pnpm cluster:up` or unset ZRH_CLUSTER_EXTERNAL.',
+      `No running test cluster in ${dir} (missing admin.kubeconfig or bin-dir). ` + 'Start one with `pnpm cluster:up` or unset ZRH_CLUSTER_EXTERNAL.',
     );
   }
   provide('zrhCluster', { dir, kubeconfig, binDir: readFileSync(binDirFile, 'utf8').trim() });

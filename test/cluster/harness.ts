@@ -49,11 +49,17 @@ export function zfsLikeVolumeDir(volumeHandle: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(volumeHandle)) throw new Error(`unexpected volumeHandle ${JSON.stringify(volumeHandle)}`);
   const root = join(cluster().dir, 'csi-zfslike');
   const mountpoint = join(root, 'mnt', volumeHandle);
-  if (readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountpoint)) return mountpoint;
+  if (
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[4] === mountpoint)
+  )
+    return mountpoint;
   const state = JSON.parse(readFileSync(join(root, 'state.json'), 'utf8')) as { datasets: Record<string, { upper: string; lowers: string[] }> };
   const dataset = state.datasets[volumeHandle];
   if (!dataset) throw new Error(`zfs-like has no dataset ${volumeHandle}`);
-  if (dataset.lowers.length > 0) throw new Error(`zfs-like dataset ${volumeHandle} is a clone or was snapshotted, and no pod mounts it: its files are in no one folder`);
+  if (dataset.lowers.length > 0)
+    throw new Error(`zfs-like dataset ${volumeHandle} is a clone or was snapshotted, and no pod mounts it: its files are in no one folder`);
   return join(root, 'layers', dataset.upper);
 }
 
@@ -84,12 +90,7 @@ export interface WaitOptions {
  * Polls `probe` until `done(value)` holds and returns that value. On timeout, throws an error
  * naming `what` and showing the last value seen (or the last error thrown by `probe`).
  */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: WaitOptions = {},
-): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, options: WaitOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const intervalMs = options.intervalMs ?? 250;
   const deadline = Date.now() + timeoutMs;
@@ -103,12 +104,7 @@ export async function waitFor<T>(
       last = { error };
     }
     if (Date.now() >= deadline) {
-      const seen =
-        last === undefined
-          ? 'nothing'
-          : 'error' in last
-            ? `error ${describeError(last.error)}`
-            : JSON.stringify(last.value, null, 2);
+      const seen = last === undefined ? 'nothing' : 'error' in last ? `error ${describeError(last.error)}` : JSON.stringify(last.value, null, 2);
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
@@ -162,11 +158,7 @@ export async function createTestNamespace(prefix: string): Promise<TestNamespace
  * have. The hook's own Role, with the heads of the caches a test seeds, comes from `hookRole`
  * (hook-role.ts).
  */
-export async function serviceAccountKubeConfig(
-  namespace: string,
-  roleFile: string | V1Role,
-  name = 'hook',
-): Promise<KubeConfig> {
+export async function serviceAccountKubeConfig(namespace: string, roleFile: string | V1Role, name = 'hook'): Promise<KubeConfig> {
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);

@@ -23,7 +23,8 @@ export function hookRole(namespace: string, caches: readonly string[]): V1Role {
   const role = parse(readFileSync(HOOK_ROLE_FILE, 'utf8')) as V1Role;
   const rules = role.rules ?? [];
   const headRules = rules.filter(isHeadRule);
-  if (headRules.length !== 1) throw new Error(`${HOOK_ROLE_FILE}: expected one configmaps rule with resourceNames (the cache heads), found ${headRules.length}`);
+  if (headRules.length !== 1)
+    throw new Error(`${HOOK_ROLE_FILE}: expected one configmaps rule with resourceNames (the cache heads), found ${headRules.length}`);
   return {
     ...role,
     metadata: { ...role.metadata, namespace },

@@ -57,9 +57,29 @@ export async function issueServingCertificate(ca: CaFiles, commonName = 'zrh-fau
       extFile,
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
     );
-    await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${commonName}`], 'create a key and a signing request');
     await openssl(
-      ['x509', '-req', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', '1', '-extfile', extFile, '-out', certFile],
+      ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${commonName}`],
+      'create a key and a signing request',
+    );
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csrFile,
+        '-CA',
+        ca.certFile,
+        '-CAkey',
+        ca.keyFile,
+        '-set_serial',
+        `0x${randomBytes(12).toString('hex')}`,
+        '-days',
+        '1',
+        '-extfile',
+        extFile,
+        '-out',
+        certFile,
+      ],
       `sign a serving certificate with the CA ${ca.certFile}`,
     );
     return { cert: await readFile(certFile), key: await readFile(keyFile), certFile, keyFile, dir, dispose };
@@ -75,7 +95,26 @@ export async function createCertificateAuthority(commonName = 'zrh-fault-proxy-t
   try {
     const keyFile = join(dir, 'ca.key');
     const certFile = join(dir, 'ca.crt');
-    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${commonName}`], 'create a CA');
+    await openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-subj',
+        `/CN=${commonName}`,
+      ],
+      'create a CA',
+    );
     return { cert: await readFile(certFile), key: await readFile(keyFile), certFile, keyFile, dir, dispose };
   } catch (err) {
     await dispose();

@@ -43,7 +43,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
  * hop-by-hop ones (kept for an upgrade, which needs them). `plain` drops `Accept-Encoding` so a
  * streamed body can be counted in lines.
  */
-export function requestHeaders(incoming: http.IncomingHttpHeaders, options: { readonly upgrade?: boolean; readonly plain?: boolean } = {}): http.OutgoingHttpHeaders {
+export function requestHeaders(
+  incoming: http.IncomingHttpHeaders,
+  options: { readonly upgrade?: boolean; readonly plain?: boolean } = {},
+): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || name === 'host') continue;

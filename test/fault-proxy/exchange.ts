@@ -22,7 +22,10 @@ function finish(record: RecordedRequest, outcome: RecordedRequest['outcome']): v
 
 /** Reads the request's body (to its end), then calls `then`. */
 function afterBody(req: IncomingMessage, then: () => void): void {
-  if (req.readableEnded) return then();
+  if (req.readableEnded) {
+    then();
+    return;
+  }
   req.once('end', then);
   req.resume();
 }
@@ -68,7 +71,13 @@ function resetBeforeForwarding(req: IncomingMessage, record: RecordedRequest): v
 }
 
 /** Passes the upstream body to the client, through a cut or stall when the rule has one. */
-function pump(ctx: ExchangeContext, upRes: IncomingMessage, res: ServerResponse, record: RecordedRequest, fault: CutStreamFault | StallFault | undefined): void {
+function pump(
+  ctx: ExchangeContext,
+  upRes: IncomingMessage,
+  res: ServerResponse,
+  record: RecordedRequest,
+  fault: CutStreamFault | StallFault | undefined,
+): void {
   const gate = fault ? new ThresholdGate(fault) : undefined;
   let struck = false;
   let timer: NodeJS.Timeout | undefined;
@@ -88,7 +97,10 @@ function pump(ctx: ExchangeContext, upRes: IncomingMessage, res: ServerResponse,
     else socket.end();
     finish(record, 'cut');
   };
-  if (gate?.reachedAtStart) return strike();
+  if (gate?.reachedAtStart) {
+    strike();
+    return;
+  }
   if (fault?.afterMs !== undefined) timer = ctx.open.timer(fault.afterMs, strike);
   upRes.on('data', (chunk: Buffer) => {
     if (struck) return;
@@ -160,13 +172,16 @@ function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse
 export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, record: RecordedRequest, fault: Fault | undefined): void {
   switch (fault?.kind) {
     case 'status':
-      return answerStatus(req, res, record, fault);
+      answerStatus(req, res, record, fault);
+      break;
     case 'gone':
-      return answerGone(req, res, record, fault);
+      answerGone(req, res, record, fault);
+      break;
     case 'reset':
-      if (!fault.afterCommit) return resetBeforeForwarding(req, record);
-      return forward(ctx, req, res, record, fault);
+      if (fault.afterCommit) forward(ctx, req, res, record, fault);
+      else resetBeforeForwarding(req, record);
+      break;
     default:
-      return forward(ctx, req, res, record, fault);
+      forward(ctx, req, res, record, fault);
   }
 }

@@ -224,20 +224,35 @@ const quote = (value: string) => (/^[^\s"]+$/.test(value) ? value : JSON.stringi
 /** The fault in script words: `429 retry-after=1`, `cut-stream after-events=1`. */
 export function describeFault(fault: Fault): string {
   const opts = (pairs: [string, string | number | undefined][]) =>
-    pairs.filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${String(v)}`).join('');
+    pairs
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => ` ${k}=${String(v)}`)
+      .join('');
   switch (fault.kind) {
     case 'status':
       return `${fault.status}${opts([['retry-after', fault.retryAfterSeconds]])}`;
     case 'reset':
       return fault.afterCommit ? 'reset-after-commit' : 'reset';
     case 'cutStream':
-      return `cut-stream${opts([['after-bytes', fault.afterBytes], ['after-events', fault.afterEvents], ['after-ms', fault.afterMs], ['mode', fault.mode]])}`;
+      return `cut-stream${opts([
+        ['after-bytes', fault.afterBytes],
+        ['after-events', fault.afterEvents],
+        ['after-ms', fault.afterMs],
+        ['mode', fault.mode],
+      ])}`;
     case 'stall':
-      return `stall${opts([['after-bytes', fault.afterBytes], ['after-events', fault.afterEvents], ['after-ms', fault.afterMs]])}`;
+      return `stall${opts([
+        ['after-bytes', fault.afterBytes],
+        ['after-events', fault.afterEvents],
+        ['after-ms', fault.afterMs],
+      ])}`;
     case 'gone':
       return `gone${opts([['as', fault.as]])}`;
     case 'dropExec':
-      return `drop-exec${opts([['after-bytes', fault.afterBytes], ['after-ms', fault.afterMs]])}`;
+      return `drop-exec${opts([
+        ['after-bytes', fault.afterBytes],
+        ['after-ms', fault.afterMs],
+      ])}`;
   }
 }
 

@@ -42,7 +42,10 @@ function isTrue(value: string | undefined): boolean {
 
 /** Splits `/api/v1/…` or `/apis/<group>/<version>/…` into the group and the segments after the version. */
 function splitApiPath(path: string): { group: string; rest: string[] } | undefined {
-  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   if (parts[0] === 'api' && parts.length >= 2) return { group: '', rest: parts.slice(2) };
   if (parts[0] === 'apis' && parts.length >= 3) return { group: parts[1] ?? '', rest: parts.slice(3) };
   return undefined;
@@ -79,7 +82,16 @@ export function classifyRequest(method: string, url: string, upgrade = false): R
 
   const api = splitApiPath(parsed.pathname);
   if (!api || api.rest.length === 0) {
-    return { ...base, group: undefined, verb: undefined, resource: undefined, namespace: undefined, name: undefined, stream: undefined, type: `${upperMethod} ${parsed.pathname}` };
+    return {
+      ...base,
+      group: undefined,
+      verb: undefined,
+      resource: undefined,
+      namespace: undefined,
+      name: undefined,
+      stream: undefined,
+      type: `${upperMethod} ${parsed.pathname}`,
+    };
   }
   let rest = api.rest;
   // The old watch prefix: /api/v1/watch/namespaces/<ns>/pods

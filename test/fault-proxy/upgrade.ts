@@ -66,7 +66,14 @@ function pipeBothWays(ctx: ExchangeContext, client: Socket, server: Socket, reco
 }
 
 /** Handles one upgrade request whose rule (if any) has been picked. */
-export function handleUpgrade(ctx: ExchangeContext, req: IncomingMessage, client: Socket, head: Buffer, record: RecordedRequest, fault: Fault | undefined): void {
+export function handleUpgrade(
+  ctx: ExchangeContext,
+  req: IncomingMessage,
+  client: Socket,
+  head: Buffer,
+  record: RecordedRequest,
+  fault: Fault | undefined,
+): void {
   ctx.open.track(client);
   client.on('error', () => undefined);
   if (fault?.kind === 'status') {
@@ -74,11 +81,13 @@ export function handleUpgrade(ctx: ExchangeContext, req: IncomingMessage, client
     const body = statusBody(fault.status, fault.retryAfterSeconds !== undefined ? { retryAfterSeconds: fault.retryAfterSeconds } : {});
     refuse(client, fault.status, JSON.stringify(body), retry);
     record.status = fault.status;
-    return finish(record, 'answered');
+    finish(record, 'answered');
+    return;
   }
   if (fault?.kind === 'reset' && !fault.afterCommit) {
     resetSocket(client);
-    return finish(record, 'reset');
+    finish(record, 'reset');
+    return;
   }
   const up = ctx.open.track(ctx.upstream.request(record.method, req.url ?? '/', requestHeaders(req.headers, { upgrade: true }), true));
   up.on('upgrade', (upRes, server: Socket, upHead: Buffer) => {

@@ -37,7 +37,11 @@ function check(what: string, ok: boolean, problem: string): Check {
 }
 
 function exitedZero(call: HookCall): Check {
-  return check('hook exited 0 with a valid response', call.ok, `exit ${String(call.exitCode ?? call.signal)}${call.responseProblems.length ? `; ${call.responseProblems.join('; ')}` : ''}`);
+  return check(
+    'hook exited 0 with a valid response',
+    call.ok,
+    `exit ${String(call.exitCode ?? call.signal)}${call.responseProblems.length ? `; ${call.responseProblems.join('; ')}` : ''}`,
+  );
 }
 
 const WRITE_STEP = `echo "Running in $(cat /etc/debian_version 2>/dev/null && echo Debian) as uid $(id -u) in $PWD"
@@ -88,10 +92,9 @@ export async function runDemoJob(sim: RunnerSimulator, options: DemoJobOptions =
       return title;
     };
     const prepareTitle = start('prepare_job: job container + 1 service');
-    const prepare = await sim.prepareJob(
-      { image: options.image ?? 'zrh.local/debian:12-1', env: { DEMO: '1', ...options.containerEnv } },
-      [{ image: 'zrh.local/busybox:1', entrypoint: 'httpd', command: '-f -p 8080 -h /etc', ports: ['8080:8080'] }],
-    );
+    const prepare = await sim.prepareJob({ image: options.image ?? 'zrh.local/debian:12-1', env: { DEMO: '1', ...options.containerEnv } }, [
+      { image: 'zrh.local/busybox:1', entrypoint: 'httpd', command: '-f -p 8080 -h /etc', ports: ['8080:8080'] },
+    ]);
     const services = (prepare.response?.['context'] as { services?: unknown[] } | undefined)?.services;
     await record(prepareTitle, prepare, [
       check('response names the service', Array.isArray(services) && services.length === 1, `context.services = ${JSON.stringify(services)}`),
@@ -102,8 +105,16 @@ export async function runDemoJob(sim: RunnerSimulator, options: DemoJobOptions =
     const writeTitle = start('run: write GITHUB_OUTPUT / GITHUB_ENV / GITHUB_PATH');
     const write = await sim.runScript(WRITE_STEP, { shell: 'bash', name: 'bash step writing file commands' });
     await record(writeTitle, write, [
-      check('GITHUB_OUTPUT has greeting', /^hello from /.test(write.fileCommands.outputs['greeting'] ?? ''), `outputs = ${JSON.stringify(write.fileCommands.outputs)}`),
-      check('GITHUB_ENV has DEMO_COLOR and a multi-line value', write.fileCommands.env['DEMO_COLOR'] === 'blue' && write.fileCommands.env['DEMO_NOTE'] === 'it\'s a "quoted" $value\non two lines ✓', `env = ${JSON.stringify(write.fileCommands.env)}`),
+      check(
+        'GITHUB_OUTPUT has greeting',
+        /^hello from /.test(write.fileCommands.outputs['greeting'] ?? ''),
+        `outputs = ${JSON.stringify(write.fileCommands.outputs)}`,
+      ),
+      check(
+        'GITHUB_ENV has DEMO_COLOR and a multi-line value',
+        write.fileCommands.env['DEMO_COLOR'] === 'blue' && write.fileCommands.env['DEMO_NOTE'] === 'it\'s a "quoted" $value\non two lines ✓',
+        `env = ${JSON.stringify(write.fileCommands.env)}`,
+      ),
       check('GITHUB_PATH has the tool folder', write.fileCommands.path.length === 1, `path = ${JSON.stringify(write.fileCommands.path)}`),
       check('the step summary came back', write.fileCommands.summary.includes('Demo step summary'), 'summary is empty'),
     ]);

@@ -64,7 +64,9 @@ function volumeDir(pv: V1PersistentVolume): string {
 
 /** Hook settings (`ZRH_*`) from this process's env, passed on as the runner pod's env. */
 function hookSettings(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('ZRH_') && e[1] !== undefined && !e[0].startsWith('ZRH_CLUSTER')));
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('ZRH_') && e[1] !== undefined && !e[0].startsWith('ZRH_CLUSTER')),
+  );
 }
 
 async function main(): Promise<number> {
@@ -102,7 +104,10 @@ async function main(): Promise<number> {
     heading('Build cache (what an operator does once)');
     await core.createNamespacedPersistentVolumeClaim({
       namespace,
-      body: { metadata: { name: 'conan-seed' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '20Mi' } } } },
+      body: {
+        metadata: { name: 'conan-seed' },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '20Mi' } } },
+      },
     });
     let seedPv: V1PersistentVolume | undefined;
     for (let i = 0; i < 120 && !seedPv; i++) {
@@ -115,10 +120,15 @@ async function main(): Promise<number> {
     mkdirSync(join(seedDir, 'p'), { recursive: true });
     writeFileSync(join(seedDir, 'p', 'zlib.txt'), 'zlib/1.3 from the seed\n');
     say('  PVC conan-seed filled with a Conan-like store (p/zlib.txt)');
-    for (const line of zfsClone('seed', 'conan-demo', '--from-pvc', 'conan-seed', '--repository', 'octo-org/hello').split('\n')) say(`  $ zfs-clone seed: ${line}`);
+    for (const line of zfsClone('seed', 'conan-demo', '--from-pvc', 'conan-seed', '--repository', 'octo-org/hello').split('\n'))
+      say(`  $ zfs-clone seed: ${line}`);
     options.containerEnv['ZFS_CLONE_SOURCE'] ??= 'cache:conan-demo';
     options.containerEnv['ZFS_CLONE_PROMOTE'] ??= 'true';
-    say(`  the job's container.env: ${Object.entries(options.containerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    say(
+      `  the job's container.env: ${Object.entries(options.containerEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   }
 
   let allOk = false;
@@ -136,7 +146,9 @@ async function main(): Promise<number> {
     });
     try {
       const { pod, layout } = runner;
-      say(`  ${pod.name} on node ${pod.nodeName}${pod.claimName ? `, work claim ${pod.claimName} → ${pod.volume?.metadata?.name ?? '?'}` : ', no work volume'}`);
+      say(
+        `  ${pod.name} on node ${pod.nodeName}${pod.claimName ? `, work claim ${pod.claimName} → ${pod.volume?.metadata?.name ?? '?'}` : ', no work volume'}`,
+      );
       say(`  _work on this host: ${layout.workDir}${runner.workDataDir === layout.workDir ? '' : ` → ${runner.workDataDir}`}`);
       say(`  hook: node ${DEFAULT_HOOK_PATH}`);
 
@@ -150,7 +162,10 @@ async function main(): Promise<number> {
           (c) => c.metadata?.name !== pod.claimName && !c.metadata?.ownerReferences?.some((o) => o.kind === 'VolumeSnapshot'),
         );
         say(`  objects labelled runner-pod=${pod.name} ${when}:`);
-        for (const p of pods) say(`    pod ${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.spec?.containers.map((c) => `${c.name}(${c.image})`).join(', ')} — ${p.status?.phase}`);
+        for (const p of pods)
+          say(
+            `    pod ${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.spec?.containers.map((c) => `${c.name}(${c.image})`).join(', ')} — ${p.status?.phase}`,
+          );
         for (const s of secrets) say(`    secret ${s.metadata?.name} (${s.type})`);
         for (const c of claims) say(`    claim ${c.metadata?.name} (${c.status?.phase})`);
         if (pods.length + secrets.length + claims.length === 0) say('    (none)');
@@ -180,7 +195,11 @@ async function main(): Promise<number> {
         for (const line of zfsClone('list').split('\n')) say(`    ${line}`);
         const { generation, head } = JSON.parse(zfsClone('status', 'conan-demo', '-o', 'json')) as { generation: number; head: string };
         cacheOk = generation === 2;
-        say(cacheOk ? `  ✔ the job promoted its clone: cache conan-demo is at generation 2 (${head})` : `  ✘ cache conan-demo is at generation ${generation}, expected 2 after the promotion`);
+        say(
+          cacheOk
+            ? `  ✔ the job promoted its clone: cache conan-demo is at generation 2 (${head})`
+            : `  ✘ cache conan-demo is at generation ${generation}, expected 2 after the promotion`,
+        );
       }
       allOk = printSummary(entries) && left === 0 && cacheOk;
       if (left > 0) say('  ✘ cleanup_job left objects behind');

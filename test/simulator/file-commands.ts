@@ -56,11 +56,7 @@ export function planStepFileCommands(layout: WorkLayout, guid: string): StepFile
  * Creates the step's empty file-command files, deleting the previous step's first (the runner
  * keeps only the current step's files in `_runner_file_commands`).
  */
-export async function createStepFileCommands(
-  layout: WorkLayout,
-  guid: string,
-  previous?: StepFileCommands,
-): Promise<StepFileCommands> {
+export async function createStepFileCommands(layout: WorkLayout, guid: string, previous?: StepFileCommands): Promise<StepFileCommands> {
   if (previous) for (const name of NAMES) await rm(previous.host[name], { force: true });
   const step = planStepFileCommands(layout, guid);
   for (const name of NAMES) await writeFile(step.host[name], '');

@@ -57,9 +57,7 @@ function placementAffinity(placement: Placement): V1Affinity | undefined {
   return {
     nodeAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: [
-          { matchExpressions: [{ key: 'type', operator: placement === 'kwok' ? 'In' : 'NotIn', values: ['kwok'] }] },
-        ],
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'type', operator: placement === 'kwok' ? 'In' : 'NotIn', values: ['kwok'] }] }],
       },
     },
   };
@@ -120,7 +118,14 @@ export function buildRunnerPod(spec: RunnerPodSpec & { readonly name: string }):
 }
 
 /** Waiting reasons that mean the pod will never start. */
-export const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+export const FATAL_WAITING = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'ErrImageNeverPull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
 
 /** Calls `probe` until it returns a value, failing with `what` after `timeoutMs`. */
 export async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {

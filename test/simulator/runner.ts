@@ -302,7 +302,10 @@ export class RunnerSimulator {
   async cancel(delays: { readonly termAfterMs?: number; readonly killAfterMs?: number } = {}): Promise<void> {
     const proc = this.running;
     if (!proc) return;
-    const gone = proc.done.then(() => true, () => true);
+    const gone = proc.done.then(
+      () => true,
+      () => true,
+    );
     const within = (ms: number) => Promise.race([gone, new Promise<false>((r) => setTimeout(() => r(false), ms))]);
     proc.kill('SIGINT');
     if (await within(delays.termAfterMs ?? 7_500)) return;
@@ -322,10 +325,7 @@ export class RunnerSimulator {
     await this.options.onDispose?.();
   }
 
-  private async step(
-    name: string,
-    build: (fileCommands: StepFileCommands, responseFile: string) => HookInput,
-  ): Promise<StepCall> {
+  private async step(name: string, build: (fileCommands: StepFileCommands, responseFile: string) => HookInput): Promise<StepCall> {
     const fileCommands = await createStepFileCommands(this.layout, randomUUID(), this.fileCommands);
     if (this.layout.owner) {
       for (const path of Object.values(fileCommands.host)) await chown(path, this.layout.owner.uid, this.layout.owner.gid);

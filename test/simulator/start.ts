@@ -158,9 +158,7 @@ async function resolveWorkDir(options: StartRunnerOptions, pod: RunnerPodInfo, r
   if (!pv) throw new Error(`runner pod ${pod.namespace}/${pod.name} has no bound work volume`);
   const dir = options.volumeDir ? options.volumeDir(pv) : hostPathOfVolume(pv);
   if (!dir) {
-    throw new Error(
-      `PersistentVolume ${pv.metadata?.name ?? '?'} has no spec.csi.volumeAttributes.hostPath; pass volumeDir to find its host folder`,
-    );
+    throw new Error(`PersistentVolume ${pv.metadata?.name ?? '?'} has no spec.csi.volumeAttributes.hostPath; pass volumeDir to find its host folder`);
   }
   await access(dir).catch((cause: unknown) => {
     throw new Error(`host folder ${dir} of PersistentVolume ${pv.metadata?.name ?? '?'} is not accessible`, { cause });

@@ -99,19 +99,12 @@ export function parseUserVolume(volume: string): MountVolume {
     return mount(volume, parts[0] ?? null, parts[1] ?? null, parts[2]?.toLowerCase() === 'ro');
   }
   if (parts.length === 2) {
-    return parts[1]?.toLowerCase() === 'ro'
-      ? mount(volume, null, parts[0] ?? null, true)
-      : mount(volume, parts[0] ?? null, parts[1] ?? null, false);
+    return parts[1]?.toLowerCase() === 'ro' ? mount(volume, null, parts[0] ?? null, true) : mount(volume, parts[0] ?? null, parts[1] ?? null, false);
   }
   return mount(volume, null, volume, false);
 }
 
-function mount(
-  userProvidedValue: string | null,
-  sourceVolumePath: string | null,
-  targetVolumePath: string | null,
-  readOnly: boolean,
-): MountVolume {
+function mount(userProvidedValue: string | null, sourceVolumePath: string | null, targetVolumePath: string | null, readOnly: boolean): MountVolume {
   return { userProvidedValue, sourceVolumePath, targetVolumePath, readOnly };
 }
 
@@ -130,11 +123,7 @@ export function systemMountVolumes(layout: WorkLayout): MountVolume[] {
 }
 
 /** Builds the `HookContainer` of the job container (`role: 'job'`) or of a service. */
-export function buildHookContainer(
-  layout: WorkLayout,
-  container: WorkflowContainer,
-  role: 'job' | 'service',
-): HookContainer {
+export function buildHookContainer(layout: WorkLayout, container: WorkflowContainer, role: 'job' | 'service'): HookContainer {
   const isJob = role === 'job';
   return {
     image: container.image,

@@ -41,11 +41,7 @@ export function defaultJobFacts(repository: string, runnerName: string): JobFact
  * The `GITHUB_*`/`RUNNER_*`/`ACTIONS_*` variables every step gets, with runner paths translated
  * by `translate` (container paths for steps in the job container).
  */
-function contextEnv(
-  layout: WorkLayout,
-  facts: JobFacts,
-  translate: (hostPath: string) => string,
-): Record<string, string> {
+function contextEnv(layout: WorkLayout, facts: JobFacts, translate: (hostPath: string) => string): Record<string, string> {
   const [owner = ''] = facts.repository.split('/');
   const refName = facts.ref.replace(/^refs\/(heads|tags)\//, '');
   return {

@@ -49,7 +49,11 @@ const clientNode = ncc('bundle/client-node.cjs', `${tmp}-client-node`);
 // with a V8 code cache) + @kubernetes/client-node, compressed, as line comments (compiled on
 // first require).
 const buildId = createHash('sha256').update(code).update(clientNode).digest('hex').slice(0, 16);
-const commented = (text) => text.split('\n').map((line) => `//${line}`).join('\n');
+const commented = (text) =>
+  text
+    .split('\n')
+    .map((line) => `//${line}`)
+    .join('\n');
 // The loader reads only up to the second block: its byte offset goes into the loader, padded to
 // a fixed width so that writing it does not move it.
 const template = readFileSync(join(pkg, 'bundle', 'loader.cjs'), 'utf8').replaceAll('__BUILD_ID__', buildId);
@@ -67,4 +71,6 @@ writeFileSync(join(out, 'index.js'), bundle);
 writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
 rmSync(tmp, { recursive: true, force: true });
 rmSync(`${tmp}-client-node`, { recursive: true, force: true });
-console.log(`dist/index.js: ${(statSync(join(out, 'index.js')).size / 1024).toFixed(0)} KiB (hook ${(code.length / 1024).toFixed(0)} KiB, @kubernetes/client-node ${(clientNode.length / 1024).toFixed(0)} KiB, carried as ${(packed.length / 1024).toFixed(0)} KiB)`);
+console.log(
+  `dist/index.js: ${(statSync(join(out, 'index.js')).size / 1024).toFixed(0)} KiB (hook ${(code.length / 1024).toFixed(0)} KiB, @kubernetes/client-node ${(clientNode.length / 1024).toFixed(0)} KiB, carried as ${(packed.length / 1024).toFixed(0)} KiB)`,
+);

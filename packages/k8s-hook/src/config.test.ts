@@ -20,12 +20,22 @@ describe('loadConfig', () => {
 
   it('reads the limits of container.options: capabilities normalized, lists split on commas and spaces', () => {
     expect(
-      loadConfig({ ACTIONS_RUNNER_POD_NAME: 'p', ZRH_ALLOWED_CAPABILITIES: 'cap_sys_ptrace, NET_ADMIN  SYS_PTRACE', ZRH_ALLOW_PRIVILEGED: 'true', ZRH_ALLOW_ROOT_USER: '1', ZRH_ALLOWED_LABELS: 'team,ci.example.com/*' }).optionLimits,
+      loadConfig({
+        ACTIONS_RUNNER_POD_NAME: 'p',
+        ZRH_ALLOWED_CAPABILITIES: 'cap_sys_ptrace, NET_ADMIN  SYS_PTRACE',
+        ZRH_ALLOW_PRIVILEGED: 'true',
+        ZRH_ALLOW_ROOT_USER: '1',
+        ZRH_ALLOWED_LABELS: 'team,ci.example.com/*',
+      }).optionLimits,
     ).toEqual({ allowedCapabilities: ['SYS_PTRACE', 'NET_ADMIN'], allowPrivileged: true, allowRootUser: true, allowedLabels: ['team', 'ci.example.com/*'] });
   });
 
   it.each([
-    ['ZRH_ALLOWED_CAPABILITIES', 'SYS-ADMIN', 'ZRH_ALLOWED_CAPABILITIES: expected capability names separated by commas (e.g. NET_ADMIN,SYS_PTRACE), got "SYS-ADMIN"'],
+    [
+      'ZRH_ALLOWED_CAPABILITIES',
+      'SYS-ADMIN',
+      'ZRH_ALLOWED_CAPABILITIES: expected capability names separated by commas (e.g. NET_ADMIN,SYS_PTRACE), got "SYS-ADMIN"',
+    ],
     ['ZRH_ALLOWED_LABELS', 'team=ci', 'ZRH_ALLOWED_LABELS: expected label keys or globs separated by commas (e.g. team,ci.example.com/*), got "team=ci"'],
     ['ZRH_ALLOW_ROOT_USER', 'maybe', 'ZRH_ALLOW_ROOT_USER: expected true or false (also 1/yes/on and 0/no/off)'],
     ['ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS', '10m', 'ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: expected a whole number of seconds (0 or more)'],
@@ -36,8 +46,19 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['on', true], ['On', true],
-    ['false', false], ['False', false], ['0', false], ['no', false], ['off', false], ['OFF', false], ['', false],
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['on', true],
+    ['On', true],
+    ['false', false],
+    ['False', false],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+    ['OFF', false],
+    ['', false],
   ])('reads the boolean ACTIONS_RUNNER_USE_KUBE_SCHEDULER=%j as %s, like the cache settings', (value, expected) => {
     expect(loadConfig({ ACTIONS_RUNNER_POD_NAME: 'p', ACTIONS_RUNNER_USE_KUBE_SCHEDULER: value }).useKubeScheduler).toBe(expected);
   });
@@ -48,7 +69,11 @@ describe('loadConfig', () => {
     );
   });
 
-  it.each([['0', 0], ['30', 30], [' 45 ', 45]])('reads ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS=%j as %i', (value, seconds) => {
+  it.each([
+    ['0', 0],
+    ['30', 30],
+    [' 45 ', 45],
+  ])('reads ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS=%j as %i', (value, seconds) => {
     expect(loadConfig({ ACTIONS_RUNNER_POD_NAME: 'p', ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: value }).podTimeoutSeconds).toBe(seconds);
   });
 

@@ -29,83 +29,72 @@ const nameList = (item: RegExp, expects: string, normalize: (s: string) => strin
  */
 export const configEnvSchema = c.object({
   ACTIONS_RUNNER_POD_NAME: requiredSetting(matchingField(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a Kubernetes pod name'), {
-    description:
-      'Required. The runner pod\'s name (ARC sets it): every object the hook creates is labelled `runner-pod=<it>` and owned by that pod.',
+    description: "Required. The runner pod's name (ARC sets it): every object the hook creates is labelled `runner-pod=<it>` and owned by that pod.",
     syntax: 'name',
   }),
   ACTIONS_RUNNER_KUBERNETES_NAMESPACE: optionalSetting(textSetting, {
-    description:
-      'Namespace of the job pods. Unset: the kubeconfig\'s or the in-cluster service account\'s namespace.',
+    description: "Namespace of the job pods. Unset: the kubeconfig's or the in-cluster service account's namespace.",
     syntax: 'name',
   }),
   ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: optionalSetting(textSetting, {
-    description:
-      'Path to a YAML pod template merged into every job and step pod (hook extension, ADR 0134 format). Unreadable or invalid: prepare_job fails.',
+    description: 'Path to a YAML pod template merged into every job and step pod (hook extension, ADR 0134 format). Unreadable or invalid: prepare_job fails.',
     syntax: 'path',
   }),
   ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS: defaultedSetting(wholeNumberField('seconds'), '600', {
-    description:
-      'How long to wait for a job or step pod to become ready, in seconds.',
+    description: 'How long to wait for a job or step pod to become ready, in seconds.',
     syntax: 'seconds',
   }),
   ACTIONS_RUNNER_CLAIM_NAME: optionalSetting(textSetting, {
-    description:
-      'The runner\'s work PVC (volume mode). Unset: read from the runner pod, else `<pod>-work`.',
+    description: "The runner's work PVC (volume mode). Unset: read from the runner pod, else `<pod>-work`.",
     syntax: 'name',
   }),
   ACTIONS_RUNNER_USE_KUBE_SCHEDULER: defaultedSetting(booleanField, 'false', {
-    description:
-      '`true`: in volume mode, do not require the runner\'s node for the job pod (for ReadWriteMany work claims).',
+    description: "`true`: in volume mode, do not require the runner's node for the job pod (for ReadWriteMany work claims).",
     syntax: 'true|false',
   }),
   ACTIONS_RUNNER_IMAGE: optionalSetting(textSetting, {
-    description:
-      'An image with `sh` and `tar` that copy-mode container steps use to move files. Unset: the job container\'s image.',
+    description: "An image with `sh` and `tar` that copy-mode container steps use to move files. Unset: the job container's image.",
     syntax: 'image',
   }),
   ZRH_WORKSPACE_MODE: defaultedSetting(choiceField(['auto', 'volume', 'copy']), 'auto', {
-    description:
-      'auto',
+    description: 'auto',
     syntax: 'auto|volume|copy',
   }),
   ZRH_LOG_LEVEL: defaultedSetting(choiceField(['info', 'debug']), 'info', {
-    description:
-      'info',
+    description: 'info',
     syntax: 'info|debug',
   }),
   ZRH_CODE_CACHE_DIR: optionalSetting(textSetting, {
     description:
-      'Folder of the V8 code cache the bundle\'s loader reads and writes (docs/decisions/0014-startup-time.md); it must be the hook user\'s own and writable by nobody else. `off`: no cache. Unset: `<tmpdir>/zrh-hook-<uid>`.',
+      "Folder of the V8 code cache the bundle's loader reads and writes (docs/decisions/0014-startup-time.md); it must be the hook user's own and writable by nobody else. `off`: no cache. Unset: `<tmpdir>/zrh-hook-<uid>`.",
     syntax: 'path or off',
   }),
   ZRH_STATE_DIR: optionalSetting(textSetting, {
     description:
-      'Private folder of the runner container where the hook keeps the key that seals the job state, the state\'s latest number and the step journal (docs/decisions/0015-sealed-job-state.md). It must be a folder of the hook\'s user with mode 0700 (no access for anyone else), not a symbolic link, and outside `_work` (which the job pod can reach); the hook creates it when missing. Unset: `<tmpdir>/zrh-state-<uid>`.',
+      "Private folder of the runner container where the hook keeps the key that seals the job state, the state's latest number and the step journal (docs/decisions/0015-sealed-job-state.md). It must be a folder of the hook's user with mode 0700 (no access for anyone else), not a symbolic link, and outside `_work` (which the job pod can reach); the hook creates it when missing. Unset: `<tmpdir>/zrh-state-<uid>`.",
     syntax: 'path',
   }),
   ZRH_UNSCHEDULABLE_GRACE_SECONDS: defaultedSetting(wholeNumberField('seconds'), '0', {
-    description:
-      'How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler\'s message.',
+    description: "How long an Unschedulable job pod may wait (e.g. for a cluster autoscaler) before prepare_job fails with the scheduler's message.",
     syntax: 'seconds',
   }),
   ZRH_ALLOWED_CAPABILITIES: optionalSetting(nameList(/^[A-Za-z_]+$/, 'capability names separated by commas (e.g. NET_ADMIN,SYS_PTRACE)', normalizeCapability), {
     description:
-      'Capabilities a workflow\'s `options: --cap-add` may add to the job, service and container-step containers (`SYS_PTRACE` or `CAP_SYS_PTRACE`, separated by commas); `ALL` allows every one. Unset: none; any `--cap-add` fails prepare_job. A capability the hook template drops is refused whatever this says.',
+      "Capabilities a workflow's `options: --cap-add` may add to the job, service and container-step containers (`SYS_PTRACE` or `CAP_SYS_PTRACE`, separated by commas); `ALL` allows every one. Unset: none; any `--cap-add` fails prepare_job. A capability the hook template drops is refused whatever this says.",
     syntax: 'name list',
   }),
   ZRH_ALLOW_PRIVILEGED: defaultedSetting(booleanField, 'false', {
     description:
-      '`true`: honour `--privileged`, `--security-opt seccomp=unconfined` and `--security-opt apparmor=unconfined` in a workflow\'s `options:` (privilege escalation: full access to the node). Unset: they fail prepare_job. A template with `privileged: false`, `allowPrivilegeEscalation: false` or its own seccomp/AppArmor profile still wins.',
+      "`true`: honour `--privileged`, `--security-opt seccomp=unconfined` and `--security-opt apparmor=unconfined` in a workflow's `options:` (privilege escalation: full access to the node). Unset: they fail prepare_job. A template with `privileged: false`, `allowPrivilegeEscalation: false` or its own seccomp/AppArmor profile still wins.",
     syntax: 'true|false',
   }),
   ZRH_ALLOW_ROOT_USER: defaultedSetting(booleanField, 'false', {
     description:
-      '`true`: allow `--user` with uid or gid 0 (`0`, `root`, `0:0`, `1001:0`) in a workflow\'s `options:`. Unset: they fail prepare_job (an image whose own user is root still runs as root; use the template\'s `runAsNonRoot` to forbid that). A template with `runAsNonRoot: true` still wins.',
+      "`true`: allow `--user` with uid or gid 0 (`0`, `root`, `0:0`, `1001:0`) in a workflow's `options:`. Unset: they fail prepare_job (an image whose own user is root still runs as root; use the template's `runAsNonRoot` to forbid that). A template with `runAsNonRoot: true` still wins.",
     syntax: 'true|false',
   }),
   ZRH_ALLOWED_LABELS: optionalSetting(nameList(/^[A-Za-z0-9._/*-]+$/, 'label keys or globs separated by commas (e.g. team,ci.example.com/*)'), {
-    description:
-      'label keys or globs separated by commas (e.g. team,ci.example.com/*)',
+    description: 'label keys or globs separated by commas (e.g. team,ci.example.com/*)',
     syntax: 'glob list',
   }),
 });

@@ -110,7 +110,12 @@ export async function run(options: RunOptions = {}): Promise<void> {
     // The runner keeps this command's response (and state) only when the hook exits 0.
     await states.commit();
   } catch (err) {
-    code = exitCodeFor(cancel.signal.aborted && !(err instanceof CancelledError) && !(err instanceof StepFailedError) ? new CancelledError(cancel.signal.reason as NodeJS.Signals) : err, log);
+    code = exitCodeFor(
+      cancel.signal.aborted && !(err instanceof CancelledError) && !(err instanceof StepFailedError)
+        ? new CancelledError(cancel.signal.reason as NodeJS.Signals)
+        : err,
+      log,
+    );
   } finally {
     if (client) {
       const { stats } = client;

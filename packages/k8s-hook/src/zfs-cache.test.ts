@@ -37,14 +37,26 @@ describe('runInJobContainer', () => {
     const record = (outcome: { exitCode?: number; error?: Error }) => (options: ExecOptions) => (seen.push(options), outcome);
     const client = new FakeKubeClient();
     client
-      .onExec(anyExec, record({ error: new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET') }), { times: 1 })
+      .onExec(
+        anyExec,
+        record({
+          error: new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET'),
+        }),
+        { times: 1 },
+      )
       .onExec(anyExec, record({ exitCode: 0 }));
-    await expect(runInJobContainer(client, 'ci', 'p', new AbortController().signal)(['sync'], { timeoutMs: 5000 })).resolves.toEqual({ exitCode: 0, stderr: '' });
+    await expect(runInJobContainer(client, 'ci', 'p', new AbortController().signal)(['sync'], { timeoutMs: 5000 })).resolves.toEqual({
+      exitCode: 0,
+      stderr: '',
+    });
     expect(seen.map((o) => o.timeoutMs)).toEqual([5000, 5000]);
 
     seen.length = 0;
     const down = new FakeKubeClient();
-    down.onExec(anyExec, record({ error: new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNREFUSED)') }));
+    down.onExec(
+      anyExec,
+      record({ error: new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNREFUSED)') }),
+    );
     await expect(runInJobContainer(down, 'ci', 'p', new AbortController().signal)(['sync'])).rejects.toThrow('ECONNREFUSED');
     expect(seen).toHaveLength(2);
   });

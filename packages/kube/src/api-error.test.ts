@@ -7,7 +7,12 @@ const cm = { group: '', resource: 'configmaps', namespace: 'ci' };
 
 describe('toApiError', () => {
   it('names verb, resource and namespace on 403 and tells which Role rule is missing', () => {
-    const err = toApiError(403, parseStatus(fixture('status-403-forbidden.json')), { verb: 'create', group: '', resource: 'persistentvolumeclaims', namespace: 'ci' });
+    const err = toApiError(403, parseStatus(fixture('status-403-forbidden.json')), {
+      verb: 'create',
+      group: '',
+      resource: 'persistentvolumeclaims',
+      namespace: 'ci',
+    });
     expect(err.message).toBe(
       'forbidden: cannot create persistentvolumeclaims in namespace "ci" (HTTP 403). ' +
         `The hook's ServiceAccount needs a Role rule: apiGroups [""], resources ["persistentvolumeclaims"], verbs ["create"]`,

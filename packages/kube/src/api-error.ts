@@ -68,8 +68,7 @@ function codeOf(httpStatus: number, reason: string | undefined): KubeErrorCode {
   }
 }
 
-const where = (ctx: RequestContext): string =>
-  ctx.namespace ? `in namespace ${JSON.stringify(ctx.namespace)}` : 'cluster-wide';
+const where = (ctx: RequestContext): string => (ctx.namespace ? `in namespace ${JSON.stringify(ctx.namespace)}` : 'cluster-wide');
 
 const WRITES_BY_NAME = new Set(['update', 'patch', 'delete']);
 
@@ -86,7 +85,13 @@ function rbacHint(ctx: RequestContext): string {
   return rule;
 }
 
-function describe(httpStatus: number, code: KubeErrorCode, msg: string | undefined, ctx: RequestContext, causes: StatusCause[]): { message: string; hint?: string } {
+function describe(
+  httpStatus: number,
+  code: KubeErrorCode,
+  msg: string | undefined,
+  ctx: RequestContext,
+  causes: StatusCause[],
+): { message: string; hint?: string } {
   const tag = `(HTTP ${httpStatus})`;
   const target = ctx.name ? `${ctx.resource} ${JSON.stringify(ctx.name)}` : ctx.resource;
   switch (code) {

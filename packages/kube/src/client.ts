@@ -192,7 +192,7 @@ class Client implements KubeClient {
       allowWatchBookmarks: options.allowWatchBookmarks,
     };
     const req = this.request('GET', { ...ref, name: undefined }, query, { kind: 'WATCH', timeoutMs: options.idleTimeoutMs ?? 0, signal: options.signal });
-    let res;
+    let res: Awaited<ReturnType<Transport['open']>>;
     try {
       res = await this.transport.open(req);
     } catch (err) {

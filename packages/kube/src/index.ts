@@ -5,7 +5,14 @@ export type { RetryOptions } from './retry.js';
 export { describeStats } from './stats.js';
 export { watchUntil, type WatchUntilOptions, type WatchUntilEvent, type WatchUntilEventType, type WatchStep } from './watch-until.js';
 export type { KubeConnectionConfig } from './config/connection.js';
-export { loadKubeConfig, loadKubeConfigFile, loadKubeConfigFiles, loadInClusterConfig, SERVICE_ACCOUNT_DIR, type LoadKubeConfigOptions } from './config/load.js';
+export {
+  loadKubeConfig,
+  loadKubeConfigFile,
+  loadKubeConfigFiles,
+  loadInClusterConfig,
+  SERVICE_ACCOUNT_DIR,
+  type LoadKubeConfigOptions,
+} from './config/load.js';
 export {
   KubeError,
   KubeConfigError,

@@ -8,17 +8,30 @@ import { reply, startFakeApi, type FakeApi, type Reply } from './fixtures/fake-a
 let fake: FakeApi;
 afterEach(async () => fake?.close());
 
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('resolved, expected a rejection'); }, (e: unknown) => e as KubeError);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('resolved, expected a rejection');
+    },
+    (e: unknown) => e as KubeError,
+  );
 
 /** A log stream that sends `lines`, then nothing more, keeping the connection open. */
-const stalledLog = (lines: string): Reply => (res) => {
-  res.writeHead(200, { 'Content-Type': 'text/plain' });
-  res.write(lines);
-};
+const stalledLog =
+  (lines: string): Reply =>
+  (res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.write(lines);
+  };
 
 function collect(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
-  const stream = new Writable({ write: (c: Buffer, _e, cb) => { chunks.push(c); cb(); } });
+  const stream = new Writable({
+    write: (c: Buffer, _e, cb) => {
+      chunks.push(c);
+      cb();
+    },
+  });
   return { stream, text: () => Buffer.concat(chunks).toString() };
 }
 
@@ -48,7 +61,9 @@ describe('logs', () => {
   it('passes sinceTime and timestamps to resume a follow, and reads a log sent again after a reset', async () => {
     fake = await startFakeApi();
     fake.script(reply.reset(), (res) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('2026-01-01T00:00:01Z again\n'));
-    const text = await fake.client({ retry: { baseDelayMs: 5 } }).logs({ namespace: 'ci', pod: 'step-1', container: 'step', sinceTime: '2026-01-01T00:00:00Z', timestamps: true });
+    const text = await fake
+      .client({ retry: { baseDelayMs: 5 } })
+      .logs({ namespace: 'ci', pod: 'step-1', container: 'step', sinceTime: '2026-01-01T00:00:00Z', timestamps: true });
     expect(text).toBe('2026-01-01T00:00:01Z again\n');
     expect(fake.seen).toHaveLength(2);
     expect(Object.fromEntries(fake.seen[1]?.query ?? [])).toEqual({ container: 'step', sinceTime: '2026-01-01T00:00:00Z', timestamps: 'true' });

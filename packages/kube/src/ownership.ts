@@ -70,7 +70,6 @@ export function sameContent(body: unknown, current: unknown): boolean {
   const want = metadataOf(body);
   const have = metadataOf(current);
   return (
-    Object.entries(want.labels).every(([k, v]) => equal(have.labels[k], v)) &&
-    Object.entries(want.annotations).every(([k, v]) => equal(have.annotations[k], v))
+    Object.entries(want.labels).every(([k, v]) => equal(have.labels[k], v)) && Object.entries(want.annotations).every(([k, v]) => equal(have.annotations[k], v))
   );
 }

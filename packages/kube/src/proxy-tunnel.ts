@@ -15,7 +15,8 @@ export function checkProxyUrl(raw: string): { ok: true; url: URL } | { ok: false
   } catch {
     return { ok: false, reason: 'it is not a URL' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `its scheme ${url.protocol.replace(/:$/, '')} is not supported (http and https proxies are)` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, reason: `its scheme ${url.protocol.replace(/:$/, '')} is not supported (http and https proxies are)` };
   if (url.pathname !== '/' && url.pathname !== '') return { ok: false, reason: 'a proxy URL has no path' };
   return { ok: true, url };
 }
@@ -36,7 +37,10 @@ export function connectThroughProxy(proxy: URL, host: string, port: number, sign
   return new Promise((resolve, reject) => {
     const proxyPort = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80);
     const proxyHost = proxy.hostname.replace(/^\[|\]$/g, '');
-    const socket: net.Socket = proxy.protocol === 'https:' ? tls.connect({ host: proxyHost, port: proxyPort, servername: net.isIP(proxyHost) ? undefined : proxyHost }) : net.connect({ host: proxyHost, port: proxyPort });
+    const socket: net.Socket =
+      proxy.protocol === 'https:'
+        ? tls.connect({ host: proxyHost, port: proxyPort, servername: net.isIP(proxyHost) ? undefined : proxyHost })
+        : net.connect({ host: proxyHost, port: proxyPort });
     const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     const auth = proxyAuthorization(proxy);
     let answer = Buffer.alloc(0);

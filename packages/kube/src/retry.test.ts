@@ -12,7 +12,13 @@ afterEach(async () => fake?.close());
 const FAST = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
 const pods = { type: R.pods, namespace: 'ci' };
 const pod = (name: string, extra: object = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ci', resourceVersion: '7', ...extra } });
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('resolved, expected a rejection'); }, (e: unknown) => e as KubeError);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('resolved, expected a rejection');
+    },
+    (e: unknown) => e as KubeError,
+  );
 
 describe('retries of idempotent requests', () => {
   it('waits at least as long as Retry-After on 429, then returns the answer', async () => {
@@ -102,7 +108,9 @@ describe('retries of idempotent requests', () => {
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).status).toBe(503);
     expect(err.code).toBe('SERVER_ERROR');
-    expect(err.message).toMatch(/^get pods "a" failed: the server is currently unable to handle the request \(HTTP 503\); gave up after (\d+) attempts in 0\.\d s$/);
+    expect(err.message).toMatch(
+      /^get pods "a" failed: the server is currently unable to handle the request \(HTTP 503\); gave up after (\d+) attempts in 0\.\d s$/,
+    );
     const attempts = Number(/after (\d+) attempts/.exec(err.message)?.[1]);
     expect(attempts).toBe(fake.seen.length);
     expect(attempts).toBeGreaterThan(1);
@@ -114,7 +122,9 @@ describe('retries of idempotent requests', () => {
     const client = fake.client({ retry: { maxAttempts: 3, baseDelayMs: 5 } });
     const err = await rejection(client.get({ ...pods, name: 'a' }));
     expect(err).toBeInstanceOf(KubeConnectionError);
-    expect(err.message).toMatch(/^cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNRESET\): socket hang up; gave up after 3 attempts in \d+\.\d s\. Check that the API server is running/);
+    expect(err.message).toMatch(
+      /^cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNRESET\): socket hang up; gave up after 3 attempts in \d+\.\d s\. Check that the API server is running/,
+    );
     expect(fake.seen).toHaveLength(3);
   });
 
@@ -140,13 +150,21 @@ describe('create', () => {
     fake.script(reply.reset(), reply.status(409, 'AlreadyExists', 'pods "job-1" already exists'), reply.json(200, stored));
     const client = fake.client(FAST);
     await expect(client.create(pods, body)).resolves.toEqual(stored);
-    expect(fake.seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /api/v1/namespaces/ci/pods', 'POST /api/v1/namespaces/ci/pods', 'GET /api/v1/namespaces/ci/pods/job-1']);
+    expect(fake.seen.map((s) => `${s.method} ${s.path}`)).toEqual([
+      'POST /api/v1/namespaces/ci/pods',
+      'POST /api/v1/namespaces/ci/pods',
+      'GET /api/v1/namespaces/ci/pods/job-1',
+    ]);
     expect(JSON.parse(fake.seen[1]?.body ?? '')).toEqual(body);
     expect(client.stats.recoveries?.get('ADOPT POST pods')).toBe(1);
   });
 
   it.each([
-    ['another owner', owned('job-1', { app: 'zrh', run: '42' }, 'uid-other-runner'), 'its owners (uid uid-other-runner) are not the request\'s (uid uid-runner-1)'],
+    [
+      'another owner',
+      owned('job-1', { app: 'zrh', run: '42' }, 'uid-other-runner'),
+      "its owners (uid uid-other-runner) are not the request's (uid uid-runner-1)",
+    ],
     ['other labels', owned('job-1', { app: 'zrh', run: '41' }), 'its label run is "41", not "42"'],
     ['a missing label', owned('job-1', { app: 'zrh' }), 'its label run is missing, not "42"'],
   ])('does not adopt an object with %s', async (_what, existing, why) => {
@@ -229,20 +247,33 @@ describe('create', () => {
 });
 
 describe('replace with a resourceVersion (compare-and-swap)', () => {
-  const head = (rv: string, snapshot: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'head', namespace: 'ci', resourceVersion: rv, labels: { cache: 'gcc' } }, data: { snapshot } });
+  const head = (rv: string, snapshot: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'head', namespace: 'ci', resourceVersion: rv, labels: { cache: 'gcc' } },
+    data: { snapshot },
+  });
   const cms = { type: R.configMaps, namespace: 'ci', name: 'head' };
 
   it('returns the object when a retry meets the write its lost first attempt made', async () => {
     fake = await startFakeApi();
-    fake.script(reply.reset(), reply.status(409, 'Conflict', 'Operation cannot be fulfilled on configmaps "head": the object has been modified'), reply.json(200, head('8', 'snap-2')));
+    fake.script(
+      reply.reset(),
+      reply.status(409, 'Conflict', 'Operation cannot be fulfilled on configmaps "head": the object has been modified'),
+      reply.json(200, head('8', 'snap-2')),
+    );
     const client = fake.client(FAST);
     await expect(client.replace(cms, head('7', 'snap-2'))).resolves.toEqual(head('8', 'snap-2'));
     expect(client.stats.recoveries?.get('ADOPT PUT configmaps')).toBe(1);
   });
 
-  it('keeps the conflict when the object holds someone else\'s write', async () => {
+  it("keeps the conflict when the object holds someone else's write", async () => {
     fake = await startFakeApi();
-    fake.script(reply.reset(), reply.status(409, 'Conflict', 'Operation cannot be fulfilled on configmaps "head": the object has been modified'), reply.json(200, head('8', 'snap-other')));
+    fake.script(
+      reply.reset(),
+      reply.status(409, 'Conflict', 'Operation cannot be fulfilled on configmaps "head": the object has been modified'),
+      reply.json(200, head('8', 'snap-other')),
+    );
     const err = await rejection(fake.client(FAST).replace(cms, head('7', 'snap-2')));
     expect(isConflict(err)).toBe(true);
   });

@@ -112,7 +112,11 @@ export class RetryPolicy {
    * Runs `attempt` until it succeeds, fails in a way `mode` does not retry, or the attempts or the
    * deadline run out. `onRetry` is called before each new attempt; aborting `signal` stops the wait.
    */
-  async run<T>(mode: RetryMode, attempt: (n: number) => Promise<T>, options: { readonly signal?: AbortSignal | undefined; readonly onRetry?: () => void } = {}): Promise<T> {
+  async run<T>(
+    mode: RetryMode,
+    attempt: (n: number) => Promise<T>,
+    options: { readonly signal?: AbortSignal | undefined; readonly onRetry?: () => void } = {},
+  ): Promise<T> {
     const startedAt = Date.now();
     for (let n = 1; ; n++) {
       try {

@@ -92,7 +92,10 @@ export class Transport {
     this.mod = secure ? https : http;
     const proxy = config.proxyUrl ? new URL(config.proxyUrl) : undefined;
     const agentOptions = { keepAlive: true, maxSockets: 16 };
-    if (secure) this.agent = proxy ? new TunnelingHttpsAgent(proxy, { ...agentOptions, ...this.tlsOptions() }) : new https.Agent({ ...agentOptions, ...this.tlsOptions() });
+    if (secure)
+      this.agent = proxy
+        ? new TunnelingHttpsAgent(proxy, { ...agentOptions, ...this.tlsOptions() })
+        : new https.Agent({ ...agentOptions, ...this.tlsOptions() });
     else this.agent = proxy ? new TunnelingHttpAgent(proxy, agentOptions) : new http.Agent(agentOptions);
   }
 
@@ -132,7 +135,8 @@ export class Transport {
         this.token = { value: (await readFile(tokenFile, 'utf8')).trim(), readAt: now };
       } catch (err) {
         // Keep using the last token if the file is briefly missing during a rotation.
-        if (!this.token) throw new KubeConnectionError(this.config.server, `cannot read the token file ${tokenFile}: ${(err as Error).message}`, { cause: err });
+        if (!this.token)
+          throw new KubeConnectionError(this.config.server, `cannot read the token file ${tokenFile}: ${(err as Error).message}`, { cause: err });
       }
     }
     return this.token ? `Bearer ${this.token.value}` : undefined;

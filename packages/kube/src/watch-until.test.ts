@@ -20,7 +20,13 @@ const ev = (type: string, object: Pod) => ({ type, object });
 const bookmark = (rv: number) => ({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(rv) } } });
 const FAST = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
 const jobPod = { type: R.pods, namespace: 'ci', name: 'job-1' };
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('resolved, expected a rejection'); }, (e: unknown) => e as KubeError);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('resolved, expected a rejection');
+    },
+    (e: unknown) => e as KubeError,
+  );
 
 /** Waits for phase Running, recording what it saw. */
 function untilRunning(log: string[]) {
@@ -34,7 +40,7 @@ function untilRunning(log: string[]) {
 const requests = () => fake.seen.map((s) => (s.query.get('watch') === 'true' ? `WATCH rv=${s.query.get('resourceVersion') ?? ''}` : 'LIST'));
 
 describe('watchUntil', () => {
-  it('lists, delivers the listed objects, and watches from the list\'s version with bookmarks and a server timeout', async () => {
+  it("lists, delivers the listed objects, and watches from the list's version with bookmarks and a server timeout", async () => {
     fake = await startFakeApi();
     fake.script(list(10, [pod(5)]), reply.watch([ev('MODIFIED', pod(11, 'Running'))], 'hang'));
     const client = fake.client(FAST);
@@ -138,11 +144,13 @@ describe('watchUntil', () => {
 
   it('finishes from the starting object alone when it already meets the goal', async () => {
     fake = await startFakeApi();
-    await expect(watchUntil(fake.client(FAST), jobPod, { onEvent: untilRunning([]), from: { resourceVersion: '7', objects: [pod(7, 'Running')] } })).resolves.toEqual(pod(7, 'Running'));
+    await expect(
+      watchUntil(fake.client(FAST), jobPod, { onEvent: untilRunning([]), from: { resourceVersion: '7', objects: [pod(7, 'Running')] } }),
+    ).resolves.toEqual(pod(7, 'Running'));
     expect(fake.seen).toEqual([]);
   });
 
-  it('never reads streams that keep ending as an outcome: the deadline rejects with the caller\'s error', async () => {
+  it("never reads streams that keep ending as an outcome: the deadline rejects with the caller's error", async () => {
     fake = await startFakeApi();
     fake.script(list(10, [pod(5)]));
     fake.otherwise(reply.watch([]));
@@ -161,12 +169,14 @@ describe('watchUntil', () => {
   it('rejects at the deadline with WATCH_TIMEOUT by default, naming what it waited for', async () => {
     fake = await startFakeApi();
     fake.script(list(10, [pod(5)]), reply.watch([], 'hang'));
-    const err = await rejection(watchUntil(fake.client(FAST), { type: R.pods, namespace: 'ci' }, { labelSelector: 'app=zrh', onEvent: () => undefined, timeoutMs: 100 }));
+    const err = await rejection(
+      watchUntil(fake.client(FAST), { type: R.pods, namespace: 'ci' }, { labelSelector: 'app=zrh', onEvent: () => undefined, timeoutMs: 100 }),
+    );
     expect(err.code).toBe('WATCH_TIMEOUT');
     expect(err.message).toBe('pods (labels app=zrh) in namespace "ci" did not reach the expected state within 0.1 s');
   });
 
-  it('rejects on abort with WATCH_ABORTED, or the caller\'s error, and closes the stream', async () => {
+  it("rejects on abort with WATCH_ABORTED, or the caller's error, and closes the stream", async () => {
     fake = await startFakeApi();
     fake.script(list(10, [pod(5)]), reply.watch([], 'hang'), list(10, [pod(5)]), reply.watch([], 'hang'));
     const client = fake.client(FAST);
@@ -178,7 +188,9 @@ describe('watchUntil', () => {
 
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(), 100);
-    await expect(watchUntil(client, jobPod, { onEvent: untilRunning([]), signal: ac2.signal, onAbort: () => new Error('cancelled') })).rejects.toThrow('cancelled');
+    await expect(watchUntil(client, jobPod, { onEvent: untilRunning([]), signal: ac2.signal, onAbort: () => new Error('cancelled') })).rejects.toThrow(
+      'cancelled',
+    );
     await expect(watchUntil(client, jobPod, { onEvent: untilRunning([]), signal: ac2.signal })).rejects.toMatchObject({ code: 'WATCH_ABORTED' });
     expect(requests()).toEqual(['LIST', 'WATCH rv=10', 'LIST', 'WATCH rv=10']);
   });
@@ -195,7 +207,7 @@ describe('watchUntil', () => {
     expect(found).toBe('grace over');
   });
 
-  it('fails with the callback\'s error and stops watching', async () => {
+  it("fails with the callback's error and stops watching", async () => {
     fake = await startFakeApi();
     fake.script(list(10, [pod(5)]), reply.watch([ev('MODIFIED', pod(11, 'Failed')), ev('MODIFIED', pod(12, 'Running'))], 'hang'));
     const seen: string[] = [];

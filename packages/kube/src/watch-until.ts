@@ -112,13 +112,15 @@ export function watchUntil<T, R = T>(client: KubeClient, ref: ResourceRef, optio
       else if (err) reject(err);
       else resolve(value as R);
     };
-    const onAbort = () =>
-      finish(o.onAbort?.() ?? new KubeError('WATCH_ABORTED', `stopped waiting for ${what}`, { cause: o.signal?.reason }));
+    const onAbort = () => finish(o.onAbort?.() ?? new KubeError('WATCH_ABORTED', `stopped waiting for ${what}`, { cause: o.signal?.reason }));
     if (o.signal?.aborted) return onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.timeoutMs !== undefined) {
       const ms = o.timeoutMs;
-      deadline = setTimeout(() => finish(o.onDeadline?.() ?? new KubeError('WATCH_TIMEOUT', `${what} did not reach the expected state within ${ms / 1000} s`)), ms);
+      deadline = setTimeout(
+        () => finish(o.onDeadline?.() ?? new KubeError('WATCH_TIMEOUT', `${what} did not reach the expected state within ${ms / 1000} s`)),
+        ms,
+      );
     }
 
     const schedule = () => {

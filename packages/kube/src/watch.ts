@@ -80,7 +80,11 @@ export function consumeWatch<T>(res: IncomingMessage, handler: WatchHandler<T>, 
     signal?.addEventListener('abort', onAbort, { once: true });
     const cut = (cause?: unknown) => {
       if (signal?.aborted) return finish(undefined);
-      finish(new KubeError('WATCH_CUT', `the watch of ${ctx.resource} was cut off by the server or network${cause instanceof Error ? ` (${cause.message})` : ''}`, { cause }));
+      finish(
+        new KubeError('WATCH_CUT', `the watch of ${ctx.resource} was cut off by the server or network${cause instanceof Error ? ` (${cause.message})` : ''}`, {
+          cause,
+        }),
+      );
     };
 
     const handle = (line: string) => {
@@ -99,7 +103,10 @@ export function consumeWatch<T>(res: IncomingMessage, handler: WatchHandler<T>, 
       ended = true;
       const rest = lines.end();
       if (rest !== undefined) handle(rest);
-      void queue.then(() => finish(undefined), () => undefined);
+      void queue.then(
+        () => finish(undefined),
+        () => undefined,
+      );
     });
     res.on('error', (err) => cut(err));
     res.on('aborted', () => cut());

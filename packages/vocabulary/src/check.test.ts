@@ -53,8 +53,18 @@ describe('checks', () => {
   });
 
   it('applies map and preprocess, and a pattern with its own message', () => {
-    expect(value(c.map(c.string(), (s) => s.length), 'abc')).toBe(3);
-    expect(value(c.preprocess((v) => (v === '' ? undefined : v), c.optional(c.string(), 'dflt')), '')).toBe('dflt');
+    expect(
+      value(
+        c.map(c.string(), (s) => s.length),
+        'abc',
+      ),
+    ).toBe(3);
+    expect(
+      value(
+        c.preprocess((v) => (v === '' ? undefined : v), c.optional(c.string(), 'dflt')),
+        '',
+      ),
+    ).toBe('dflt');
     expect(problems(c.string({ pattern: /^[a-z]+$/, patternMessage: 'expected lowercase letters' }), 'A')).toEqual(['(root): expected lowercase letters']);
   });
 

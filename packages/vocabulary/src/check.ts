@@ -35,9 +35,7 @@ type Shape = Record<string, Check<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: undefined extends Output<S[K]> ? K : never }[keyof S];
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 /** An object check's output: keys whose check may give `undefined` are optional. */
-export type ObjectOutput<S extends Shape> = Flatten<
-  { [K in Exclude<keyof S, OptionalKeys<S>>]: Output<S[K]> } & { [K in OptionalKeys<S>]?: Output<S[K]> }
->;
+export type ObjectOutput<S extends Shape> = Flatten<{ [K in Exclude<keyof S, OptionalKeys<S>>]: Output<S[K]> } & { [K in OptionalKeys<S>]?: Output<S[K]> }>;
 
 /** An object check; `shape` lists the checks of its keys. */
 export interface ObjectCheck<S extends Shape> extends Check<ObjectOutput<S>> {

@@ -25,7 +25,10 @@ describe('splitHint', () => {
   });
 
   it('drops the full stop a message ended with', () => {
-    expect(splitHint(hinted('Cache "c" does not exist.', 'See `zfs-clone list`.'))).toEqual({ message: 'Cache "c" does not exist', hint: 'See `zfs-clone list`.' });
+    expect(splitHint(hinted('Cache "c" does not exist.', 'See `zfs-clone list`.'))).toEqual({
+      message: 'Cache "c" does not exist',
+      hint: 'See `zfs-clone list`.',
+    });
   });
 
   it('leaves a message alone that does not end with its hint', () => {

@@ -8,11 +8,31 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1ObjectMeta, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type KubeConfig,
+  type V1ObjectMeta,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { createKubeClient, loadKubeConfigFile, type KubeClient } from '@zfs-runner-hooks/kube';
 import { readHead, type VolumeSnapshot } from '@zfs-runner-hooks/zfs-clone';
 import { runZfsClone } from '../zfs-clone/suite.js';
-import { adminKubeConfig, createTestNamespace, csiVolumeDir, serviceAccountKubeConfig, waitFor, ZFS_LIKE_CLASS, type TestNamespace } from '../../cluster/harness.js';
+import {
+  adminKubeConfig,
+  createTestNamespace,
+  csiVolumeDir,
+  serviceAccountKubeConfig,
+  waitFor,
+  ZFS_LIKE_CLASS,
+  type TestNamespace,
+} from '../../cluster/harness.js';
 import { hookRole } from '../../cluster/hook-role.js';
 import { DEFAULT_HOOK_PATH } from '../../simulator/runner.js';
 import type { JobFacts } from '../../simulator/step-env.js';
@@ -61,7 +81,11 @@ export interface CacheWorld {
    * every event (the objects that exist when it starts come first, as ADDED); resolves once the
    * watch is established.
    */
-  watch<T extends Watched>(resource: WatchedResource, labelSelector: string | undefined, onObject: (type: string, object: T) => void): Promise<{ stop(): void }>;
+  watch<T extends Watched>(
+    resource: WatchedResource,
+    labelSelector: string | undefined,
+    onObject: (type: string, object: T) => void,
+  ): Promise<{ stop(): void }>;
   /** What runner pod `runnerPod` and cache `cache` have in the namespace right now (admin view). */
   inventory(runnerPod: string, cache: string): Promise<Inventory>;
   /**
@@ -112,7 +136,11 @@ export interface Inventory {
     readonly expiresAt: string | undefined;
   }[];
   /** The cache head. */
-  readonly head: { readonly generation: number; readonly snapshot: string; readonly history: readonly { readonly generation: number; readonly snapshot: string }[] };
+  readonly head: {
+    readonly generation: number;
+    readonly snapshot: string;
+    readonly history: readonly { readonly generation: number; readonly snapshot: string }[];
+  };
 }
 
 const ownersOf = (m: V1ObjectMeta | undefined): OwnerText[] => (m?.ownerReferences ?? []).map((o) => `${o.kind}/${o.name}`);
@@ -137,7 +165,8 @@ export async function createCacheWorld(
   promotable: readonly string[] = [cache],
   seed: { readonly repositories?: readonly string[] } = {},
 ): Promise<CacheWorld> {
-  if (!existsSync(DEFAULT_HOOK_PATH)) throw new Error(`the hook bundle ${DEFAULT_HOOK_PATH} is missing: build it with \`pnpm --filter @zfs-runner-hooks/k8s-hook build\``);
+  if (!existsSync(DEFAULT_HOOK_PATH))
+    throw new Error(`the hook bundle ${DEFAULT_HOOK_PATH} is missing: build it with \`pnpm --filter @zfs-runner-hooks/k8s-hook build\``);
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
   const custom = admin.makeApiClient(CustomObjectsApi);
@@ -152,7 +181,11 @@ export async function createCacheWorld(
   const operator = createKubeClient(await loadKubeConfigFile(operatorKubeconfig));
 
   const volumeDir = async (pvc: string) => {
-    const bound = await waitFor(`PVC ${pvc} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }), (c) => c.status?.phase === 'Bound');
+    const bound = await waitFor(
+      `PVC ${pvc} Bound`,
+      () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }),
+      (c) => c.status?.phase === 'Bound',
+    );
     return volumeDirOf(await core.readPersistentVolume({ name: bound.spec?.volumeName ?? '' }));
   };
   const cli = (...argv: string[]) => runZfsClone(ns.name, operator, argv);
@@ -163,7 +196,10 @@ export async function createCacheWorld(
 
   await core.createNamespacedPersistentVolumeClaim({
     namespace: ns.name,
-    body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: ZFS_LIKE_CLASS, resources: { requests: { storage: '10Mi' } } } },
+    body: {
+      metadata: { name: 'golden' },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: ZFS_LIKE_CLASS, resources: { requests: { storage: '10Mi' } } },
+    },
   });
   const golden = await volumeDir('golden');
   mkdirSync(join(golden, 'p'), { recursive: true });
@@ -206,8 +242,16 @@ export async function createCacheWorld(
     },
     headWithHistory,
     async watch(resource, labelSelector, onObject) {
-      const path = resource === 'volumesnapshots' ? `/apis/${SNAPSHOTS.group}/${SNAPSHOTS.version}/namespaces/${ns.name}/volumesnapshots` : `/api/v1/namespaces/${ns.name}/${resource}`;
-      const request = await new Watch(admin).watch(path, labelSelector ? { labelSelector } : {}, (type, object) => onObject(type, object as never), () => undefined);
+      const path =
+        resource === 'volumesnapshots'
+          ? `/apis/${SNAPSHOTS.group}/${SNAPSHOTS.version}/namespaces/${ns.name}/volumesnapshots`
+          : `/api/v1/namespaces/${ns.name}/${resource}`;
+      const request = await new Watch(admin).watch(
+        path,
+        labelSelector ? { labelSelector } : {},
+        (type, object) => onObject(type, object as never),
+        () => undefined,
+      );
       return { stop: () => request.abort() };
     },
     async inventory(runnerPod, cacheName) {
@@ -216,7 +260,9 @@ export async function createCacheWorld(
         core.listNamespacedPod(mine),
         core.listNamespacedSecret(mine),
         core.listNamespacedPersistentVolumeClaim(mine),
-        custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns.name, labelSelector: `zrh.dev/cache=${cacheName}` }) as Promise<{ items: VolumeSnapshot[] }>,
+        custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns.name, labelSelector: `zrh.dev/cache=${cacheName}` }) as Promise<{
+          items: VolumeSnapshot[];
+        }>,
         headWithHistory(cacheName),
       ]);
       const common = (m: V1ObjectMeta | undefined) => ({ name: m?.name ?? '', deleting: Boolean(m?.deletionTimestamp), owners: ownersOf(m) });
@@ -249,7 +295,8 @@ export async function createCacheWorld(
         custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns.name, labelSelector: selector }) as Promise<{ items: VolumeSnapshot[] }>,
         core.listNamespacedPersistentVolumeClaim({ namespace: ns.name, labelSelector: selector }),
       ]);
-      const expiring = <T extends { metadata?: V1ObjectMeta }>(items: readonly T[]) => items.filter((o) => o.metadata?.annotations?.[EXPIRES_AT] && !o.metadata.deletionTimestamp).map((o) => o.metadata?.name ?? '');
+      const expiring = <T extends { metadata?: V1ObjectMeta }>(items: readonly T[]) =>
+        items.filter((o) => o.metadata?.annotations?.[EXPIRES_AT] && !o.metadata.deletionTimestamp).map((o) => o.metadata?.name ?? '');
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
       const expired: string[] = [];
       for (const name of expiring(snaps.items)) {
@@ -270,9 +317,19 @@ export async function createCacheWorld(
       ]);
       const alive = <T extends { metadata?: { deletionTimestamp?: unknown } }>(o: T) => !o.metadata?.deletionTimestamp;
       return {
-        pvcs: pvcs.items.filter(alive).map((p) => p.metadata?.name ?? '').filter((n) => n !== 'golden' && !n.endsWith('-work')).sort(),
-        snapshots: snaps.items.filter((s) => !(s.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp).map((s) => s.metadata?.name ?? '').sort(),
-        pods: pods.items.filter(alive).map((p) => p.metadata?.name ?? '').sort(),
+        pvcs: pvcs.items
+          .filter(alive)
+          .map((p) => p.metadata?.name ?? '')
+          .filter((n) => n !== 'golden' && !n.endsWith('-work'))
+          .sort(),
+        snapshots: snaps.items
+          .filter((s) => !(s.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp)
+          .map((s) => s.metadata?.name ?? '')
+          .sort(),
+        pods: pods.items
+          .filter(alive)
+          .map((p) => p.metadata?.name ?? '')
+          .sort(),
       };
     },
     async dispose() {

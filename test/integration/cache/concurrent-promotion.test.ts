@@ -76,7 +76,11 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
 
   it('moves the head once, fast-forward, to a ready snapshot of a flushed job; the losers follow ZFS_CLONE_ON_CONFLICT; nothing is left', async () => {
     const start = await world.head(CACHE);
-    const runners = await mapLimit(Array.from({ length: JOBS }, (_, i) => i), STARTING, () => world.runner({ runnerEnv: RUNNER_ENV }));
+    const runners = await mapLimit(
+      Array.from({ length: JOBS }, (_, i) => i),
+      STARTING,
+      () => world.runner({ runnerEnv: RUNNER_ENV }),
+    );
 
     // All jobs clone the same generation.
     const prepared = await Promise.all(
@@ -84,7 +88,7 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
         runner.simulator.prepareJob({ image: BUSYBOX, env: { ZFS_CLONE_SOURCE: CACHE, ZFS_CLONE_PROMOTE: 'true', ZFS_CLONE_ON_CONFLICT: onConflict(i) } }),
       ),
     );
-    prepared.forEach((call, i) => expect(call.ok, `prepare_job of job ${i}:\n${output(call)}`).toBe(true));
+    for (const [i, call] of prepared.entries()) expect(call.ok, `prepare_job of job ${i}:\n${output(call)}`).toBe(true);
     for (const [i, runner] of runners.entries()) {
       const [clone] = (await world.inventory(runner.pod.name, CACHE)).pvcs;
       expect(clone, `job ${i} has a clone`).toBeDefined();
@@ -102,7 +106,7 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
         ),
       ),
     );
-    steps.forEach((call, i) => expect(call.exitCode, `the step of job ${i}:\n${output(call)}`).toBe(0));
+    for (const [i, call] of steps.entries()) expect(call.exitCode, `the step of job ${i}:\n${output(call)}`).toBe(0);
 
     // Every version of the head, as it happens, with the state of the snapshot it points at.
     const seen: SeenHead[] = [];
@@ -113,8 +117,20 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
       const history = JSON.parse(data['history'] ?? '[]') as { snapshot: string }[];
       const snapshot = data['snapshot'] ?? '';
       checks.push(
-        (world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: snapshot }) as Promise<{ status?: { readyToUse?: boolean }; metadata?: { deletionTimestamp?: string } }>).then(
-          (s) => void seen.push({ generation: Number(data['generation']), snapshot, previous: history[1]?.snapshot, ready: s.status?.readyToUse === true, deleting: Boolean(s.metadata?.deletionTimestamp) }),
+        (
+          world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: snapshot }) as Promise<{
+            status?: { readyToUse?: boolean };
+            metadata?: { deletionTimestamp?: string };
+          }>
+        ).then(
+          (s) =>
+            void seen.push({
+              generation: Number(data['generation']),
+              snapshot,
+              previous: history[1]?.snapshot,
+              ready: s.status?.readyToUse === true,
+              deleting: Boolean(s.metadata?.deletionTimestamp),
+            }),
           () => void seen.push({ generation: Number(data['generation']), snapshot, previous: history[1]?.snapshot, ready: false, deleting: true }),
         ),
       );
@@ -133,7 +149,9 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
     const head = await world.headWithHistory(CACHE);
     expect(head.generation).toBe(start.generation + 1);
     expect(head.history[1]).toEqual(start);
-    expect(seen.map((h) => ({ ...h, snapshot: '' }))).toEqual([{ generation: start.generation + 1, snapshot: '', previous: start.snapshot, ready: true, deleting: false }]);
+    expect(seen.map((h) => ({ ...h, snapshot: '' }))).toEqual([
+      { generation: start.generation + 1, snapshot: '', previous: start.snapshot, ready: true, deleting: false },
+    ]);
     expect(seen[0]?.snapshot).toBe(head.snapshot);
 
     // Exactly one job promoted, and its flush had succeeded.
@@ -160,12 +178,17 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
         expect(mine, `job ${job.i} took no snapshot`).toEqual([]);
         expect(clone, `job ${job.i} released its clone`).toEqual([]);
       } else if (onConflict(job.i) === 'drop') {
-        expect(said, `job ${job.i}`).toMatch(new RegExp(`moved to generation ${head.generation} since this job cloned generation ${start.generation}; snapshot \\S+ dropped`));
+        expect(said, `job ${job.i}`).toMatch(
+          new RegExp(`moved to generation ${head.generation} since this job cloned generation ${start.generation}; snapshot \\S+ dropped`),
+        );
         expect(mine, `job ${job.i} dropped its snapshot`).toEqual([]);
         expect(clone, `job ${job.i} released its clone`).toEqual([]);
       } else {
         expect(said, `job ${job.i}`).toMatch(/moved on meanwhile; snapshot \S+ kept until/);
-        expect(mine.map((s) => [s.ready, s.role, Date.parse(s.expiresAt ?? '') > Date.now() + 3_600_000]), `job ${job.i} kept its snapshot`).toEqual([[true, 'candidate', true]]);
+        expect(
+          mine.map((s) => [s.ready, s.role, Date.parse(s.expiresAt ?? '') > Date.now() + 3_600_000]),
+          `job ${job.i} kept its snapshot`,
+        ).toEqual([[true, 'candidate', true]]);
         expect(clone).toEqual([[`VolumeSnapshot/${mine[0]?.name ?? '?'}`]]);
       }
     }
@@ -180,9 +203,10 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
     // The runner pods go; once the keep times have run out gc leaves the generations alone.
     await Promise.all([...jobs.map((job) => job.runner.dispose()), next.dispose()]);
     await waitFor(
-      'no pod, Secret or clone of the jobs left but the winner\'s and the kept snapshots\'',
+      "no pod, Secret or clone of the jobs left but the winner's and the kept snapshots'",
       () => Promise.all(jobs.map((job) => world.inventory(job.runner.pod.name, CACHE))),
-      (all) => all.every((inv) => inv.pods.length === 0 && inv.secrets.length === 0 && inv.pvcs.every((p) => p.owners.some((o) => o.startsWith('VolumeSnapshot/')))),
+      (all) =>
+        all.every((inv) => inv.pods.length === 0 && inv.secrets.length === 0 && inv.pvcs.every((p) => p.owners.some((o) => o.startsWith('VolumeSnapshot/')))),
       { timeoutMs: 120_000, intervalMs: 1000 },
     );
     await world.expireKept(CACHE);
@@ -194,7 +218,12 @@ describe(`${JOBS} cleanup_jobs promoting one cache at once, a third of them with
       (inv) => inv.snapshots.every((s) => s.deleting || inv.head.history.some((h) => h.snapshot === s.name)),
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    expect(collected.snapshots.filter((s) => !s.deleting).map((s) => s.name).sort()).toEqual([start.snapshot, head.snapshot].sort());
+    expect(
+      collected.snapshots
+        .filter((s) => !s.deleting)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([start.snapshot, head.snapshot].sort());
     expect(await world.headWithHistory(CACHE)).toEqual(head);
   });
 });

@@ -40,29 +40,49 @@ describe('a hook killed mid-command', () => {
 
   async function headIsReady(): Promise<void> {
     const { snapshot } = await world.head();
-    const object = (await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: snapshot })) as { status?: { readyToUse?: boolean } };
+    const object = (await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: snapshot })) as {
+      status?: { readyToUse?: boolean };
+    };
     expect(object.status?.readyToUse, `head snapshot ${snapshot} ready`).toBe(true);
   }
 
   it('killed while the job pod starts: cleanup_job without state removes the clone and the pod', async () => {
     const before = await world.head();
     const runner = await world.runner();
-    await killWhen(runner, () => runner.simulator.prepareJob(jobContainer(PROMOTING)), 'the job pod exists', async () => (await labelled(runner.pod.name)).pods.length > 0);
+    await killWhen(
+      runner,
+      () => runner.simulator.prepareJob(jobContainer(PROMOTING)),
+      'the job pod exists',
+      async () => (await labelled(runner.pod.name)).pods.length > 0,
+    );
     expect(runner.simulator.state).toBeNull();
     expect((await labelled(runner.pod.name)).pvcs).toHaveLength(1);
 
     const cleanup = await runner.simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
     expect(output(cleanup)).toMatch(/Deleted leftover clone PVCs: /);
-    await waitFor('no pod or clone of the runner', () => labelled(runner.pod.name), (o) => o.pods.length === 0 && o.pvcs.length === 0);
+    await waitFor(
+      'no pod or clone of the runner',
+      () => labelled(runner.pod.name),
+      (o) => o.pods.length === 0 && o.pvcs.length === 0,
+    );
     expect(await world.head()).toEqual(before);
   });
 
   it('killed right after creating the clone PVC: cleanup_job without state removes it', async () => {
     const runner = await world.runner();
-    await killWhen(runner, () => runner.simulator.prepareJob(jobContainer(PROMOTING)), 'the clone PVC exists', async () => (await labelled(runner.pod.name)).pvcs.length > 0);
+    await killWhen(
+      runner,
+      () => runner.simulator.prepareJob(jobContainer(PROMOTING)),
+      'the clone PVC exists',
+      async () => (await labelled(runner.pod.name)).pvcs.length > 0,
+    );
     expect((await runner.simulator.cleanupJob()).ok).toBe(true);
-    await waitFor('no pod or clone of the runner', () => labelled(runner.pod.name), (o) => o.pods.length === 0 && o.pvcs.length === 0);
+    await waitFor(
+      'no pod or clone of the runner',
+      () => labelled(runner.pod.name),
+      (o) => o.pods.length === 0 && o.pvcs.length === 0,
+    );
   });
 
   it('killed while the snapshot is taken back: a second cleanup_job finishes the promotion, gc leaves the head whole', async () => {
@@ -71,7 +91,12 @@ describe('a hook killed mid-command', () => {
     expect((await runner.simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
     expect((await runner.simulator.runScript('echo after-crash > "$CONAN_HOME/p/crash.txt"\n')).exitCode).toBe(0);
     const snapshotsBefore = (await world.objects()).snapshots;
-    await killWhen(runner, () => runner.simulator.cleanupJob(), 'the snapshot-back exists', async () => (await world.objects()).snapshots.length > snapshotsBefore.length);
+    await killWhen(
+      runner,
+      () => runner.simulator.cleanupJob(),
+      'the snapshot-back exists',
+      async () => (await world.objects()).snapshots.length > snapshotsBefore.length,
+    );
     // The head only moves with a ready snapshot: killed before the promotion, it has not moved.
     const afterKill = await world.head();
     expect([before.generation, before.generation + 1]).toContain(afterKill.generation);
@@ -83,7 +108,11 @@ describe('a hook killed mid-command', () => {
     const head = await world.head();
     expect(head.generation).toBe(before.generation + 1);
     await headIsReady();
-    await waitFor('no pod of the runner', () => labelled(runner.pod.name), (o) => o.pods.length === 0);
+    await waitFor(
+      'no pod of the runner',
+      () => labelled(runner.pod.name),
+      (o) => o.pods.length === 0,
+    );
 
     const gc = await world.cli('gc', 'conan');
     expect(gc.code, gc.err).toBe(0);
@@ -103,9 +132,18 @@ describe('a hook killed mid-command', () => {
     const runner = await world.runner();
     expect((await runner.simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
     const snapshotsBefore = (await world.objects()).snapshots;
-    await killWhen(runner, () => runner.simulator.cleanupJob(), 'the snapshot-back exists', async () => (await world.objects()).snapshots.length > snapshotsBefore.length);
+    await killWhen(
+      runner,
+      () => runner.simulator.cleanupJob(),
+      'the snapshot-back exists',
+      async () => (await world.objects()).snapshots.length > snapshotsBefore.length,
+    );
     await runner.dispose();
-    await waitFor('the job pod gone with the runner pod', () => labelled(runner.pod.name), (o) => o.pods.length === 0);
+    await waitFor(
+      'the job pod gone with the runner pod',
+      () => labelled(runner.pod.name),
+      (o) => o.pods.length === 0,
+    );
     await headIsReady();
     const head = await world.head();
     expect([before.generation, before.generation + 1]).toContain(head.generation);

@@ -44,8 +44,14 @@ describe('cache actions in kubectl get events', () => {
     const events = await ours();
     const byReason = (reason: string) => events.find((e) => e.reason === reason) as CoreV1Event;
     expect(events.map((e) => e.reason).sort()).toEqual(['CloneCreated', 'Promoted', 'SnapshotTaken']);
-    expect(line(byReason('CloneCreated'))).toBe(`Normal CloneCreated persistentvolumeclaim/${pvc} Cloned from cache conan generation 1 (${seed}) for runner pod ${runnerPod}`);
-    expect(line(byReason('SnapshotTaken'))).toMatch(new RegExp(`^Normal SnapshotTaken volumesnapshot/${head.snapshot} Snapshot of clone PVC ${pvc} \\(cloned from generation 1 of cache conan\\) is ready after \\d+ ms$`));
+    expect(line(byReason('CloneCreated'))).toBe(
+      `Normal CloneCreated persistentvolumeclaim/${pvc} Cloned from cache conan generation 1 (${seed}) for runner pod ${runnerPod}`,
+    );
+    expect(line(byReason('SnapshotTaken'))).toMatch(
+      new RegExp(
+        `^Normal SnapshotTaken volumesnapshot/${head.snapshot} Snapshot of clone PVC ${pvc} \\(cloned from generation 1 of cache conan\\) is ready after \\d+ ms$`,
+      ),
+    );
     expect(line(byReason('Promoted'))).toBe(
       `Normal Promoted configmap/zfs-cache-conan Cache conan promoted to generation 2: VolumeSnapshot ${head.snapshot}, taken from clone PVC ${pvc} of generation 1, by octo-org/hello@refs/heads/main (push) via ${runnerPod}`,
     );
@@ -53,7 +59,15 @@ describe('cache actions in kubectl get events', () => {
     // kubectl describe finds an object's events by kind, name and uid.
     const uids = {
       CloneCreated: (await world.core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: world.ns.name })).metadata?.uid,
-      SnapshotTaken: ((await world.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots', namespace: world.ns.name, name: head.snapshot })) as { metadata: { uid: string } }).metadata.uid,
+      SnapshotTaken: (
+        (await world.custom.getNamespacedCustomObject({
+          group: 'snapshot.storage.k8s.io',
+          version: 'v1',
+          plural: 'volumesnapshots',
+          namespace: world.ns.name,
+          name: head.snapshot,
+        })) as { metadata: { uid: string } }
+      ).metadata.uid,
       Promoted: (await world.core.readNamespacedConfigMap({ name: 'zfs-cache-conan', namespace: world.ns.name })).metadata?.uid,
     };
     for (const [reason, uid] of Object.entries(uids)) {

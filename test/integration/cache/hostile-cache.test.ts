@@ -82,7 +82,10 @@ describe('hostile jobs and the cache policy', () => {
 
   it('a push to main of another repository cannot promote a cache bound to the first, by its head or by the runner', async () => {
     const byHead = await world.runner({ facts: { repository: 'evil-org/b' } });
-    const byRunner = await world.runner({ facts: { repository: 'evil-org/b' }, runnerEnv: { ZFS_CLONE_CACHE_REPOSITORIES: `conan=${REPOSITORY},unbound=${REPOSITORY}` } });
+    const byRunner = await world.runner({
+      facts: { repository: 'evil-org/b' },
+      runnerEnv: { ZFS_CLONE_CACHE_REPOSITORIES: `conan=${REPOSITORY},unbound=${REPOSITORY}` },
+    });
     const before = await snapshotOfNamespace();
     const first = await attack(byHead, { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true', ZFS_CLONE_SNAPSHOT_BACK: 'always' });
     expect(first.prepared).toContain(
@@ -125,7 +128,12 @@ describe('hostile jobs and the cache policy', () => {
   });
 
   it('caps the unpromoted snapshots kept per cache: beyond ZFS_CLONE_MAX_KEPT_SNAPSHOTS a job takes none and says so', async () => {
-    const candidates = async () => (await world.custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, labelSelector: 'zrh.dev/role=candidate,zrh.dev/cache=conan' })) as { items: unknown[] };
+    const candidates = async () =>
+      (await world.custom.listNamespacedCustomObject({
+        ...SNAPSHOTS,
+        namespace: world.ns.name,
+        labelSelector: 'zrh.dev/role=candidate,zrh.dev/cache=conan',
+      })) as { items: unknown[] };
     const kept = (await candidates()).items.length;
     const cap = { ZFS_CLONE_MAX_KEPT_SNAPSHOTS: String(kept + 1) };
     const headsBefore = await heads();
@@ -137,7 +145,9 @@ describe('hostile jobs and the cache policy', () => {
     const runner = await world.runner({ runnerEnv: cap });
     const before = await snapshotOfNamespace();
     const second = await attack(runner, { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_SNAPSHOT_BACK: 'always' });
-    expect(second.cleanup).toContain(`::warning::not taking a snapshot: ${kept + 1} unpromoted snapshots of cache conan are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${kept + 1})`);
+    expect(second.cleanup).toContain(
+      `::warning::not taking a snapshot: ${kept + 1} unpromoted snapshots of cache conan are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${kept + 1})`,
+    );
     await unchanged(before);
     expect(await heads()).toEqual(headsBefore);
   });
@@ -148,31 +158,54 @@ describe('hostile jobs and the cache policy', () => {
     const kept = await attack(runner, { ZFS_CLONE_SOURCE: 'damaged', ZFS_CLONE_SNAPSHOT_BACK: 'always' });
     const garbage = /Snapshot (\S+) kept until/.exec(kept.cleanup)?.[1] ?? '';
     expect(garbage).not.toBe('');
-    await world.kube.patch({ type: R.volumeSnapshots, namespace: world.ns.name, name: garbage }, { metadata: { annotations: { 'zrh.dev/expires-at': '2020-01-01T00:00:00Z' } } }, 'merge');
+    await world.kube.patch(
+      { type: R.volumeSnapshots, namespace: world.ns.name, name: garbage },
+      { metadata: { annotations: { 'zrh.dev/expires-at': '2020-01-01T00:00:00Z' } } },
+      'merge',
+    );
     expect((await world.cli('gc', 'damaged', '--dry-run', '--grace', '0')).out).toContain(`snapshot/${garbage}`);
 
     // The head of `damaged` stops parsing (an operator's bad edit, a truncated write).
     const cm = await world.core.readNamespacedConfigMap({ name: 'zfs-cache-damaged', namespace: world.ns.name });
-    await world.core.replaceNamespacedConfigMap({ name: 'zfs-cache-damaged', namespace: world.ns.name, body: { ...cm, data: { ...cm.data, history: '[{"generation":' } } });
+    await world.core.replaceNamespacedConfigMap({
+      name: 'zfs-cache-damaged',
+      namespace: world.ns.name,
+      body: { ...cm, data: { ...cm.data, history: '[{"generation":' } },
+    });
     const before = await snapshotOfNamespace();
-    for (const argv of [['gc', '--grace', '0'], ['gc', 'damaged', '--grace', '0']]) {
+    for (const argv of [
+      ['gc', '--grace', '0'],
+      ['gc', 'damaged', '--grace', '0'],
+    ]) {
       const gc = await world.cli(...argv);
       expect(gc.code, gc.err).toBe(1);
-      expect(gc.err).toMatch(/^error: gc refused to run in namespace "cache-hostile-[0-9a-f]+", nothing was deleted: cache "damaged": ConfigMap "zfs-cache-damaged" is not a valid cache head: data\.history: not a JSON history list/);
+      expect(gc.err).toMatch(
+        /^error: gc refused to run in namespace "cache-hostile-[0-9a-f]+", nothing was deleted: cache "damaged": ConfigMap "zfs-cache-damaged" is not a valid cache head: data\.history: not a JSON history list/,
+      );
     }
     expect(await snapshotOfNamespace()).toEqual(before);
 
     // gc at the end of a job of that cache: the job prepared before the damage, a failed step keeps its clone.
     const job = await world.runner({ runnerEnv: { ZFS_CLONE_CACHE_REPOSITORIES: `damaged=${REPOSITORY}` } });
-    await world.core.replaceNamespacedConfigMap({ name: 'zfs-cache-damaged', namespace: world.ns.name, body: { ...cm, metadata: { ...cm.metadata, resourceVersion: undefined } } });
+    await world.core.replaceNamespacedConfigMap({
+      name: 'zfs-cache-damaged',
+      namespace: world.ns.name,
+      body: { ...cm, metadata: { ...cm.metadata, resourceVersion: undefined } },
+    });
     const prepared = await job.simulator.prepareJob(jobContainer({ ZFS_CLONE_SOURCE: 'damaged', ZFS_CLONE_KEEP_ON_FAILURE: '1h' }));
     expect(prepared.ok, output(prepared)).toBe(true);
     expect((await job.simulator.runScript('exit 4\n')).exitCode).toBe(4);
     const fresh = await world.core.readNamespacedConfigMap({ name: 'zfs-cache-damaged', namespace: world.ns.name });
-    await world.core.replaceNamespacedConfigMap({ name: 'zfs-cache-damaged', namespace: world.ns.name, body: { ...fresh, data: { ...fresh.data, history: '[{"generation":' } } });
+    await world.core.replaceNamespacedConfigMap({
+      name: 'zfs-cache-damaged',
+      namespace: world.ns.name,
+      body: { ...fresh, data: { ...fresh.data, history: '[{"generation":' } },
+    });
     const cleanup = await job.simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
-    expect(output(cleanup)).toMatch(/::warning::gc failed: gc refused to run in namespace "[^"]+", nothing was deleted: cache "damaged": ConfigMap "zfs-cache-damaged" is not a valid cache head/);
+    expect(output(cleanup)).toMatch(
+      /::warning::gc failed: gc refused to run in namespace "[^"]+", nothing was deleted: cache "damaged": ConfigMap "zfs-cache-damaged" is not a valid cache head/,
+    );
     const after = await snapshotOfNamespace();
     expect(after.heads).toEqual(before.heads);
     expect(after.snapshots).toEqual(before.snapshots);

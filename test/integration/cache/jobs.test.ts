@@ -38,7 +38,9 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect(pvc.spec?.dataSource).toMatchObject({ kind: 'VolumeSnapshot', name: seedSnapshot });
     expect(pvc.spec?.resources?.requests?.['storage']).toBe('10Mi');
 
-    const step = await job1.runScript(`echo "CONAN_HOME=$CONAN_HOME"\ncat "$CONAN_HOME/${SEED_FILE}"\necho 'fmt/10 built by job 1' > "$CONAN_HOME/p/fmt.txt"\n`);
+    const step = await job1.runScript(
+      `echo "CONAN_HOME=$CONAN_HOME"\ncat "$CONAN_HOME/${SEED_FILE}"\necho 'fmt/10 built by job 1' > "$CONAN_HOME/p/fmt.txt"\n`,
+    );
     expect(step.exitCode, output(step)).toBe(0);
     expect(step.stdout).toContain('CONAN_HOME=/CONAN_HOME');
     expect(step.stdout).toContain(SEED_TEXT.trim());
@@ -81,7 +83,11 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect(lost.ok, output(lost)).toBe(true);
     expect(output(lost)).toContain(`Cache conan moved to generation ${before.generation + 1} since this job cloned generation ${before.generation}; snapshot`);
     expect((await world.head()).generation).toBe(before.generation + 1);
-    await waitFor('the losing clone and its snapshot gone', () => world.objects(), (o) => !o.pvcs.includes(pvc) && !o.snapshots.some((s) => s.startsWith(pvc.replace(/-[0-9a-f]{8}$/, ''))));
+    await waitFor(
+      'the losing clone and its snapshot gone',
+      () => world.objects(),
+      (o) => !o.pvcs.includes(pvc) && !o.snapshots.some((s) => s.startsWith(pvc.replace(/-[0-9a-f]{8}$/, ''))),
+    );
   });
 
   it('does not promote a job whose step failed under on-success, and releases its clone', async () => {
@@ -94,7 +100,11 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     const cleanup = await simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
     expect(await world.head()).toEqual(before);
-    await waitFor('no clone or snapshot of the failed job', () => world.objects(), (o) => !o.pvcs.includes(pvc) && !o.snapshots.some((s) => s.startsWith(pod.name)));
+    await waitFor(
+      'no clone or snapshot of the failed job',
+      () => world.objects(),
+      (o) => !o.pvcs.includes(pvc) && !o.snapshots.some((s) => s.startsWith(pod.name)),
+    );
   });
 
   it('a pull_request job uses the clone but cannot promote', async () => {
@@ -110,15 +120,16 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
   });
 
   /** A step that puts a `sync` in front of the image's own (first in PATH) that answers like `script`. */
-  const fakeSync = (script: string) =>
-    `cat > /usr/local/bin/sync <<'EOF'\n#!/bin/sh\n${script}\nEOF\nchmod +x /usr/local/bin/sync\n`;
+  const fakeSync = (script: string) => `cat > /usr/local/bin/sync <<'EOF'\n#!/bin/sh\n${script}\nEOF\nchmod +x /usr/local/bin/sync\n`;
 
-  it('flushes with a plain sync when the image\'s sync has no -f, and still promotes', async () => {
+  it("flushes with a plain sync when the image's sync has no -f, and still promotes", async () => {
     const before = await world.head();
     const { simulator } = await world.runner();
     expect((await simulator.prepareJob(jobContainer(PROMOTING))).ok).toBe(true);
     // coreutils before 8.24: `sync -f` is an invalid option.
-    const older = fakeSync(`case "$1" in -*) echo "sync: invalid option -- '\${1#-}'" >&2; echo "Try 'sync --help' for more information." >&2; exit 1;; esac\nexec /usr/bin/sync`);
+    const older = fakeSync(
+      `case "$1" in -*) echo "sync: invalid option -- '\${1#-}'" >&2; echo "Try 'sync --help' for more information." >&2; exit 1;; esac\nexec /usr/bin/sync`,
+    );
     const step = await simulator.runScript(`${older}echo old-sync > "$CONAN_HOME/p/old-sync.txt"\n`);
     expect(step.exitCode, output(step)).toBe(0);
     const cleanup = await simulator.cleanupJob();
@@ -128,7 +139,7 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect((await world.head()).generation).toBe(before.generation + 1);
   });
 
-  it('a failing flush is a warning with sync\'s own message, and means no snapshot and no promotion', async () => {
+  it("a failing flush is a warning with sync's own message, and means no snapshot and no promotion", async () => {
     const before = await world.head();
     const snapshotsBefore = (await world.objects()).snapshots;
     const { simulator } = await world.runner();
@@ -138,9 +149,13 @@ describe('the clone cache through prepare_job and cleanup_job', () => {
     expect((await simulator.runScript(failing)).exitCode).toBe(0);
     const cleanup = await simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
-    const warnings = output(cleanup).split('\n').filter((l) => l.includes('sync -f'));
+    const warnings = output(cleanup)
+      .split('\n')
+      .filter((l) => l.includes('sync -f'));
     // Once, as a warning, with sync's own words.
-    expect(warnings).toEqual(["::warning::no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error"]);
+    expect(warnings).toEqual([
+      "::warning::no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error",
+    ]);
     expect(output(cleanup)).not.toContain('has no -f');
     expect(await world.head()).toEqual(before);
     const after = await world.objects();

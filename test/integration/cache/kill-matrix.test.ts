@@ -658,7 +658,10 @@ interface Row {
 /** What the cluster showed when the hook died, in a few words. */
 function summarize(at: Inventory, ctx: Context): string {
   const parts = [
-    ...at.pvcs.map((p) => `clone ${p.phase ?? '?'}${p.deleting ? ' deleting' : ''}${p.kept ? ' kept' : ''}, owner ${p.owners.map((o) => (o === `Pod/${ctx.runnerPod}` ? 'runner pod' : o.split('/')[0] === 'Pod' ? 'job pod' : o.split('/')[0])).join('+') || 'none'}`),
+    ...at.pvcs.map(
+      (p) =>
+        `clone ${p.phase ?? '?'}${p.deleting ? ' deleting' : ''}${p.kept ? ' kept' : ''}, owner ${p.owners.map((o) => (o === `Pod/${ctx.runnerPod}` ? 'runner pod' : o.split('/')[0] === 'Pod' ? 'job pod' : o.split('/')[0])).join('+') || 'none'}`,
+    ),
     ...at.pods.map((p) => `${p.role ?? '?'} pod${p.deleting ? ' deleting' : ''}`),
     ...at.secrets.map((x) => `${x.role ?? '?'} Secret`),
     ...ownSnapshots(at, ctx.runnerPod).map((x) => `snapshot ${x.ready ? 'ready' : 'not ready'} (${x.role ?? '?'})${x.deleting ? ' deleting' : ''}`),
@@ -669,7 +672,11 @@ function summarize(at: Inventory, ctx: Context): string {
 
 async function writeReport(file: string, rows: readonly Row[]): Promise<void> {
   const cell = (t: string) => t.replace(/\|/g, '\\|');
-  const lines = ['| case | killed on | seen at kill time | after the follow-up |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${cell(r.name)} | ${cell(r.fired)} | ${cell(r.seen)} | ${cell(r.after)} |`)];
+  const lines = [
+    '| case | killed on | seen at kill time | after the follow-up |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${cell(r.name)} | ${cell(r.fired)} | ${cell(r.seen)} | ${cell(r.after)} |`),
+  ];
   await writeFile(file, `${lines.join('\n')}\n`);
 }
 
@@ -705,7 +712,11 @@ function slowMotion(sim: RunnerSimulator): { stop(): void } {
 // ---- the suite ----
 
 const CASES = PHASES.flatMap((phase) =>
-  phase.followUps.map((followUp) => ({ name: `${phase.command}${phase.job.clone ? '' : ' without a clone'}: ${phase.phase}, then ${followUp}`, phase, followUp })),
+  phase.followUps.map((followUp) => ({
+    name: `${phase.command}${phase.job.clone ? '' : ' without a clone'}: ${phase.phase}, then ${followUp}`,
+    phase,
+    followUp,
+  })),
 );
 /** Each lane (a case at a time) has a cache of its own; a case starts from what the last one left. */
 const LANES = Array.from({ length: SIDE_BY_SIDE }, (_, i) => `km-${i}`);
@@ -720,7 +731,11 @@ describe.concurrent('a hook SIGKILLed in each phase, and what comes next', () =>
   const rows: Row[] = [];
   afterAll(async () => {
     const report = process.env['ZRH_KILL_MATRIX_REPORT'];
-    if (report) await writeReport(report, [...rows].sort((a, b) => CASES.findIndex((c) => c.name === a.name) - CASES.findIndex((c) => c.name === b.name)));
+    if (report)
+      await writeReport(
+        report,
+        [...rows].sort((a, b) => CASES.findIndex((c) => c.name === a.name) - CASES.findIndex((c) => c.name === b.name)),
+      );
     await world?.dispose();
   });
 
@@ -783,7 +798,13 @@ describe.concurrent('a hook SIGKILLed in each phase, and what comes next', () =>
       disarm.push(lines.first(trigger.line, (l) => kill(`line "${l.slice(0, 120)}"`)).cancel);
     } else if ('lines' in trigger) {
       let left = trigger.lines.length;
-      for (const pattern of trigger.lines) disarm.push(lines.first(pattern, (l) => (left -= 1) === 0 && kill(`line "${l.slice(0, 120)}" (the last of ${trigger.lines.length})`)).cancel);
+      for (const pattern of trigger.lines)
+        disarm.push(
+          lines.first(pattern, (l) => {
+            left -= 1;
+            if (left === 0) kill(`line "${l.slice(0, 120)}" (the last of ${trigger.lines.length})`);
+          }).cancel,
+        );
     } else if ('watch' in trigger) {
       const w = await world.watch(trigger.watch, trigger.selector(ctx), (type, o) => {
         if (trigger.when(o, ctx)) kill(`${type} ${trigger.watch}/${o.metadata?.name ?? '?'}`);
@@ -818,7 +839,10 @@ describe.concurrent('a hook SIGKILLed in each phase, and what comes next', () =>
       return () => sim.runScript(phase.job.step === 'ends' ? 'echo km-step-done\n' : 'echo km-step-running\nsleep 60\n');
     }
     if (phase.command === 'run_container_step') {
-      await writeFile(join(runner.layout.workspace, 'km-step.sh'), phase.job.step === 'ends' ? 'echo km-container-done\n' : 'echo km-container-running\nsleep 60\n');
+      await writeFile(
+        join(runner.layout.workspace, 'km-step.sh'),
+        phase.job.step === 'ends' ? 'echo km-container-done\n' : 'echo km-container-running\nsleep 60\n',
+      );
       return () => sim.runContainerStep({ image: BUSYBOX, entryPoint: 'sh', args: ['/github/workspace/km-step.sh'] });
     }
     const write = await sim.runScript(
@@ -851,57 +875,71 @@ describe.concurrent('a hook SIGKILLed in each phase, and what comes next', () =>
     return inv;
   }
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', (name, { phase, followUp }) => inLane(async (cache) => {
-    const { runner, lines } = await takeRunner();
-    const runnerPod = runner.pod.name;
-    const command = await arrange(phase, runner, cache);
-    const before = await world.head(cache);
-    const ctx: Context = { runnerPod, cache, runner, before };
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', (name, { phase, followUp }) =>
+    inLane(async (cache) => {
+      const { runner, lines } = await takeRunner();
+      const runnerPod = runner.pod.name;
+      const command = await arrange(phase, runner, cache);
+      const before = await world.head(cache);
+      const ctx: Context = { runnerPod, cache, runner, before };
 
-    const { call, fired } = await killOn(ctx, lines, phase, command);
-    const at = await world.inventory(runnerPod, cache);
-    phase.proof({ call, fired, at, ctx });
+      const { call, fired } = await killOn(ctx, lines, phase, command);
+      const at = await world.inventory(runnerPod, cache);
+      phase.proof({ call, fired, at, ctx });
 
-    const promoted = phase.promotedAtKill === true || (followUp === 'cleanup_job' && phase.command === 'cleanup_job' && phase.retryPromotes === true);
-    const e: Expectation = {
-      runnerPod,
-      before,
-      head: promoted ? 'promoted' : before,
-    };
+      const promoted = phase.promotedAtKill === true || (followUp === 'cleanup_job' && phase.command === 'cleanup_job' && phase.retryPromotes === true);
+      const e: Expectation = {
+        runnerPod,
+        before,
+        head: promoted ? 'promoted' : before,
+      };
 
-    if (followUp === 'cleanup_job') {
-      const cleanup = await runner.simulator.cleanupJob();
-      expect(cleanup.ok, output(cleanup)).toBe(true);
-      await settled('cleaned', runnerPod, cache, e);
-    } else if (followUp === 'zfs-clone gc') {
-      const gc = await world.cli('gc', cache);
+      if (followUp === 'cleanup_job') {
+        const cleanup = await runner.simulator.cleanupJob();
+        expect(cleanup.ok, output(cleanup)).toBe(true);
+        await settled('cleaned', runnerPod, cache, e);
+      } else if (followUp === 'zfs-clone gc') {
+        const gc = await world.cli('gc', cache);
+        expect(gc.code, gc.err).toBe(0);
+        const after = await world.inventory(runnerPod, cache);
+        // Nothing of the job is collected while it is in flight or in use.
+        const live = (inv: Inventory) =>
+          [...inv.pvcs.map((p) => ({ ...p, kind: 'PVC' })), ...ownSnapshots(inv, runnerPod).map((x) => ({ ...x, kind: 'snapshot' }))]
+            .filter((o) => !o.deleting)
+            .map((o) => `${o.kind} ${o.name}`);
+        expect(
+          live(at).filter((o) => !live(after).includes(o)),
+          gc.out,
+        ).toEqual([]);
+        await settled('gc right away', runnerPod, cache, e);
+      }
+
+      // ARC deletes the runner pod once the job is over (or once it died). The garbage collector
+      // deletes what it owns; a job pod's container ignores SIGTERM and would use up its 30 s
+      // grace, which the test does not wait out once the pod is being deleted.
+      await runner.dispose();
+      const marked = await waitFor(
+        `the objects of runner pod ${runnerPod} being deleted`,
+        () => world.inventory(runnerPod, cache),
+        (inv) => inv.pods.every((p) => p.deleting) && inv.secrets.length === 0,
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      await Promise.all(
+        marked.pods.map((p) => world.core.deleteNamespacedPod({ namespace: world.ns.name, name: p.name, gracePeriodSeconds: 0 }).catch(() => undefined)),
+      );
+      await settled('runner pod gone', runnerPod, cache, e);
+
+      // The keep times run out; gc collects everything that is not a generation.
+      await world.expireKept(cache);
+      const gc = await world.cli('gc', cache, '--grace', '0');
       expect(gc.code, gc.err).toBe(0);
-      const after = await world.inventory(runnerPod, cache);
-      // Nothing of the job is collected while it is in flight or in use.
-      const live = (inv: Inventory) =>
-        [...inv.pvcs.map((p) => ({ ...p, kind: 'PVC' })), ...ownSnapshots(inv, runnerPod).map((x) => ({ ...x, kind: 'snapshot' }))].filter((o) => !o.deleting).map((o) => `${o.kind} ${o.name}`);
-      expect(live(at).filter((o) => !live(after).includes(o)), gc.out).toEqual([]);
-      await settled('gc right away', runnerPod, cache, e);
-    }
-
-    // ARC deletes the runner pod once the job is over (or once it died). The garbage collector
-    // deletes what it owns; a job pod's container ignores SIGTERM and would use up its 30 s
-    // grace, which the test does not wait out once the pod is being deleted.
-    await runner.dispose();
-    const marked = await waitFor(
-      `the objects of runner pod ${runnerPod} being deleted`,
-      () => world.inventory(runnerPod, cache),
-      (inv) => inv.pods.every((p) => p.deleting) && inv.secrets.length === 0,
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-    await Promise.all(marked.pods.map((p) => world.core.deleteNamespacedPod({ namespace: world.ns.name, name: p.name, gracePeriodSeconds: 0 }).catch(() => undefined)));
-    await settled('runner pod gone', runnerPod, cache, e);
-
-    // The keep times run out; gc collects everything that is not a generation.
-    await world.expireKept(cache);
-    const gc = await world.cli('gc', cache, '--grace', '0');
-    expect(gc.code, gc.err).toBe(0);
-    const collected = await settled('collected', runnerPod, cache, e);
-    rows.push({ name, fired, seen: summarize(at, ctx), after: `nothing left; head at generation ${collected.head.generation}${promoted ? " (this job's snapshot)" : ''}, ready` });
-  }));
+      const collected = await settled('collected', runnerPod, cache, e);
+      rows.push({
+        name,
+        fired,
+        seen: summarize(at, ctx),
+        after: `nothing left; head at generation ${collected.head.generation}${promoted ? " (this job's snapshot)" : ''}, ready`,
+      });
+    }),
+  );
 });

@@ -51,7 +51,7 @@ describe('cleanup_job quiesces the job container before the snapshot', () => {
     expect((await next.cleanupJob()).ok).toBe(true);
   });
 
-  it('a job whose sync hangs gets no snapshot once the runner\'s ZFS_CLONE_TIMEOUT_SECONDS passes, and cleanup_job ends', async () => {
+  it("a job whose sync hangs gets no snapshot once the runner's ZFS_CLONE_TIMEOUT_SECONDS passes, and cleanup_job ends", async () => {
     const before = await world.head();
     const snapshotsBefore = (await world.objects()).snapshots;
     const { simulator: job } = await world.runner({ runnerEnv: { ZFS_CLONE_TIMEOUT_SECONDS: '5' } });

@@ -18,7 +18,12 @@ describe('refused clones', () => {
     await world.custom.createNamespacedCustomObject({
       ...SNAPSHOTS,
       namespace: world.ns.name,
-      body: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: 'never-ready' }, spec: { volumeSnapshotClassName: 'csi-hostpath-snapclass', source: { persistentVolumeClaimName: 'no-such-pvc' } } },
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'never-ready' },
+        spec: { volumeSnapshotClassName: 'csi-hostpath-snapclass', source: { persistentVolumeClaimName: 'no-such-pvc' } },
+      },
     });
   });
   afterAll(async () => {
@@ -34,7 +39,11 @@ describe('refused clones', () => {
     expect(output(prepare)).toMatch(message);
     const cleanup = await runner.simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
-    await waitFor('nothing left behind', () => world.objects(), (o) => JSON.stringify(o) === JSON.stringify(before));
+    await waitFor(
+      'nothing left behind',
+      () => world.objects(),
+      (o) => JSON.stringify(o) === JSON.stringify(before),
+    );
   }
 
   it('refuses a source outside ZFS_CLONE_ALLOWED_SOURCES before creating anything', async () => {
@@ -67,7 +76,10 @@ describe('refused clones', () => {
   });
 
   it('reports an unknown StorageClass from the provisioner and deletes the clone PVC', async () => {
-    await refused({ ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_STORAGE_CLASS: 'no-such-class' }, /Clone PVC "[^"]+" in namespace "[^"]+" cannot be provisioned: .*"no-such-class" not found.*check ZFS_CLONE_STORAGE_CLASS/);
+    await refused(
+      { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_STORAGE_CLASS: 'no-such-class' },
+      /Clone PVC "[^"]+" in namespace "[^"]+" cannot be provisioned: .*"no-such-class" not found.*check ZFS_CLONE_STORAGE_CLASS/,
+    );
   });
 
   it('lists every bad setting at once', async () => {
@@ -81,15 +93,23 @@ describe('refused clones', () => {
     const head = await world.head();
     const before = await world.objects();
     const job = await world.runner();
-    const prepare = await job.simulator.prepareJob(jobContainer({ ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true', ZFS_CLONE_SNAPSHOT_CLASS: 'no-such-snapclass' }));
+    const prepare = await job.simulator.prepareJob(
+      jobContainer({ ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true', ZFS_CLONE_SNAPSHOT_CLASS: 'no-such-snapclass' }),
+    );
     expect(prepare.ok, output(prepare)).toBe(true);
     const started = Date.now();
     const cleanup = await job.simulator.cleanupJob();
     expect(cleanup.ok, output(cleanup)).toBe(true);
-    expect(output(cleanup)).toMatch(/snapshot back failed: VolumeSnapshot "[^"]+" in namespace "[^"]+" cannot be taken: .*"no-such-snapclass" not found\. Set ZFS_CLONE_SNAPSHOT_CLASS/);
+    expect(output(cleanup)).toMatch(
+      /snapshot back failed: VolumeSnapshot "[^"]+" in namespace "[^"]+" cannot be taken: .*"no-such-snapclass" not found\. Set ZFS_CLONE_SNAPSHOT_CLASS/,
+    );
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(await world.head()).toEqual(head);
     await job.dispose();
-    await waitFor('nothing left behind', () => world.objects(), (o) => JSON.stringify({ ...o, pods: [] }) === JSON.stringify({ ...before, pods: [] }) && !o.pods.some((p) => p.startsWith(job.pod.name)));
+    await waitFor(
+      'nothing left behind',
+      () => world.objects(),
+      (o) => JSON.stringify({ ...o, pods: [] }) === JSON.stringify({ ...before, pods: [] }) && !o.pods.some((p) => p.startsWith(job.pod.name)),
+    );
   });
 });

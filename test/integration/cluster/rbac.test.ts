@@ -7,13 +7,7 @@ import { createKubeClient, isForbidden, loadKubeConfigFile, R, type KubeClient }
 import { createCacheSession, readHead, silentLogger } from '@zfs-runner-hooks/zfs-clone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  adminKubeConfig,
-  apiStatus,
-  createTestNamespace,
-  serviceAccountKubeConfig,
-  type TestNamespace,
-} from '../../cluster/harness.js';
+import { adminKubeConfig, apiStatus, createTestNamespace, serviceAccountKubeConfig, type TestNamespace } from '../../cluster/harness.js';
 import { hookRole } from '../../cluster/hook-role.js';
 import { createZfsCloneSuite, mainPush, type ZfsCloneSuite } from '../zfs-clone/suite.js';
 
@@ -53,11 +47,7 @@ describe('local cluster: least-privilege ServiceAccount identity', () => {
   it('is allowed what its Role grants', async () => {
     const core = kc.makeApiClient(CoreV1Api);
     expect(await statusOf(() => core.listNamespacedPod({ namespace: ns.name }))).toBe(200);
-    expect(
-      await statusOf(() =>
-        core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'allowed' }, data: { a: 'b' } } }),
-      ),
-    ).toBe(200);
+    expect(await statusOf(() => core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'allowed' }, data: { a: 'b' } } }))).toBe(200);
     expect(await statusOf(() => core.deleteNamespacedConfigMap({ namespace: ns.name, name: 'allowed' }))).toBe(200);
   });
 
@@ -116,7 +106,10 @@ describe("the hook's Role: cache heads by name, never the hook template", () => 
   });
 
   const forbidden = async (call: Promise<unknown>) => {
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isForbidden(err), `expected 403, got ${String(err)}`).toBe(true);
     return (err as Error).message;
   };
@@ -183,7 +176,11 @@ describe("the hook's Role: Secrets are created and deleted, never read", () => {
   });
 
   it('gets 403 listing, watching or getting a Secret, its own included', async () => {
-    expect(await statusOf(() => core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'own', labels: { 'runner-pod': 'r' } }, stringData: { a: 'b' } } }))).toBe(200);
+    expect(
+      await statusOf(() =>
+        core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'own', labels: { 'runner-pod': 'r' } }, stringData: { a: 'b' } } }),
+      ),
+    ).toBe(200);
     expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name }))).toBe(403);
     expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'runner-pod=r' }))).toBe(403);
     expect(await statusOf(() => core.listNamespacedSecret({ namespace: ns.name, watch: true, timeoutSeconds: 1 }))).toBe(403);

@@ -27,9 +27,7 @@ describe('local cluster: scheduling onto kwok nodes', () => {
 
   it('has the kwok nodes Ready, with no address outside loopback', async () => {
     const nodes = await core.listNode({ labelSelector: 'type=kwok' });
-    expect(nodes.items.map((n) => n.metadata?.name).sort()).toEqual(
-      expect.arrayContaining(['kwok-node-0', 'kwok-node-1', 'kwok-node-2']),
-    );
+    expect(nodes.items.map((n) => n.metadata?.name).sort()).toEqual(expect.arrayContaining(['kwok-node-0', 'kwok-node-1', 'kwok-node-2']));
     for (const node of nodes.items) {
       const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
       expect(ready?.status, `node ${node.metadata?.name} Ready`).toBe('True');

@@ -1,19 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type V1PersistentVolumeClaim,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminKubeConfig,
-  createTestNamespace,
-  hostPathClaim,
-  hostPathVolumeDir,
-  waitFor,
-  type TestNamespace,
-} from '../../cluster/harness.js';
+import { adminKubeConfig, createTestNamespace, hostPathClaim, hostPathVolumeDir, waitFor, type TestNamespace } from '../../cluster/harness.js';
 
 const snapshotApi = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots' } as const;
 
@@ -88,9 +77,7 @@ describe('local cluster: host-path CSI volumes and VolumeSnapshots', () => {
     // Changed after the snapshot: the restored volume must not see this.
     await writeFile(join(sourceDir, 'p', 'pkg', 'conanfile.txt'), 'version 2\n');
 
-    const restoredDir = await boundVolumeDir(
-      hostPathClaim('restored', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' }),
-    );
+    const restoredDir = await boundVolumeDir(hostPathClaim('restored', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' }));
     expect(restoredDir).not.toBe(sourceDir);
     expect(await readFile(join(restoredDir, 'p', 'pkg', 'conanfile.txt'), 'utf8')).toBe('version 1\n');
   });

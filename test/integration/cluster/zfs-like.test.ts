@@ -53,7 +53,11 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
   });
 
   async function boundVolume(name: string): Promise<string> {
-    const c = await waitFor(`PVC ${name} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name }), (p) => p.status?.phase === 'Bound');
+    const c = await waitFor(
+      `PVC ${name} Bound`,
+      () => core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name }),
+      (p) => p.status?.phase === 'Bound',
+    );
     return c.spec?.volumeName ?? '';
   }
 
@@ -61,10 +65,21 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
     await custom.createNamespacedCustomObject({
       ...snapshotApi,
       namespace: ns.name,
-      body: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name }, spec: { volumeSnapshotClassName: 'zfs-like-snapclass', source: { persistentVolumeClaimName: pvc } } },
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name },
+        spec: { volumeSnapshotClassName: 'zfs-like-snapclass', source: { persistentVolumeClaimName: pvc } },
+      },
     });
-    const s = await waitFor(`VolumeSnapshot ${name} readyToUse`, () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name }) as Promise<Snap>, (v) => v.status?.readyToUse === true);
-    const content = (await custom.getClusterCustomObject({ ...contentApi, name: s.status?.boundVolumeSnapshotContentName ?? '' })) as { status?: { snapshotHandle?: string } };
+    const s = await waitFor(
+      `VolumeSnapshot ${name} readyToUse`,
+      () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name }) as Promise<Snap>,
+      (v) => v.status?.readyToUse === true,
+    );
+    const content = (await custom.getClusterCustomObject({ ...contentApi, name: s.status?.boundVolumeSnapshotContentName ?? '' })) as {
+      status?: { snapshotHandle?: string };
+    };
     return { handle: content.status?.snapshotHandle ?? '', restoreSize: s.status?.restoreSize ?? '' };
   }
 
@@ -77,11 +92,25 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: pvc } }],
       }),
     });
-    const pod = await waitFor(`pod ${name} to finish`, () => core.readNamespacedPod({ name, namespace: ns.name }), (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed', { timeoutMs: 120_000 });
+    const pod = await waitFor(
+      `pod ${name} to finish`,
+      () => core.readNamespacedPod({ name, namespace: ns.name }),
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      { timeoutMs: 120_000 },
+    );
     const log = await core.readNamespacedPodLog({ name, namespace: ns.name });
     expect(pod.status?.phase, log).toBe('Succeeded');
     await core.deleteNamespacedPod({ name, namespace: ns.name, gracePeriodSeconds: 0 });
-    await waitFor(`pod ${name} gone`, () => core.readNamespacedPod({ name, namespace: ns.name }).then(() => 'present', (e: unknown) => (apiStatus(e) === 404 ? 'gone' : 'present')), (s) => s === 'gone', { timeoutMs: 120_000 });
+    await waitFor(
+      `pod ${name} gone`,
+      () =>
+        core.readNamespacedPod({ name, namespace: ns.name }).then(
+          () => 'present',
+          (e: unknown) => (apiStatus(e) === 404 ? 'gone' : 'present'),
+        ),
+      (s) => s === 'gone',
+      { timeoutMs: 120_000 },
+    );
     return log;
   }
 
@@ -123,7 +152,11 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
 
   it('keeps a clone whose size differs from its snapshot Pending with "clone volume size is not matching"', async () => {
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('c-big', '32Mi', fromSnapshot('s1')) });
-    await waitFor('ProvisioningFailed on c-big', () => eventsOf('c-big'), (e) => e.includes('clone volume size is not matching'));
+    await waitFor(
+      'ProvisioningFailed on c-big',
+      () => eventsOf('c-big'),
+      (e) => e.includes('clone volume size is not matching'),
+    );
     const c = await core.readNamespacedPersistentVolumeClaim({ name: 'c-big', namespace: ns.name });
     expect(c.status?.phase).toBe('Pending');
     await deleteClaim('c-big');
@@ -137,7 +170,11 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
     });
     if (body.spec) body.spec.nodeSelector = { 'kubernetes.io/hostname': 'kwok-node-0' };
     await core.createNamespacedPod({ namespace: ns.name, body });
-    const events = await waitFor('FailedScheduling of pod elsewhere', () => eventsOf('elsewhere'), (e) => e.includes('FailedScheduling'));
+    const events = await waitFor(
+      'FailedScheduling of pod elsewhere',
+      () => eventsOf('elsewhere'),
+      (e) => e.includes('FailedScheduling'),
+    );
     expect(events).toMatch(/node affinity/);
     expect((await core.readNamespacedPod({ name: 'elsewhere', namespace: ns.name })).status?.phase).toBe('Pending');
     await core.deleteNamespacedPod({ name: 'elsewhere', namespace: ns.name, gracePeriodSeconds: 0 });
@@ -150,7 +187,12 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
     await deleteClaim('src');
     // Retried (the provisioner backs off exponentially) and refused every time.
     const failures = (e: string) => e.split('\n').filter((l) => l.startsWith('VolumeFailedDelete') && l.includes('dependent clones')).length;
-    const events = await waitFor('two VolumeFailedDelete on the source PV', () => core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${srcVolume}` }), (l) => l.items.filter((e) => e.reason === 'VolumeFailedDelete' && e.message?.includes('dependent clones')).reduce((n, e) => n + (e.count ?? 1), 0) >= 2, { timeoutMs: 90_000 });
+    const events = await waitFor(
+      'two VolumeFailedDelete on the source PV',
+      () => core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${srcVolume}` }),
+      (l) => l.items.filter((e) => e.reason === 'VolumeFailedDelete' && e.message?.includes('dependent clones')).reduce((n, e) => n + (e.count ?? 1), 0) >= 2,
+      { timeoutMs: 90_000 },
+    );
     expect(events.items.length).toBeGreaterThan(0);
     expect(failures(await eventsOf(srcVolume, 'default'))).toBeGreaterThan(0);
     expect(driverState().datasets[srcVolume]).toBeDefined();
@@ -159,17 +201,25 @@ describe('zfs-like storage (ZFS-LocalPV rules) through Kubernetes objects', () =
     await deleteClaim('c3');
   });
 
-  it('destroys a volume\'s snapshots with it: the VolumeSnapshot stays readyToUse, a clone from it fails', async () => {
+  it("destroys a volume's snapshots with it: the VolumeSnapshot stays readyToUse, a clone from it fails", async () => {
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('src2') });
     const volume = await boundVolume('src2');
     const s2 = await snapshot('s2', 'src2');
     await deleteClaim('src2');
-    await waitFor('src2 dataset and its snapshot destroyed', async () => driverState(), (s) => s.datasets[volume] === undefined && s.snapshots[s2.handle] === undefined);
+    await waitFor(
+      'src2 dataset and its snapshot destroyed',
+      async () => driverState(),
+      (s) => s.datasets[volume] === undefined && s.snapshots[s2.handle] === undefined,
+    );
     const vs = (await custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 's2' })) as Snap;
     expect(vs.status?.readyToUse).toBe(true);
 
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: claim('c2', SIZE, fromSnapshot('s2')) });
-    await waitFor('ProvisioningFailed on c2', () => eventsOf('c2'), (e) => e.includes('dataset does not exist'));
+    await waitFor(
+      'ProvisioningFailed on c2',
+      () => eventsOf('c2'),
+      (e) => e.includes('dataset does not exist'),
+    );
     expect((await core.readNamespacedPersistentVolumeClaim({ name: 'c2', namespace: ns.name })).status?.phase).toBe('Pending');
     await deleteClaim('c2');
   });

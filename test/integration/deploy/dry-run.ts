@@ -50,10 +50,10 @@ export function inNamespace(object: Manifest, namespace: string): Manifest {
  */
 export function dryRunApply(client: KubeClient, object: Manifest): Promise<Manifest> {
   const type = typeOf(object);
-  return client.patch<Manifest>(
-    { type, namespace: type.namespaced ? object.metadata.namespace : undefined, name: object.metadata.name },
-    object,
-    'apply',
-    { dryRun: 'All', fieldValidation: 'Strict', fieldManager: 'zfs-runner-hooks-deploy-test', force: true },
-  );
+  return client.patch<Manifest>({ type, namespace: type.namespaced ? object.metadata.namespace : undefined, name: object.metadata.name }, object, 'apply', {
+    dryRun: 'All',
+    fieldValidation: 'Strict',
+    fieldManager: 'zfs-runner-hooks-deploy-test',
+    force: true,
+  });
 }

@@ -29,7 +29,7 @@ const snapshotApi = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: '
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const runnerEnv = { ...mainPush, ZFS_CLONE_CACHE_REPOSITORIES: 'conan=acme/app,other=acme/app' };
 
-describe('the gc CronJob\'s command, under its own Role, on a namespace with two caches', () => {
+describe("the gc CronJob's command, under its own Role, on a namespace with two caches", () => {
   let s: ZfsCloneSuite;
   let dir: string;
   let kubeconfig: string;
@@ -118,7 +118,11 @@ describe('the gc CronJob\'s command, under its own Role, on a namespace with two
     for (const object of expected.keys()) expect(before).toContain(object);
 
     const args = cronArgs.map((a, i) => (cronArgs[i - 1] === '--grace' ? '0' : a));
-    const run = spawnSync(process.execPath, [ZFS_CLONE_BUNDLE, ...args], { env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfig }, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, [ZFS_CLONE_BUNDLE, ...args], {
+      env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfig },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     // Without rights on the driver's ZFSPromote (the optional part of the Role) gc says so once.
     expect(run.stderr).toBe(
@@ -135,7 +139,9 @@ describe('the gc CronJob\'s command, under its own Role, on a namespace with two
     expect(table.get(`snapshot/${candidateSnapshot}`)?.reason).toMatch(/^expired at \d{4}-/);
 
     // In the cluster: exactly those are gone (once the controllers' finalizers let them go).
-    const after = await waitFor('the deleted objects gone', inventory, (objects) => [...expected.keys()].every((o) => !objects.includes(o)), { timeoutMs: 120_000 });
+    const after = await waitFor('the deleted objects gone', inventory, (objects) => [...expected.keys()].every((o) => !objects.includes(o)), {
+      timeoutMs: 120_000,
+    });
     expect(after).toEqual(before.filter((o) => !expected.has(o)));
     for (let g = 3; g <= KEEP + 2; g++) {
       expect(after).toContain(`snapshot/${snapshotOf(g)}`);
@@ -146,7 +152,11 @@ describe('the gc CronJob\'s command, under its own Role, on a namespace with two
     expect((await readHead(s.kube, s.ns.name, 'other')).head.snapshot).toBe(otherSeed);
 
     // A second run finds nothing more to do.
-    const again = spawnSync(process.execPath, [ZFS_CLONE_BUNDLE, ...args], { env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfig }, encoding: 'utf8', timeout: 120_000 });
+    const again = spawnSync(process.execPath, [ZFS_CLONE_BUNDLE, ...args], {
+      env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfig },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect({ code: again.status, out: again.stdout }).toEqual({ code: 0, out: 'Nothing to delete.\n' });
   });
 });

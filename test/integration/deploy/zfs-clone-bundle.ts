@@ -16,7 +16,10 @@ export function ensureZfsCloneBundle(): void {
   } catch {
     // not built yet
   }
-  const newer = spawnSync('find', ['packages/zfs-clone/src', 'packages/kube/src', '-name', '*.ts', '-newermt', `@${Math.floor(built / 1000)}`], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim();
+  const newer = spawnSync('find', ['packages/zfs-clone/src', 'packages/kube/src', '-name', '*.ts', '-newermt', `@${Math.floor(built / 1000)}`], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  }).stdout.trim();
   if (built > 0 && newer === '') return;
   const result = spawnSync('pnpm', ['--filter', '@zfs-runner-hooks/zfs-clone', 'bundle'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) throw new Error(`building the zfs-clone bundle failed (exit ${String(result.status ?? result.signal)})`);

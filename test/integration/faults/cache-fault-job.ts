@@ -81,7 +81,9 @@ export async function cacheLeftovers(world: CacheWorld, runnerPod: string): Prom
 async function headNow(world: CacheWorld): Promise<{ head: CacheFaultJob['headAfter']; snapshot: VolumeSnapshot | undefined }> {
   const head = await world.head(CACHE).catch(() => undefined);
   if (!head) return { head, snapshot: undefined };
-  const snapshot = (await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: head.snapshot }).catch(() => undefined)) as VolumeSnapshot | undefined;
+  const snapshot = (await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: head.snapshot }).catch(() => undefined)) as
+    | VolumeSnapshot
+    | undefined;
   return { head, snapshot };
 }
 
@@ -90,7 +92,13 @@ async function headNow(world: CacheWorld): Promise<{ head: CacheFaultJob['headAf
  * script step writing the marker of `tag` into $CONAN_HOME, and cleanup_job. `arm` is called
  * right before each command starts (to set the proxy's faults for it).
  */
-export async function runCacheFaultJob(world: CacheWorld, runner: StartedRunner, proxy: FaultProxy, tag: string, arm: (command: Command) => void = () => undefined): Promise<CacheFaultJob> {
+export async function runCacheFaultJob(
+  world: CacheWorld,
+  runner: StartedRunner,
+  proxy: FaultProxy,
+  tag: string,
+  arm: (command: Command) => void = () => undefined,
+): Promise<CacheFaultJob> {
   runner.simulator.setState(null);
   const headBefore = await world.head(CACHE);
   const calls: HookCall[] = [];
@@ -110,7 +118,9 @@ export async function runCacheFaultJob(world: CacheWorld, runner: StartedRunner,
   const prepare = await run('prepare_job', () => runner.simulator.prepareJob(jobContainer(PROMOTING)));
   const clone = cloneOf(prepare.stateAfter);
   if (prepare.ok) {
-    await run('run_script_step', () => runner.simulator.runScript(`mkdir -p "$CONAN_HOME/p"\nprintf '%s' '${markerText(tag)}' > "$CONAN_HOME/${markerFile(tag)}"\n`));
+    await run('run_script_step', () =>
+      runner.simulator.runScript(`mkdir -p "$CONAN_HOME/p"\nprintf '%s' '${markerText(tag)}' > "$CONAN_HOME/${markerFile(tag)}"\n`),
+    );
   }
   await run('cleanup_job', () => runner.simulator.cleanupJob());
   const { head: headAfter, snapshot: headSnapshot } = await headNow(world);
@@ -143,10 +153,17 @@ function warnings(call: HookCall): string[] {
 export function judgeCacheJob(job: CacheFaultJob): { readonly verdict: Verdict; readonly detail: string; readonly promoted: boolean } {
   const duplicates = [...job.creates].filter(([resource, n]) => SINGLE_CREATES.includes(resource) && n > 1).map(([r, n]) => `${n} ${r} created`);
   const headReady = job.headSnapshot?.status?.readyToUse === true && !job.headSnapshot.metadata?.deletionTimestamp;
-  const headProblem = !job.headAfter ? ['the head cannot be read'] : headReady ? [] : [`the head points at ${job.headAfter.snapshot}, which is not a ready snapshot`];
+  const headProblem = !job.headAfter
+    ? ['the head cannot be read']
+    : headReady
+      ? []
+      : [`the head points at ${job.headAfter.snapshot}, which is not a ready snapshot`];
   const leaks = [...duplicates, ...headProblem, ...(job.leftovers.length ? [`left: ${job.leftovers.join(', ')}`] : [])];
   const promoted =
-    job.headAfter?.generation === job.headBefore.generation + 1 && headReady && job.clone !== undefined && job.headSnapshot?.spec?.source?.persistentVolumeClaimName === job.clone;
+    job.headAfter?.generation === job.headBefore.generation + 1 &&
+    headReady &&
+    job.clone !== undefined &&
+    job.headSnapshot?.spec?.source?.persistentVolumeClaimName === job.clone;
   if (leaks.length) return { verdict: 'leaked', detail: leaks.join('; '), promoted };
   if (job.hung.length) return { verdict: 'failed unclearly', detail: `${job.hung.join(', ')} still running after ${CALL_LIMIT_MS / 1000} s, killed`, promoted };
   const prepare = job.calls.find((c) => c.command === 'prepare_job');
@@ -162,7 +179,9 @@ export function judgeCacheJob(job: CacheFaultJob): { readonly verdict: Verdict; 
   // Every command succeeded but the head did not move to this job's snapshot: cleanup_job must say why.
   const said = cleanup ? warnings(cleanup) : [];
   const why = said.find((w) => isClear(w));
-  const moved = job.headAfter ? `head at generation ${job.headAfter.generation} (${job.headAfter.snapshot}), was generation ${job.headBefore.generation}` : 'head unreadable';
+  const moved = job.headAfter
+    ? `head at generation ${job.headAfter.generation} (${job.headAfter.snapshot}), was generation ${job.headBefore.generation}`
+    : 'head unreadable';
   return why
     ? { verdict: 'failed clearly', detail: `cleanup_job exit 0, not promoted (${moved}): ${why}`, promoted }
     : { verdict: 'failed unclearly', detail: `every command succeeded but nothing was promoted (${moved}); warnings: ${said.join(' / ') || 'none'}`, promoted };

@@ -43,13 +43,26 @@ const FAULTS = [
   {
     label: '429 (Retry-After: 1), then 503, then reset',
     rule: (type: string) =>
-      [`429 retry-after=1 x1 on type=${JSON.stringify(type)}`, `503 x1 after=1 on type=${JSON.stringify(type)}`, `reset x1 after=2 on type=${JSON.stringify(type)}`].join('\n'),
+      [
+        `429 retry-after=1 x1 on type=${JSON.stringify(type)}`,
+        `503 x1 after=1 on type=${JSON.stringify(type)}`,
+        `reset x1 after=2 on type=${JSON.stringify(type)}`,
+      ].join('\n'),
   },
   { label: 'reset after commit ×1', rule: (type: string) => `reset-after-commit x1 on type=${JSON.stringify(type)}` },
 ] as const;
 
 /** Request types of the job pod and its Secrets alone: the job without a cache covers them (faults.md). */
-const COVERED_BY_HOOK_FAULTS = new Set(['get pods', 'create pods', 'watch pods', 'get pods/log (follow)', 'list pods', 'delete pods', 'create secrets', 'delete secrets']);
+const COVERED_BY_HOOK_FAULTS = new Set([
+  'get pods',
+  'create pods',
+  'watch pods',
+  'get pods/log (follow)',
+  'list pods',
+  'delete pods',
+  'create secrets',
+  'delete secrets',
+]);
 
 const HOOK_COMMANDS: readonly Command[] = ['prepare_job', 'run_script_step', 'cleanup_job'];
 type CliCommand = 'status' | 'list' | 'gc';
@@ -174,52 +187,68 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
     }
   }
 
-  it('without faults, the job promotes its clone and the proxy names the request types of each command', async () => {
-    const job = await runCacheFaultJob(world, runner, proxy, 'baseline');
-    jobs++;
-    const judged = judgeCacheJob(job);
-    expect(judged, job.calls.map((c) => `${c.command}: ${c.stdout}\n${c.stderr}`).join('\n')).toMatchObject({ verdict: 'completed', detail: '' });
-    promotedMarkers.push(job.tag);
-    expect(await freshCloneHolds(promotedMarkers)).toEqual([]);
-    expect(Object.fromEntries([...job.creates].filter(([r]) => r !== 'events'))).toEqual({ pods: 1, persistentvolumeclaims: 1, volumesnapshots: 1 });
-    hookRows = rowsOf(job.requests, HOOK_COMMANDS).filter((r) => !COVERED_BY_HOOK_FAULTS.has(r.type));
-    // A reset of the step's exec fails the step, and then cleanup_job does not flush: its own
-    // execs (stopping the job's processes, the flush) get a row of their own.
-    const exec = hookRows.find((r) => r.type === EXEC && r.commands.includes('cleanup_job'));
-    if (exec) hookRows.splice(hookRows.indexOf(exec) + 1, 0, { type: CLEANUP_EXEC, commands: ['cleanup_job'] });
-    // What a promoting job cannot do without: its clone, the snapshot back and the head's compare-and-swap.
-    expect(hookRows.map((r) => r.type)).toEqual(
-      expect.arrayContaining(['get configmaps', 'create persistentvolumeclaims', 'watch persistentvolumeclaims', 'create volumesnapshots', 'watch volumesnapshots', 'update configmaps', 'patch volumesnapshots']),
-    );
-    console.log(`Request types of one cache job: ${hookRows.map((r) => `${r.type} (${r.commands.join(', ')})`).join('; ')}`);
-  }, 10 * 60_000);
-
-  it.each(FAULTS)('$label on each request type of a cache job: every job promotes or fails clearly, and nothing leaks', async (fault) => {
-    expect(hookRows.length, 'the request types come from the job without faults').toBeGreaterThan(0);
-    const mine: MatrixCell[] = [];
-    for (const { type, commands } of hookRows) {
-      // Armed anew as each command that makes the type starts: each meets the fault.
-      const rules: ActiveFault[] = [];
-      const arm = (command: Command) => {
-        proxy.clearFaults();
-        if (commands.includes(command)) rules.push(...proxy.addFaults(fault.rule(matchedType(type))));
-      };
-      const job = await runCacheFaultJob(world, runner, proxy, `${jobs}`, arm);
+  it(
+    'without faults, the job promotes its clone and the proxy names the request types of each command',
+    async () => {
+      const job = await runCacheFaultJob(world, runner, proxy, 'baseline');
       jobs++;
-      proxy.clearFaults();
-      const { verdict, detail, promoted } = judgeCacheJob(job);
-      if (promoted) promotedMarkers.push(job.tag);
-      const cell = { fault: fault.label, type, verdict, detail: normalize(detail), hits: rules.reduce((n, r) => n + r.hits, 0) };
-      mine.push(cell);
-      hookCells.push(cell);
-      if (verdict === 'leaked') await sweep();
-    }
-    // Once per column: a fresh clone of the head holds the marker of every job that promoted.
-    const missing = await freshCloneHolds(promotedMarkers);
-    expect(missing, 'markers of promoted jobs missing from a fresh clone of the head').toEqual([]);
-    const bad = mine.filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly').map((c) => `${c.type}: ${c.verdict}: ${c.detail}`);
-    expect(bad).toEqual([]);
-  }, 40 * 60_000);
+      const judged = judgeCacheJob(job);
+      expect(judged, job.calls.map((c) => `${c.command}: ${c.stdout}\n${c.stderr}`).join('\n')).toMatchObject({ verdict: 'completed', detail: '' });
+      promotedMarkers.push(job.tag);
+      expect(await freshCloneHolds(promotedMarkers)).toEqual([]);
+      expect(Object.fromEntries([...job.creates].filter(([r]) => r !== 'events'))).toEqual({ pods: 1, persistentvolumeclaims: 1, volumesnapshots: 1 });
+      hookRows = rowsOf(job.requests, HOOK_COMMANDS).filter((r) => !COVERED_BY_HOOK_FAULTS.has(r.type));
+      // A reset of the step's exec fails the step, and then cleanup_job does not flush: its own
+      // execs (stopping the job's processes, the flush) get a row of their own.
+      const exec = hookRows.find((r) => r.type === EXEC && r.commands.includes('cleanup_job'));
+      if (exec) hookRows.splice(hookRows.indexOf(exec) + 1, 0, { type: CLEANUP_EXEC, commands: ['cleanup_job'] });
+      // What a promoting job cannot do without: its clone, the snapshot back and the head's compare-and-swap.
+      expect(hookRows.map((r) => r.type)).toEqual(
+        expect.arrayContaining([
+          'get configmaps',
+          'create persistentvolumeclaims',
+          'watch persistentvolumeclaims',
+          'create volumesnapshots',
+          'watch volumesnapshots',
+          'update configmaps',
+          'patch volumesnapshots',
+        ]),
+      );
+      console.log(`Request types of one cache job: ${hookRows.map((r) => `${r.type} (${r.commands.join(', ')})`).join('; ')}`);
+    },
+    10 * 60_000,
+  );
+
+  it.each(FAULTS)(
+    '$label on each request type of a cache job: every job promotes or fails clearly, and nothing leaks',
+    async (fault) => {
+      expect(hookRows.length, 'the request types come from the job without faults').toBeGreaterThan(0);
+      const mine: MatrixCell[] = [];
+      for (const { type, commands } of hookRows) {
+        // Armed anew as each command that makes the type starts: each meets the fault.
+        const rules: ActiveFault[] = [];
+        const arm = (command: Command) => {
+          proxy.clearFaults();
+          if (commands.includes(command)) rules.push(...proxy.addFaults(fault.rule(matchedType(type))));
+        };
+        const job = await runCacheFaultJob(world, runner, proxy, `${jobs}`, arm);
+        jobs++;
+        proxy.clearFaults();
+        const { verdict, detail, promoted } = judgeCacheJob(job);
+        if (promoted) promotedMarkers.push(job.tag);
+        const cell = { fault: fault.label, type, verdict, detail: normalize(detail), hits: rules.reduce((n, r) => n + r.hits, 0) };
+        mine.push(cell);
+        hookCells.push(cell);
+        if (verdict === 'leaked') await sweep();
+      }
+      // Once per column: a fresh clone of the head holds the marker of every job that promoted.
+      const missing = await freshCloneHolds(promotedMarkers);
+      expect(missing, 'markers of promoted jobs missing from a fresh clone of the head').toEqual([]);
+      const bad = mine.filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly').map((c) => `${c.type}: ${c.verdict}: ${c.detail}`);
+      expect(bad).toEqual([]);
+    },
+    40 * 60_000,
+  );
 
   /** A kept clone of the head and a snapshot of it, both expired: what `gc` must delete. */
   async function collectable(): Promise<{ pvc: string; snapshot: string }> {
@@ -264,15 +293,18 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
   async function cliCell(command: CliCommand): Promise<{ run: CliRun; verdict: Verdict; detail: string }> {
     const head = await world.head(CACHE);
     const target = command === 'gc' ? await collectable() : undefined;
-    const argv = command === 'status' ? ['status', CACHE, '-o', 'json'] : command === 'list' ? ['list', '-o', 'json'] : ['gc', CACHE, '--grace', '0', '-o', 'json'];
+    const argv =
+      command === 'status' ? ['status', CACHE, '-o', 'json'] : command === 'list' ? ['list', '-o', 'json'] : ['gc', CACHE, '--grace', '0', '-o', 'json'];
     const run = await runCli(proxy, operatorKubeconfig, world.ns.name, argv);
     let answered: string | undefined;
     if (run.code === 0) {
       try {
         const out = JSON.parse(run.stdout) as { generation?: number; head?: string; caches?: { cache: string; generation: number; head: string }[] };
-        if (command === 'status' && (out.generation !== head.generation || out.head !== head.snapshot)) answered = `it printed generation ${String(out.generation)} (${String(out.head)}), the head is ${head.generation}`;
+        if (command === 'status' && (out.generation !== head.generation || out.head !== head.snapshot))
+          answered = `it printed generation ${String(out.generation)} (${String(out.head)}), the head is ${head.generation}`;
         const listed = out.caches?.find((c) => c.cache === CACHE);
-        if (command === 'list' && (listed?.generation !== head.generation || listed.head !== head.snapshot)) answered = `it listed ${JSON.stringify(listed)}, the head is ${head.generation}`;
+        if (command === 'list' && (listed?.generation !== head.generation || listed.head !== head.snapshot))
+          answered = `it listed ${JSON.stringify(listed)}, the head is ${head.generation}`;
       } catch {
         answered = `its output is no JSON: ${run.stdout.slice(0, 200)}`;
       }
@@ -280,13 +312,19 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
         const ns = world.ns.name;
         const left = [
           ...((await goneOrGoing(() => world.core.readNamespacedPersistentVolumeClaim({ name: target.pvc, namespace: ns }))) ? [] : [`volume/${target.pvc}`]),
-          ...((await goneOrGoing(() => world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns, name: target.snapshot }))) ? [] : [`snapshot/${target.snapshot}`]),
+          ...((await goneOrGoing(() => world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns, name: target.snapshot })))
+            ? []
+            : [`snapshot/${target.snapshot}`]),
         ];
         if (left.length) answered = `${left.join(' and ')} expired and still there`;
       }
     }
     const after = await world.head(CACHE).catch(() => undefined);
-    const snapshot = after ? ((await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: after.snapshot }).catch(() => undefined)) as VolumeSnapshot | undefined) : undefined;
+    const snapshot = after
+      ? ((await world.custom.getNamespacedCustomObject({ ...SNAPSHOTS, namespace: world.ns.name, name: after.snapshot }).catch(() => undefined)) as
+          | VolumeSnapshot
+          | undefined)
+      : undefined;
     const leak =
       !after || after.snapshot !== head.snapshot
         ? `the head moved from ${head.snapshot} to ${after?.snapshot ?? 'nothing'}`
@@ -296,40 +334,50 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
     return { run, ...judgeCliRun(run, answered, leak) };
   }
 
-  it('without faults, zfs-clone status, list and gc answer right through the proxy, which names their request types', async () => {
-    const byCommand = new Map<string, RecordedRequest[]>();
-    for (const command of CLI_COMMANDS) {
-      const { run, verdict, detail } = await cliCell(command);
-      expect({ command, verdict, detail }, run.stderr).toEqual({ command, verdict: 'completed', detail: '' });
-      byCommand.set(command, [...run.requests]);
-    }
-    cliRows = rowsOf(byCommand, CLI_COMMANDS);
-    expect(cliRows.map((r) => r.type)).toEqual(expect.arrayContaining(['list persistentvolumeclaims', 'list volumesnapshots', 'delete persistentvolumeclaims', 'delete volumesnapshots']));
-    console.log(`Request types of zfs-clone status, list, gc: ${cliRows.map((r) => `${r.type} (${r.commands.join(', ')})`).join('; ')}`);
-  }, 5 * 60_000);
-
-  it.each(FAULTS)('$label on each request type of zfs-clone status, list and gc: each answers right or fails clearly, and the head stays', async (fault) => {
-    expect(cliRows.length, 'the request types come from the runs without faults').toBeGreaterThan(0);
-    const mine: MatrixCell[] = [];
-    for (const { type, commands } of cliRows) {
-      // Every command that makes the type, each under a fresh rule; the cell is the worst of them.
-      let worst = { verdict: 'completed' as Verdict, detail: '' };
-      let hits = 0;
-      for (const command of commands as readonly CliCommand[]) {
-        proxy.clearFaults();
-        const [rule] = proxy.addFaults(fault.rule(type));
-        const { verdict, detail } = await cliCell(command);
-        proxy.clearFaults();
-        hits += rule?.hits ?? 0;
-        if (RANK[verdict] > RANK[worst.verdict] || (verdict !== 'completed' && worst.detail === '')) worst = { verdict, detail: `${command}: ${detail}` };
+  it(
+    'without faults, zfs-clone status, list and gc answer right through the proxy, which names their request types',
+    async () => {
+      const byCommand = new Map<string, RecordedRequest[]>();
+      for (const command of CLI_COMMANDS) {
+        const { run, verdict, detail } = await cliCell(command);
+        expect({ command, verdict, detail }, run.stderr).toEqual({ command, verdict: 'completed', detail: '' });
+        byCommand.set(command, [...run.requests]);
       }
-      const cell = { fault: fault.label, type, verdict: worst.verdict, detail: normalize(worst.detail), hits };
-      mine.push(cell);
-      cliCells.push(cell);
-    }
-    const bad = mine.filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly').map((c) => `${c.type}: ${c.verdict}: ${c.detail}`);
-    expect(bad).toEqual([]);
-  }, 20 * 60_000);
+      cliRows = rowsOf(byCommand, CLI_COMMANDS);
+      expect(cliRows.map((r) => r.type)).toEqual(
+        expect.arrayContaining(['list persistentvolumeclaims', 'list volumesnapshots', 'delete persistentvolumeclaims', 'delete volumesnapshots']),
+      );
+      console.log(`Request types of zfs-clone status, list, gc: ${cliRows.map((r) => `${r.type} (${r.commands.join(', ')})`).join('; ')}`);
+    },
+    5 * 60_000,
+  );
+
+  it.each(FAULTS)(
+    '$label on each request type of zfs-clone status, list and gc: each answers right or fails clearly, and the head stays',
+    async (fault) => {
+      expect(cliRows.length, 'the request types come from the runs without faults').toBeGreaterThan(0);
+      const mine: MatrixCell[] = [];
+      for (const { type, commands } of cliRows) {
+        // Every command that makes the type, each under a fresh rule; the cell is the worst of them.
+        let worst = { verdict: 'completed' as Verdict, detail: '' };
+        let hits = 0;
+        for (const command of commands as readonly CliCommand[]) {
+          proxy.clearFaults();
+          const [rule] = proxy.addFaults(fault.rule(type));
+          const { verdict, detail } = await cliCell(command);
+          proxy.clearFaults();
+          hits += rule?.hits ?? 0;
+          if (RANK[verdict] > RANK[worst.verdict] || (verdict !== 'completed' && worst.detail === '')) worst = { verdict, detail: `${command}: ${detail}` };
+        }
+        const cell = { fault: fault.label, type, verdict: worst.verdict, detail: normalize(worst.detail), hits };
+        mine.push(cell);
+        cliCells.push(cell);
+      }
+      const bad = mine.filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly').map((c) => `${c.type}: ${c.verdict}: ${c.detail}`);
+      expect(bad).toEqual([]);
+    },
+    20 * 60_000,
+  );
 });
 
 function document(hookTable: string, cliTable: string): string {

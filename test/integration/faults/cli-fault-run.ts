@@ -33,10 +33,20 @@ export async function runCli(proxy: FaultProxy, kubeconfig: string, namespace: s
   const mark = proxy.requests.length;
   const args = [CLI_BUNDLE, ...argv, '--kubeconfig', kubeconfig, '-n', namespace];
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string; hung: boolean }>((resolve) => {
-    const child = execFile(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' }, timeout: RUN_LIMIT_MS, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (error, stdout, stderr) => {
-      const killed = Boolean(error && (error as { killed?: boolean }).killed);
-      resolve({ code: killed ? null : (child.exitCode ?? (error ? 1 : 0)), stdout, stderr, hung: killed });
-    });
+    const child = execFile(
+      process.execPath,
+      args,
+      {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
+        timeout: RUN_LIMIT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 8 << 20,
+      },
+      (error, stdout, stderr) => {
+        const killed = Boolean(error && (error as { killed?: boolean }).killed);
+        resolve({ code: killed ? null : (child.exitCode ?? (error ? 1 : 0)), stdout, stderr, hung: killed });
+      },
+    );
   });
   return { argv, ...result, requests: proxy.requests.slice(mark) as RecordedRequest[] };
 }

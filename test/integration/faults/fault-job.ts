@@ -107,7 +107,9 @@ export async function runFaultJob(suite: HookSuite, runner: StartedRunner, proxy
     const script = options.containerStep ? `cat > "$GITHUB_WORKSPACE/${fileName}.sh" <<'EOF'\n${CONTAINER_STEP(fileName)}EOF\n` : '';
     await run('run_script_step', () => runner.simulator.runScript(`${script}echo "job ${tag}" > "$GITHUB_WORKSPACE/${fileName}"\nexit ${STEP_EXIT_CODE}\n`));
     if (options.containerStep) {
-      const step = await run('run_container_step', () => runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: [`/github/workspace/${fileName}.sh`] }));
+      const step = await run('run_container_step', () =>
+        runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: [`/github/workspace/${fileName}.sh`] }),
+      );
       containerSaw = step.fileCommands.outputs['seen'];
     }
   }
@@ -168,13 +170,19 @@ export function judge(job: FaultJob): { readonly verdict: Verdict; readonly deta
             ? cleanup
             : undefined;
   if (!failed) {
-    if (job.checkStepFile && job.stepFile !== job.expectedStepFile) return { verdict: 'failed unclearly', detail: `every command succeeded but the step's file holds ${JSON.stringify(job.stepFile)}` };
+    if (job.checkStepFile && job.stepFile !== job.expectedStepFile)
+      return { verdict: 'failed unclearly', detail: `every command succeeded but the step's file holds ${JSON.stringify(job.stepFile)}` };
     if (container && `${job.containerSaw ?? ''}\n` !== job.expectedStepFile) {
-      return { verdict: 'failed unclearly', detail: `every command succeeded but the container step saw ${JSON.stringify(job.containerSaw)} in the step's file` };
+      return {
+        verdict: 'failed unclearly',
+        detail: `every command succeeded but the container step saw ${JSON.stringify(job.containerSaw)} in the step's file`,
+      };
     }
     return { verdict: 'completed', detail: '' };
   }
   const line = errorLine(failed);
   const how = `${failed.command} exit ${String(failed.exitCode ?? failed.signal)}`;
-  return isClear(line) ? { verdict: 'failed clearly', detail: `${how}: ${line ?? ''}` } : { verdict: 'failed unclearly', detail: `${how}: ${line ?? 'no ::error:: line'}` };
+  return isClear(line)
+    ? { verdict: 'failed clearly', detail: `${how}: ${line ?? ''}` }
+    : { verdict: 'failed unclearly', detail: `${how}: ${line ?? 'no ::error:: line'}` };
 }

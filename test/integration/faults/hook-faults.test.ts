@@ -95,7 +95,11 @@ function matrix(mode: Mode, tables: Map<Mode, string>): void {
     });
     afterAll(async () => {
       if (rows.length && cells.length === rows.length * FAULTS.length) {
-        const table = faultTable(rows, FAULTS.map((f) => f.label), cells);
+        const table = faultTable(
+          rows,
+          FAULTS.map((f) => f.label),
+          cells,
+        );
         console.log(`\nFaults injected × request types, ${mode} mode (${jobs - 1} jobs with a fault, 1 without):\n\n${table}\n`);
         tables.set(mode, table);
       }
@@ -123,53 +127,72 @@ function matrix(mode: Mode, tables: Map<Mode, string>): void {
       // What a job cannot do without: its pods and Secrets, the steps, and cleaning up.
       if (mode === 'volume') expect(types('prepare_job')).toEqual(expect.arrayContaining(['get pods', 'create pods', 'create secrets']));
       expect(types('run_script_step')).toContain('exec pods/exec');
-      expect(types('run_container_step')).toEqual(expect.arrayContaining(['create secrets', 'create pods', 'delete pods', 'delete secrets', ...(mode === 'copy' ? ['exec pods/exec'] : [])]));
+      expect(types('run_container_step')).toEqual(
+        expect.arrayContaining(['create secrets', 'create pods', 'delete pods', 'delete secrets', ...(mode === 'copy' ? ['exec pods/exec'] : [])]),
+      );
       if (mode === 'volume') expect(types('cleanup_job')).toEqual(expect.arrayContaining(['delete pods', 'delete secrets']));
       console.log(`Rows of the ${mode}-mode matrix: ${rows.map((r) => `${r.type} (${r.command})`).join('; ')}`);
     });
 
-    it.each(FAULTS)('$label on each request type of each command: every job completes or fails clearly, and nothing leaks', async (fault) => {
-      expect(rows.length, 'the request types come from the job without faults').toBeGreaterThan(0);
-      const mine: MatrixCell[] = [];
-      for (const row of rows) {
-        const job = await runFaultJob(suite, runner, proxy, `${jobs}`, { containerStep: true, mode, fault: { command: row.command, rules: fault.rule(row.match) } });
-        jobs++;
-        const { verdict, detail } = judge(job);
-        const cell = { fault: fault.label, type: row.type, command: row.command, verdict, detail: normalize(detail), hits: job.hits };
-        mine.push(cell);
-        cells.push(cell);
-        if (verdict === 'leaked') await sweep();
-      }
-      const bad = mine.filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly').map((c) => `${c.type} (${c.command}): ${c.verdict}: ${c.detail}`);
-      expect(bad).toEqual([]);
-      // A matrix whose faults hit nothing proves nothing.
-      expect(mine.filter((c) => c.hits > 0).length).toBeGreaterThan(mine.length / 2);
-    }, 40 * 60_000);
+    it.each(FAULTS)(
+      '$label on each request type of each command: every job completes or fails clearly, and nothing leaks',
+      async (fault) => {
+        expect(rows.length, 'the request types come from the job without faults').toBeGreaterThan(0);
+        const mine: MatrixCell[] = [];
+        for (const row of rows) {
+          const job = await runFaultJob(suite, runner, proxy, `${jobs}`, {
+            containerStep: true,
+            mode,
+            fault: { command: row.command, rules: fault.rule(row.match) },
+          });
+          jobs++;
+          const { verdict, detail } = judge(job);
+          const cell = { fault: fault.label, type: row.type, command: row.command, verdict, detail: normalize(detail), hits: job.hits };
+          mine.push(cell);
+          cells.push(cell);
+          if (verdict === 'leaked') await sweep();
+        }
+        const bad = mine
+          .filter((c) => c.verdict !== 'completed' && c.verdict !== 'failed clearly')
+          .map((c) => `${c.type} (${c.command}): ${c.verdict}: ${c.detail}`);
+        expect(bad).toEqual([]);
+        // A matrix whose faults hit nothing proves nothing.
+        expect(mine.filter((c) => c.hits > 0).length).toBeGreaterThan(mine.length / 2);
+      },
+      40 * 60_000,
+    );
 
     if (mode === 'volume') {
-      it('deletes refused (503) for longer than the retry policy waits: cleanup_job names each object it could not delete, claims no clean-up, and what stays goes with the runner pod', async () => {
-        const job = await runFaultJob(suite, runner, proxy, `${jobs}-outage`, { mode, fault: { command: 'cleanup_job', rules: '503 on delete pods\n503 on delete secrets' } });
-        onTestFinished(sweep);
-        const cleanup = job.calls.find((c) => c.command === 'cleanup_job');
-        const [pod] = job.leftovers.pods;
-        const [secret] = job.leftovers.secrets;
-        expect({ pods: job.leftovers.pods.length, secrets: job.leftovers.secrets.length }).toEqual({ pods: 1, secrets: 1 });
-        const warnings = cleanup?.stdout.split('\n').filter((l) => l.startsWith('::warning::')) ?? [];
-        expect(warnings).toEqual(
-          expect.arrayContaining([
-            expect.stringMatching(new RegExp(`^::warning::Could not delete pods "${pod ?? ''}": .*\\(HTTP 503\\); gave up after`)),
-            expect.stringMatching(new RegExp(`^::warning::Could not delete secrets "${secret ?? ''}": .*\\(HTTP 503\\); gave up after`)),
-          ]),
-        );
-        // Nothing may say the pod and the Secret were cleaned up while both are still there.
-        expect.soft(cleanup?.stdout).not.toMatch(/Cleaned up [1-9]\d* pod\(s\)|and [1-9]\d* secret\(s\)/);
-        // What the outage leaves is the runner pod's: the garbage collector removes it with the runner pod.
-        const owners = await Promise.all([
-          suite.core.readNamespacedPod({ name: pod ?? '', namespace: suite.namespace }),
-          suite.core.readNamespacedSecret({ name: secret ?? '', namespace: suite.namespace }),
-        ]);
-        for (const object of owners) expect(object.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', uid: runner.pod.uid })]);
-      }, 10 * 60_000);
+      it(
+        'deletes refused (503) for longer than the retry policy waits: cleanup_job names each object it could not delete, claims no clean-up, and what stays goes with the runner pod',
+        async () => {
+          const job = await runFaultJob(suite, runner, proxy, `${jobs}-outage`, {
+            mode,
+            fault: { command: 'cleanup_job', rules: '503 on delete pods\n503 on delete secrets' },
+          });
+          onTestFinished(sweep);
+          const cleanup = job.calls.find((c) => c.command === 'cleanup_job');
+          const [pod] = job.leftovers.pods;
+          const [secret] = job.leftovers.secrets;
+          expect({ pods: job.leftovers.pods.length, secrets: job.leftovers.secrets.length }).toEqual({ pods: 1, secrets: 1 });
+          const warnings = cleanup?.stdout.split('\n').filter((l) => l.startsWith('::warning::')) ?? [];
+          expect(warnings).toEqual(
+            expect.arrayContaining([
+              expect.stringMatching(new RegExp(`^::warning::Could not delete pods "${pod ?? ''}": .*\\(HTTP 503\\); gave up after`)),
+              expect.stringMatching(new RegExp(`^::warning::Could not delete secrets "${secret ?? ''}": .*\\(HTTP 503\\); gave up after`)),
+            ]),
+          );
+          // Nothing may say the pod and the Secret were cleaned up while both are still there.
+          expect.soft(cleanup?.stdout).not.toMatch(/Cleaned up [1-9]\d* pod\(s\)|and [1-9]\d* secret\(s\)/);
+          // What the outage leaves is the runner pod's: the garbage collector removes it with the runner pod.
+          const owners = await Promise.all([
+            suite.core.readNamespacedPod({ name: pod ?? '', namespace: suite.namespace }),
+            suite.core.readNamespacedSecret({ name: secret ?? '', namespace: suite.namespace }),
+          ]);
+          for (const object of owners) expect(object.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', uid: runner.pod.uid })]);
+        },
+        10 * 60_000,
+      );
     }
   });
 }
@@ -183,7 +206,13 @@ afterAll(async () => {
   const volume = tables.get('volume');
   const copy = tables.get('copy');
   if (volume && copy) await writeFile(DOC, document(volume, copy));
-  else if (volume || copy) console.log(`${DOC} is left as it is: ${await readFile(DOC, 'utf8').then(() => 'only one matrix ran', () => 'it does not exist')}`);
+  else if (volume || copy)
+    console.log(
+      `${DOC} is left as it is: ${await readFile(DOC, 'utf8').then(
+        () => 'only one matrix ran',
+        () => 'it does not exist',
+      )}`,
+    );
 });
 
 function document(volume: string, copy: string): string {

@@ -62,10 +62,14 @@ describe('the fault proxy in front of the test cluster’s API server', () => {
   });
 
   it('the project’s client watches, follows a log and execs through it', async () => {
-    const seen = await watchUntil<V1Pod, string>(kube, { type: R.pods, namespace: ns.name, name: POD }, {
-      onEvent: (e) => (e.object.status?.phase === 'Running' ? e.object.metadata?.name : undefined),
-      timeoutMs: 30_000,
-    });
+    const seen = await watchUntil<V1Pod, string>(
+      kube,
+      { type: R.pods, namespace: ns.name, name: POD },
+      {
+        onEvent: (e) => (e.object.status?.phase === 'Running' ? e.object.metadata?.name : undefined),
+        timeoutMs: 30_000,
+      },
+    );
     expect(seen).toBe(POD);
 
     const out = new PassThrough();
@@ -81,7 +85,13 @@ describe('the fault proxy in front of the test cluster’s API server', () => {
     expect(logText).toBe('line 1\nline 2\nline 3\n');
 
     const stdout = sink();
-    const result = await kube.exec({ namespace: ns.name, pod: POD, container: 'job', command: ['sh', '-c', 'echo "from $(hostname)"; exit 3'], stdout: stdout.stream });
+    const result = await kube.exec({
+      namespace: ns.name,
+      pod: POD,
+      container: 'job',
+      command: ['sh', '-c', 'echo "from $(hostname)"; exit 3'],
+      stdout: stdout.stream,
+    });
     expect(result).toEqual({ exitCode: 3, protocol: 'v5.channel.k8s.io' });
     expect(stdout.text()).toBe(`from ${POD}\n`);
   });
@@ -109,7 +119,9 @@ describe('the fault proxy in front of the test cluster’s API server', () => {
     try {
       const error = await patient.get({ type: R.pods, namespace: ns.name, name: POD }).catch((e: unknown) => e);
       expect(isKubeApiError(error) && error.status).toBe(503);
-      expect((error as Error).message).toMatch(/get pods "fault-proxy-target" failed: the server is currently unable to handle the request \(HTTP 503\); gave up after 3 attempts/);
+      expect((error as Error).message).toMatch(
+        /get pods "fault-proxy-target" failed: the server is currently unable to handle the request \(HTTP 503\); gave up after 3 attempts/,
+      );
     } finally {
       patient.close();
       proxy.clearFaults();
@@ -118,14 +130,19 @@ describe('the fault proxy in front of the test cluster’s API server', () => {
 
   it('a watch cut after an event is watched again from there; a 410 on that re-watch lists again; the wait still ends on what it waits for', async () => {
     const admin = adminKubeConfig().makeApiClient(CoreV1Api);
-    const label = (step: string) => admin.patchNamespacedPod({ name: POD, namespace: ns.name, body: [{ op: 'add', path: '/metadata/labels', value: { step } }] });
+    const label = (step: string) =>
+      admin.patchNamespacedPod({ name: POD, namespace: ns.name, body: [{ op: 'add', path: '/metadata/labels', value: { step } }] });
     proxy.addFaults('cut-stream after-events=1 x1 on watch pods\ngone x1 after=1 on watch pods');
     const mark = proxy.requests.length;
     const since = () => proxy.requests.slice(mark);
-    const waited = watchUntil<V1Pod, string>(kube, { type: R.pods, namespace: ns.name, name: POD }, {
-      onEvent: (e) => (e.object.metadata?.labels?.['step'] === '2' ? `${e.type} step 2` : undefined),
-      timeoutMs: 60_000,
-    });
+    const waited = watchUntil<V1Pod, string>(
+      kube,
+      { type: R.pods, namespace: ns.name, name: POD },
+      {
+        onEvent: (e) => (e.object.metadata?.labels?.['step'] === '2' ? `${e.type} step 2` : undefined),
+        timeoutMs: 60_000,
+      },
+    );
     await expect.poll(() => since().some((r) => r.type === 'watch pods' && r.outcome === 'open')).toBe(true);
     await label('1');
     // The first watch is cut after one event, the re-watch answered with 410, and the list read again.
@@ -133,7 +150,11 @@ describe('the fault proxy in front of the test cluster’s API server', () => {
     await label('2');
     await expect(waited).resolves.toMatch(/step 2$/);
     proxy.clearFaults();
-    expect(since().slice(0, 4).map((r) => `${r.type}: ${r.outcome}${r.fault ? ` (${r.fault})` : ''}`)).toEqual([
+    expect(
+      since()
+        .slice(0, 4)
+        .map((r) => `${r.type}: ${r.outcome}${r.fault ? ` (${r.fault})` : ''}`),
+    ).toEqual([
       'list pods: completed',
       'watch pods: cut (cut-stream after-events=1 x1 on watch pods)',
       'watch pods: answered (gone x1 after=1 on watch pods)',

@@ -69,7 +69,10 @@ describe('a job through an API server whose streams break (volume mode)', () => 
     expect(stall?.hits).toBe(1);
     const prepare = job.calls.find((c) => c.command === 'prepare_job');
     expect(prepare?.response, output(prepare!)).toMatchObject({ isAlpine: false });
-    expect((job.requests.get('prepare_job') ?? []).map((r) => r.type), log(mark)).toContain('exec pods/exec');
+    expect(
+      (job.requests.get('prepare_job') ?? []).map((r) => r.type),
+      log(mark),
+    ).toContain('exec pods/exec');
   });
 
   describe('steps', () => {

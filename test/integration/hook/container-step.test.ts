@@ -14,7 +14,9 @@ const SECRET_VALUE = 'zrh-s3cr3t-value-4711';
  * pod, not on the runner).
  */
 async function workspaceScript(runner: StartedRunner, name: string, body: string): Promise<string> {
-  const write = await runner.simulator.runScript(`printf '%s' '${Buffer.from(body).toString('base64')}' | base64 -d > "$GITHUB_WORKSPACE/${name}"\nchmod 755 "$GITHUB_WORKSPACE/${name}"\n`);
+  const write = await runner.simulator.runScript(
+    `printf '%s' '${Buffer.from(body).toString('base64')}' | base64 -d > "$GITHUB_WORKSPACE/${name}"\nchmod 755 "$GITHUB_WORKSPACE/${name}"\n`,
+  );
   if (!write.ok) throw new Error(`writing ${name} failed:\n${output(write)}`);
   return `/github/workspace/${name}`;
 }
@@ -101,7 +103,11 @@ describe.each([
   });
 
   it('a step that exits at once still brings its results back (its pod may already show it terminated when it starts)', async () => {
-    const script = await workspaceScript(runner, 'cquick.sh', '#!/bin/sh\necho quick > "$GITHUB_WORKSPACE/cquick-out.txt"\necho "quick=yes" >> "$GITHUB_OUTPUT"\necho "QUICK=1" >> "$GITHUB_ENV"\n');
+    const script = await workspaceScript(
+      runner,
+      'cquick.sh',
+      '#!/bin/sh\necho quick > "$GITHUB_WORKSPACE/cquick-out.txt"\necho "quick=yes" >> "$GITHUB_OUTPUT"\necho "QUICK=1" >> "$GITHUB_ENV"\n',
+    );
     const step = await runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: [script] });
     expect(step.ok, output(step)).toBe(true);
     expect(step.fileCommands.outputs).toEqual({ quick: 'yes' });

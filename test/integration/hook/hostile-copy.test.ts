@@ -40,7 +40,8 @@ async function runnerSideTree(root: string): Promise<Record<string, string>> {
 /** Names and kinds in the runner's file-command folder that are not regular files. */
 async function oddEntries(dir: string): Promise<string[]> {
   const odd: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) if (!e.isFile()) odd.push(`${e.name}${e.isSymbolicLink() ? ' (symlink)' : e.isFIFO() ? ' (fifo)' : e.isDirectory() ? ' (dir)' : ''}`);
+  for (const e of await readdir(dir, { withFileTypes: true }))
+    if (!e.isFile()) odd.push(`${e.name}${e.isSymbolicLink() ? ' (symlink)' : e.isFIFO() ? ' (fifo)' : e.isDirectory() ? ' (dir)' : ''}`);
   return odd;
 }
 
@@ -87,7 +88,9 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(plant.ok, output(plant)).toBe(false);
     expect(plant.stdout).toContain('hostile: planted');
     expect(said(plant)).toMatch(
-      new RegExp(`Copying _temp/_runner_file_commands from .*:/__w to the runner was refused: member "_temp/_runner_file_commands/x" is a symbolic link \\(to "${runner.root}"\\); only regular files and folders come back to the runner`),
+      new RegExp(
+        `Copying _temp/_runner_file_commands from .*:/__w to the runner was refused: member "_temp/_runner_file_commands/x" is a symbolic link \\(to "${runner.root}"\\); only regular files and folders come back to the runner`,
+      ),
     );
     expect(await oddEntries(fileCommands)).toEqual([]);
     expect(await runnerSideTree(runner.root)).toEqual(before);
@@ -99,7 +102,10 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     await symlink(runner.root, join(fileCommands, 'x'));
     before = await runnerSideTree(runner.root);
     const node = join(runner.layout.externalsDir, 'node20', 'bin', 'node');
-    const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+    const sha = async (path: string) =>
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
     const nodeBefore = await sha(node);
 
     const write = await runner.simulator.runScript('/hostile/write-through.sh\n');
@@ -167,7 +173,9 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     const step = await runner.simulator.runContainerStep({ image: IMAGES.hostileCopy, entryPoint: '/hostile/fifo.sh' });
     expect(step.ok, output(step)).toBe(false);
     expect(step.stdout).toContain('hostile: made FIFO /github/file_commands/fifo');
-    expect(said(step)).toMatch(/Copying _temp\/_runner_file_commands from .*:.* to the runner was refused: member "_temp\/_runner_file_commands\/fifo" is a FIFO/);
+    expect(said(step)).toMatch(
+      /Copying _temp\/_runner_file_commands from .*:.* to the runner was refused: member "_temp\/_runner_file_commands\/fifo" is a FIFO/,
+    );
     expect(await oddEntries(fileCommands)).toEqual([]);
     expect(await runnerSideTree(runner.root)).toEqual(before);
     // The step pod is gone; the job pod never got the FIFO (its copy comes after the refused one).
@@ -176,7 +184,7 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(next.stdout).toContain('no fifo in the job pod');
   });
 
-  it('the victim folder and the runner\'s externals are as they were after all attacks', async () => {
+  it("the victim folder and the runner's externals are as they were after all attacks", async () => {
     await expect(readFile(join(victim, 'secret.txt'), 'utf8')).resolves.toBe('the runner secret\n');
     expect(await readdir(victim)).toEqual(['secret.txt']);
     const cleanup = await runner.simulator.cleanupJob();

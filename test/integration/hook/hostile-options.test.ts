@@ -57,16 +57,32 @@ describe('container.options that widen privileges are refused before anything is
   });
 
   it.each<[string, (runnerPod: string) => { job?: string; service?: string }, string[]]>([
-    ['--cap-add SYS_ADMIN', () => ({ job: '--cap-add SYS_ADMIN' }), ['--cap-add SYS_ADMIN: the runner does not allow adding SYS_ADMIN', 'add SYS_ADMIN to ZRH_ALLOWED_CAPABILITIES']],
+    [
+      '--cap-add SYS_ADMIN',
+      () => ({ job: '--cap-add SYS_ADMIN' }),
+      ['--cap-add SYS_ADMIN: the runner does not allow adding SYS_ADMIN', 'add SYS_ADMIN to ZRH_ALLOWED_CAPABILITIES'],
+    ],
     ['--cap-add ALL', () => ({ job: '--cap-add=ALL' }), ['--cap-add ALL: the runner does not allow adding ALL', 'ZRH_ALLOWED_CAPABILITIES']],
     ['--privileged', () => ({ job: '--cpus 1 --privileged' }), ['--privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true']],
-    ['--security-opt seccomp=unconfined', () => ({ job: '--security-opt seccomp=unconfined' }), ['--security-opt seccomp=unconfined:', 'ZRH_ALLOW_PRIVILEGED=true']],
+    [
+      '--security-opt seccomp=unconfined',
+      () => ({ job: '--security-opt seccomp=unconfined' }),
+      ['--security-opt seccomp=unconfined:', 'ZRH_ALLOW_PRIVILEGED=true'],
+    ],
     ['--user 0', () => ({ job: '--user 0' }), ['--user 0: the runner does not allow user or group 0 (root); set ZRH_ALLOW_ROOT_USER=true']],
     ['--user root', () => ({ job: '-u root' }), ['--user root:', 'ZRH_ALLOW_ROOT_USER=true']],
     ['--user 1001:0', () => ({ job: '--user 1001:0' }), ['--user 1001:0:', 'ZRH_ALLOW_ROOT_USER=true']],
-    ['--label runner-pod=<another runner>', (pod) => ({ job: `--label runner-pod=${pod}-other` }), ["runner-pod is one of the hook's own labels", 'which a workflow may never set']],
+    [
+      '--label runner-pod=<another runner>',
+      (pod) => ({ job: `--label runner-pod=${pod}-other` }),
+      ["runner-pod is one of the hook's own labels", 'which a workflow may never set'],
+    ],
     ['--label team=ci', () => ({ job: '--label team=ci' }), ['--label team=ci: the runner does not allow the label key team', 'ZRH_ALLOWED_LABELS']],
-    ['a service with --cap-add NET_ADMIN', () => ({ service: '--cap-add NET_ADMIN' }), ['Options of the service busybox are not allowed', '--cap-add NET_ADMIN:', 'ZRH_ALLOWED_CAPABILITIES']],
+    [
+      'a service with --cap-add NET_ADMIN',
+      () => ({ service: '--cap-add NET_ADMIN' }),
+      ['Options of the service busybox are not allowed', '--cap-add NET_ADMIN:', 'ZRH_ALLOWED_CAPABILITIES'],
+    ],
   ])('%s fails prepare_job with the option and the setting named, and creates nothing', async (_, options, messages) => {
     const { job, service } = options(runner.pod.name);
     const before = await namespaceObjects(suite);
@@ -90,7 +106,11 @@ describe('the runner setting grants a capability; the template drops win over it
   beforeAll(async () => {
     suite = await createHookSuite('hook-caps');
     dir = await mkdtemp(join(tmpdir(), 'zrh-caps-'));
-    const dropAll = await templateFile(dir, 'drop-all.yaml', 'spec:\n  containers:\n    - name: $job\n      securityContext:\n        capabilities: { drop: [ALL] }\n');
+    const dropAll = await templateFile(
+      dir,
+      'drop-all.yaml',
+      'spec:\n  containers:\n    - name: $job\n      securityContext:\n        capabilities: { drop: [ALL] }\n',
+    );
     [allowing, dropping] = await Promise.all([
       startRunner(suite, 'copy', { runnerEnv: { ZRH_ALLOWED_CAPABILITIES: 'NET_ADMIN' } }),
       startRunner(suite, 'copy', { runnerEnv: { ZRH_ALLOWED_CAPABILITIES: 'NET_ADMIN', ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: dropAll } }),
@@ -105,7 +125,7 @@ describe('the runner setting grants a capability; the template drops win over it
 
   /** Whether capability bit `bit` is in the effective set a step of the job container gets. */
   const hasCapability = async (runner: StartedRunner, bit: number): Promise<boolean> => {
-    const step = await runner.simulator.runScript("awk '/^CapEff/ { print \"capeff=\" $2 }' /proc/self/status\n");
+    const step = await runner.simulator.runScript('awk \'/^CapEff/ { print "capeff=" $2 }\' /proc/self/status\n');
     expect(step.ok, output(step)).toBe(true);
     const hex = /capeff=([0-9a-f]+)/.exec(step.stdout)?.[1];
     expect(hex, step.stdout).toBeDefined();
@@ -124,7 +144,9 @@ describe('the runner setting grants a capability; the template drops win over it
     const before = await namespaceObjects(suite);
     const prepare = await dropping.simulator.prepareJob({ image: IMAGES.busybox, options: '--cap-add NET_ADMIN' });
     expect(prepare.exitCode, output(prepare)).not.toBe(0);
-    expect(printed(prepare)).toContain("--cap-add NET_ADMIN: the hook template sets capabilities.drop: [ALL] for this container, and the template's restrictions always win");
+    expect(printed(prepare)).toContain(
+      "--cap-add NET_ADMIN: the hook template sets capabilities.drop: [ALL] for this container, and the template's restrictions always win",
+    );
     expect(await namespaceObjects(suite)).toEqual(before);
     expect(names(await labelledObjects(suite, dropping.pod.name))).toEqual({ pods: [], secrets: [], claims: [] });
   });
@@ -132,7 +154,7 @@ describe('the runner setting grants a capability; the template drops win over it
   it('without the option, the template drop leaves the job container no capability at all', async () => {
     const prepare = await dropping.simulator.prepareJob({ image: IMAGES.busybox });
     expect(prepare.ok, output(prepare)).toBe(true);
-    const step = await dropping.simulator.runScript("awk '/^CapEff/ { print \"capeff=\" $2 }' /proc/self/status\n");
+    const step = await dropping.simulator.runScript('awk \'/^CapEff/ { print "capeff=" $2 }\' /proc/self/status\n');
     expect(step.ok, output(step)).toBe(true);
     expect(step.stdout).toContain('capeff=0000000000000000');
     await dropping.simulator.cleanupJob();
@@ -156,16 +178,18 @@ const OPTIONS = `-e 'Z_OPTION=${OPTION_VALUE}'`;
 
 /** A POSIX sh script printing each variable as `NAME=<hex bytes>` (or `NAME=UNSET`). */
 function printEnvScript(names: readonly string[]): string {
-  return [
-    `for n in ${names.join(' ')}; do`,
-    '  if eval "[ -n \\"\\${$n+x}\\" ]"; then',
-    '    eval "v=\\${$n}"',
-    `    printf '%s=%s\\n' "$n" "$(printf '%s' "$v" | od -An -tx1 | tr -d ' \\n')"`,
-    '  else',
-    "    printf '%s=UNSET\\n' \"$n\"",
-    '  fi',
-    'done',
-  ].join('\n') + '\n';
+  return (
+    [
+      `for n in ${names.join(' ')}; do`,
+      '  if eval "[ -n \\"\\${$n+x}\\" ]"; then',
+      '    eval "v=\\${$n}"',
+      `    printf '%s=%s\\n' "$n" "$(printf '%s' "$v" | od -An -tx1 | tr -d ' \\n')"`,
+      '  else',
+      '    printf \'%s=UNSET\\n\' "$n"',
+      '  fi',
+      'done',
+    ].join('\n') + '\n'
+  );
 }
 
 /** The variables `printEnvScript` printed, decoded. */
@@ -190,7 +214,11 @@ describe('env values reach every container the hook creates byte for byte', () =
     dir = await mkdtemp(join(tmpdir(), 'zrh-env-'));
     // The admin's template env is left as written: `$(Z_PAREN)` is expanded by the kubelet, to the
     // workflow's value as the container sees it.
-    const template = await templateFile(dir, 'env.yaml', "spec:\n  containers:\n    - name: $job\n      env: [{ name: Z_TEMPLATE, value: '$(Z_PAREN)-from-template' }]\n");
+    const template = await templateFile(
+      dir,
+      'env.yaml',
+      "spec:\n  containers:\n    - name: $job\n      env: [{ name: Z_TEMPLATE, value: '$(Z_PAREN)-from-template' }]\n",
+    );
     runner = await startRunner(suite, 'volume', { runnerEnv: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: template } });
     kube = await adminKubeClient();
     const prepare = await runner.simulator.prepareJob({ image: IMAGES.busybox, env: VALUES, options: OPTIONS }, [
@@ -210,7 +238,12 @@ describe('env values reach every container the hook creates byte for byte', () =
     const pod = await suite.core.readNamespacedPod({ namespace: suite.namespace, name: jobPod });
     for (const name of ['job', 'busybox']) {
       const env = pod.spec?.containers.find((c) => c.name === name)?.env ?? [];
-      expect(env).toEqual(expect.arrayContaining([{ name: 'Z_PAREN', value: '$$(HOME)' }, { name: 'Z_OPTION', value: '$$(HOME)$$$$x' }]));
+      expect(env).toEqual(
+        expect.arrayContaining([
+          { name: 'Z_PAREN', value: '$$(HOME)' },
+          { name: 'Z_OPTION', value: '$$(HOME)$$$$x' },
+        ]),
+      );
     }
     expect(pod.spec?.containers.find((c) => c.name === 'job')?.env).toContainEqual({ name: 'Z_TEMPLATE', value: '$(Z_PAREN)-from-template' });
   });
@@ -235,7 +268,12 @@ describe('env values reach every container the hook creates byte for byte', () =
       containerStepInput(
         responseFile,
         {
-          ...buildContainerStepContainer(runner.layout, { image: IMAGES.busybox, entryPoint: 'sh', args: ['/github/workspace/print-env.sh'], environmentVariables: VALUES }),
+          ...buildContainerStepContainer(runner.layout, {
+            image: IMAGES.busybox,
+            entryPoint: 'sh',
+            args: ['/github/workspace/print-env.sh'],
+            environmentVariables: VALUES,
+          }),
           createOptions: OPTIONS,
         },
         runner.simulator.state,
@@ -250,12 +288,17 @@ describe('env values reach every container the hook creates byte for byte', () =
     const call = await runner.simulator.call((responseFile) =>
       containerStepInput(
         responseFile,
-        { ...buildContainerStepContainer(runner.layout, { image: IMAGES.busybox, entryPoint: 'true', args: [], environmentVariables: {} }), createOptions: '--privileged' },
+        {
+          ...buildContainerStepContainer(runner.layout, { image: IMAGES.busybox, entryPoint: 'true', args: [], environmentVariables: {} }),
+          createOptions: '--privileged',
+        },
         runner.simulator.state,
       ),
     );
     expect(call.exitCode, output(call)).not.toBe(0);
-    expect(printed(call)).toContain('Options of the container step are not allowed:\n  --privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true');
+    expect(printed(call)).toContain(
+      'Options of the container step are not allowed:\n  --privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true',
+    );
     expect(await namespaceObjects(suite)).toEqual(before);
   });
 });
@@ -291,7 +334,9 @@ describe('every problem of the input is reported at once, before the first reque
     );
     expect(call.exitCode, output(call)).toBe(1);
     const text = printed(call);
-    expect(text).toContain('::error::prepare_job found 4 problems in its input and started nothing (fix them all, then re-run the job):\n1. Invalid ports of job container:');
+    expect(text).toContain(
+      '::error::prepare_job found 4 problems in its input and started nothing (fix them all, then re-run the job):\n1. Invalid ports of job container:',
+    );
     expect(text).toContain('\n   Use the docker form [hostPort:]containerPort[/protocol].\n2. ');
     expect(text).toMatch(/\n2\. Options of the job container are not allowed:\n\s+--privileged: the runner does not allow privileged options/);
     expect(text).toMatch(/\n3\. Options of the service busybox are not allowed:\n\s+--cap-add NET_ADMIN:/);
@@ -308,4 +353,3 @@ describe('every problem of the input is reported at once, before the first reque
     expect(connections).toBe(0);
   });
 });
-

@@ -28,7 +28,10 @@ const FORGED_RESPONSE = JSON.stringify({ state: { version: 1, namespace: 'x', jo
 /** The runner image's user (uid 1001, group docker 123). */
 const RUNNER_USER = { uid: 1001, gid: 123 };
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 describe('a hostile job against the response file and the job state', () => {
   let suite: HookSuite;
@@ -61,7 +64,12 @@ describe('a hostile job against the response file and the job state', () => {
       beforeReadingResponse: async (file) => {
         if (saving) await saving();
         if (!forging) return;
-        await waitFor(`the job's process to rewrite ${file}`, () => readFile(file, 'utf8').catch(() => ''), (t) => t.includes('forgedBy'), { timeoutMs: 30_000, intervalMs: 50 });
+        await waitFor(
+          `the job's process to rewrite ${file}`,
+          () => readFile(file, 'utf8').catch(() => ''),
+          (t) => t.includes('forgedBy'),
+          { timeoutMs: 30_000, intervalMs: 50 },
+        );
       },
     });
     // A runner-side file outside _work (plays the runner's .credentials).
@@ -96,7 +104,12 @@ describe('a hostile job against the response file and the job state', () => {
     } else {
       expect(cleanup.stdout).not.toContain('Cleaning up by label only');
     }
-    await waitFor('the runner\'s objects to be gone', () => labelledObjects(suite, runner.pod.name), (o) => names(o).pods.length === 0 && names(o).secrets.length === 0, { timeoutMs: 30_000 });
+    await waitFor(
+      "the runner's objects to be gone",
+      () => labelledObjects(suite, runner.pod.name),
+      (o) => names(o).pods.length === 0 && names(o).secrets.length === 0,
+      { timeoutMs: 30_000 },
+    );
     await expectVictimsUntouched();
     return cleanup;
   }
@@ -111,7 +124,9 @@ describe('a hostile job against the response file and the job state', () => {
       const attack = await runner.simulator.runScript(script, { env: { HOSTILE_FORGED: FORGED_RESPONSE } });
       expect(attack.exitCode, output(attack)).toBe(1);
       expect(Date.now() - started).toBeLessThan(60_000);
-      expect(attack.stdout).toContain(`::error::The hook's response was not written: the response file ${attack.input.responseFile} is no longer the file the runner created (${message}`);
+      expect(attack.stdout).toContain(
+        `::error::The hook's response was not written: the response file ${attack.input.responseFile} is no longer the file the runner created (${message}`,
+      );
       expect(runner.simulator.state).toEqual(stateBefore);
       expect(await hashes()).toEqual(before);
       // The job goes on with the state the runner kept.
@@ -149,7 +164,7 @@ describe('a hostile job against the response file and the job state', () => {
     }
   });
 
-  it('a hard link to the runner\'s event file under _work: refused, the event file unchanged', async () => {
+  it("a hard link to the runner's event file under _work: refused, the event file unchanged", async () => {
     await refusedAttack('/hostile/hardlink.sh /__w/_temp/_github_workflow/event.json', 'it has 2 hard links');
   });
 
@@ -164,11 +179,18 @@ describe('a hostile job against the response file and the job state', () => {
       });
       // The hook did its part and exited 0; the job's process then rewrote the response, and the runner keeps what it read.
       expect(attack.ok, output(attack)).toBe(true);
-      expect(runner.simulator.state).toMatchObject({ jobPod: VICTIM_POD, secrets: [VICTIM_SECRET], workspace: { mode: 'copy' }, clone: { policy: { promote: true } } });
+      expect(runner.simulator.state).toMatchObject({
+        jobPod: VICTIM_POD,
+        secrets: [VICTIM_SECRET],
+        workspace: { mode: 'copy' },
+        clone: { policy: { promote: true } },
+      });
 
       const next = await runner.simulator.runScript(MARKING_STEP);
       expect(next.exitCode, output(next)).toBe(1);
-      expect(next.stdout).toContain('::error::The job state the runner passed back was not written by this hook for this job: its MAC does not match its content');
+      expect(next.stdout).toContain(
+        '::error::The job state the runner passed back was not written by this hook for this job: its MAC does not match its content',
+      );
       expect(next.stdout).not.toContain('ran in');
       const inJob = await execText(kube, { namespace: suite.namespace, pod: jobPod, container: 'job' }, ['sh', '-c', 'ls /tmp']);
       expect(inJob.stdout).not.toContain('hostile-ran');
@@ -188,8 +210,12 @@ describe('a hostile job against the response file and the job state', () => {
       const jobPod = jobPodOf(runner.simulator.state);
       saving = () =>
         waitFor(
-          'the job\'s process to save the response',
-          () => execText(kube, { namespace: suite.namespace, pod: jobPod, container: 'job' }, ['sh', '-c', 'test -s /tmp/saved.json && echo saved']).then((r) => r.stdout, () => ''),
+          "the job's process to save the response",
+          () =>
+            execText(kube, { namespace: suite.namespace, pod: jobPod, container: 'job' }, ['sh', '-c', 'test -s /tmp/saved.json && echo saved']).then(
+              (r) => r.stdout,
+              () => '',
+            ),
           (t) => t.includes('saved'),
           { timeoutMs: 30_000, intervalMs: 100 },
         ).then(() => undefined);
@@ -210,7 +236,9 @@ describe('a hostile job against the response file and the job state', () => {
 
       const next = await runner.simulator.runScript(MARKING_STEP);
       expect(next.exitCode, output(next)).toBe(1);
-      expect(next.stdout).toContain('::error::The job state the runner passed back is an older state of this job (number 2; the runner accepted number 4): a replayed state is not used');
+      expect(next.stdout).toContain(
+        '::error::The job state the runner passed back is an older state of this job (number 2; the runner accepted number 4): a replayed state is not used',
+      );
       expect(next.stdout).not.toContain('ran in');
 
       await cleanUp(runner, true);
@@ -221,7 +249,7 @@ describe('a hostile job against the response file and the job state', () => {
     }
   });
 
-  it('the hook\'s scratch folder in _work replaced by a link to a runner folder: the next step is refused, nothing written or opened up there', async () => {
+  it("the hook's scratch folder in _work replaced by a link to a runner folder: the next step is refused, nothing written or opened up there", async () => {
     const { runner, hashes } = await hostileJob('volume');
     try {
       // A folder of the runner's user outside _work (plays its home): the hook could write there.
@@ -238,7 +266,9 @@ describe('a hostile job against the response file and the job state', () => {
 
       const next = await runner.simulator.runScript(MARKING_STEP);
       expect(next.exitCode, output(next)).toBe(1);
-      expect(next.stdout).toContain(`::error::${runner.layout.workDir}/_temp/_zrh in the runner's _work is a symbolic link or not a folder; the hook does not write through it`);
+      expect(next.stdout).toContain(
+        `::error::${runner.layout.workDir}/_temp/_zrh in the runner's _work is a symbolic link or not a folder; the hook does not write through it`,
+      );
       expect(next.stdout).not.toContain('ran in');
       expect(await listing()).toEqual(listed);
       expect(await hashes()).toEqual(before);
@@ -252,7 +282,12 @@ describe('a hostile job against the response file and the job state', () => {
     const { runner, watched, hashes } = await hostileJob('copy');
     try {
       const before = await hashes();
-      for (const script of ['/hostile/fifo.sh reader', `/hostile/symlink.sh ${watched[0]}`, '/hostile/hardlink.sh /__w/_temp/_github_workflow/event.json', `/hostile/forge.sh ${VICTIM_POD} ${VICTIM_SECRET}`]) {
+      for (const script of [
+        '/hostile/fifo.sh reader',
+        `/hostile/symlink.sh ${watched[0]}`,
+        '/hostile/hardlink.sh /__w/_temp/_github_workflow/event.json',
+        `/hostile/forge.sh ${VICTIM_POD} ${VICTIM_SECRET}`,
+      ]) {
         const stateBefore = runner.simulator.state as { seal: { seq: number } };
         const attack = await runner.simulator.runScript(script);
         expect(attack.ok, output(attack)).toBe(true);

@@ -61,7 +61,12 @@ function throughProxy(kc: KubeConfig, proxyPort: number): KubeConfig {
 
 /** Resolves once `text` has appeared in the hook output collected in `seen`. */
 function outputContains(seen: { text: string }, text: string): Promise<void> {
-  return waitFor(`hook output to contain ${JSON.stringify(text)}`, async () => seen.text.includes(text), (v) => v, { timeoutMs: 120_000, intervalMs: 100 }).then(() => undefined);
+  return waitFor(
+    `hook output to contain ${JSON.stringify(text)}`,
+    async () => seen.text.includes(text),
+    (v) => v,
+    { timeoutMs: 120_000, intervalMs: 100 },
+  ).then(() => undefined);
 }
 
 describe('interrupted steps never pass: a lost exec stream and cancellation', () => {
@@ -95,7 +100,11 @@ describe('interrupted steps never pass: a lost exec stream and cancellation', ()
   });
 
   async function sleepers(): Promise<string> {
-    const ps = await execText(kube, { namespace: suite.namespace, pod: jobPodOf(runner.simulator.state), container: 'job' }, ['sh', '-c', 'ps -eo args | grep "[s]leep 3600" || true']);
+    const ps = await execText(kube, { namespace: suite.namespace, pod: jobPodOf(runner.simulator.state), container: 'job' }, [
+      'sh',
+      '-c',
+      'ps -eo args | grep "[s]leep 3600" || true',
+    ]);
     return ps.stdout.trim();
   }
 

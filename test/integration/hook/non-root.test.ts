@@ -18,7 +18,9 @@ describe.each(['volume', 'copy'] as const)('a job image that runs as a non-root 
   });
 
   it('runs steps as that user, writing to the workspace and the file commands', async () => {
-    const step = await runner.simulator.runScript('echo "uid=$(id -u)"\necho ok > nonroot.txt\ncat nonroot.txt\necho "user=$(id -un)" >> "$GITHUB_OUTPUT"\n', { shell: 'bash' });
+    const step = await runner.simulator.runScript('echo "uid=$(id -u)"\necho ok > nonroot.txt\ncat nonroot.txt\necho "user=$(id -un)" >> "$GITHUB_OUTPUT"\n', {
+      shell: 'bash',
+    });
     expect(step.ok, output(step)).toBe(true);
     expect(step.stdout).toContain('uid=1001');
     expect(step.fileCommands.outputs).toEqual({ user: 'runner' });

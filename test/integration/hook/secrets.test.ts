@@ -23,7 +23,10 @@ describe("the hook's Secrets: created, deleted by name, never read", () => {
   beforeAll(async () => {
     suite = await createHookSuite('hook-secrets');
     dir = await mkdtemp(join(tmpdir(), 'zrh-secrets-'));
-    await suite.core.createNamespacedSecret({ namespace: suite.namespace, body: { metadata: { name: VICTIM_SECRET }, stringData: { key: 'app private key' } } });
+    await suite.core.createNamespacedSecret({
+      namespace: suite.namespace,
+      body: { metadata: { name: VICTIM_SECRET }, stringData: { key: 'app private key' } },
+    });
   });
   afterAll(async () => {
     await suite?.ns.delete();
@@ -48,7 +51,12 @@ describe("the hook's Secrets: created, deleted by name, never read", () => {
         const registry = await secretsOf(runner);
         expect(registry).toHaveLength(1);
 
-        const step = await runner.simulator.runContainerStep({ image: IMAGES.busybox, entryPoint: 'sh', args: ['-c', 'env'], inputs: { who: 'from-the-env-secret' } });
+        const step = await runner.simulator.runContainerStep({
+          image: IMAGES.busybox,
+          entryPoint: 'sh',
+          args: ['-c', 'env'],
+          inputs: { who: 'from-the-env-secret' },
+        });
         expect(step.ok, output(step)).toBe(true);
         expect(step.stdout).toContain('INPUT_WHO=from-the-env-secret');
         // The step's env Secret went when the step ended; the job's registry Secret is still needed.
@@ -84,7 +92,9 @@ describe("the hook's Secrets: created, deleted by name, never read", () => {
       runner.simulator.setState(null);
       const cleanup = await runner.simulator.cleanupJob();
       expect(cleanup.ok, output(cleanup)).toBe(true);
-      expect(cleanup.stdout).toContain(`No job state (prepare_job failed or did not finish). Cleaning up by label only: the pods labelled runner-pod=${runner.pod.name}`);
+      expect(cleanup.stdout).toContain(
+        `No job state (prepare_job failed or did not finish). Cleaning up by label only: the pods labelled runner-pod=${runner.pod.name}`,
+      );
       expect(names(await labelledObjects(suite, runner.pod.name))).toEqual({ pods: [], secrets: [], claims: [] });
     } finally {
       await runner.dispose();

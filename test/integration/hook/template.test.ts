@@ -50,7 +50,9 @@ describe('the hook template and registry credentials', () => {
     dir = await mkdtemp(join(tmpdir(), 'zrh-tpl-'));
     const templateFile = join(dir, 'template.yaml');
     await writeFile(templateFile, TEMPLATE);
-    runner = await startRunner(suite, 'volume', { runnerEnv: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: templateFile, ZRH_ALLOWED_CAPABILITIES: 'SYS_PTRACE' } });
+    runner = await startRunner(suite, 'volume', {
+      runnerEnv: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: templateFile, ZRH_ALLOWED_CAPABILITIES: 'SYS_PTRACE' },
+    });
     prepare = await runner.simulator.call((responseFile) => {
       const input = prepareJobInput(
         runner.layout,
@@ -92,7 +94,12 @@ describe('the hook template and registry credentials', () => {
 
   it('merges $job into the job container: env and mounts appended, securityContext merged with the options', () => {
     const job = pod.spec?.containers.find((c) => c.name === 'job');
-    expect(job?.env).toEqual(expect.arrayContaining([{ name: 'FROM_TEMPLATE', value: 'yes' }, { name: 'HOME', value: '/github/home' }]));
+    expect(job?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'FROM_TEMPLATE', value: 'yes' },
+        { name: 'HOME', value: '/github/home' },
+      ]),
+    );
     expect(job?.volumeMounts?.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/shared', '/__w']));
     expect(job?.securityContext?.capabilities).toEqual({ add: ['SYS_PTRACE'], drop: ['NET_RAW'] });
     const services = pod.spec?.containers.filter((c) => c.name.startsWith('busybox')) ?? [];
@@ -115,7 +122,9 @@ describe('the hook template and registry credentials', () => {
     const auths = secrets.map((s) => {
       expect(s.type).toBe('kubernetes.io/dockerconfigjson');
       expect(s.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Pod', name: runner.pod.name, uid: runner.pod.uid });
-      return JSON.parse(Buffer.from(s.data?.['.dockerconfigjson'] ?? '', 'base64').toString('utf8')) as { auths: Record<string, { username: string; password: string; auth: string }> };
+      return JSON.parse(Buffer.from(s.data?.['.dockerconfigjson'] ?? '', 'base64').toString('utf8')) as {
+        auths: Record<string, { username: string; password: string; auth: string }>;
+      };
     });
     const byServer = Object.assign({}, ...auths.map((a) => a.auths)) as Record<string, { username: string; password: string; auth: string }>;
     expect(byServer).toEqual({

@@ -34,13 +34,10 @@ describe('a job in volume mode (the runner pod has its work claim; the job pod m
   beforeAll(async () => {
     suite = await createHookSuite('hook-vol');
     runner = await startRunner(suite, 'volume');
-    prepare = await runner.simulator.prepareJob(
-      { image: IMAGES.debian, env: { JOB_LEVEL: 'from container.env' }, ports: ['3000'] },
-      [
-        { image: IMAGES.busybox, entrypoint: 'httpd', command: '-f -p 8080 -h /etc', ports: ['8080:8080'] },
-        { image: IMAGES.busybox, entrypoint: 'sleep', command: '3600' },
-      ],
-    );
+    prepare = await runner.simulator.prepareJob({ image: IMAGES.debian, env: { JOB_LEVEL: 'from container.env' }, ports: ['3000'] }, [
+      { image: IMAGES.busybox, entrypoint: 'httpd', command: '-f -p 8080 -h /etc', ports: ['8080:8080'] },
+      { image: IMAGES.busybox, entrypoint: 'sleep', command: '3600' },
+    ]);
   });
   afterAll(async () => {
     await runner?.dispose();

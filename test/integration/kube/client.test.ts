@@ -21,7 +21,10 @@ import { cluster, createTestNamespace, serviceAccountKubeConfig, type TestNamesp
 const roleFile = fileURLToPath(new URL('./fixtures/configmap-reader-role.yaml', import.meta.url));
 
 async function failure(p: Promise<unknown>): Promise<KubeApiError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(KubeApiError);
   return err as KubeApiError;
 }
@@ -62,7 +65,10 @@ describe('@zfs-runner-hooks/kube against the real API server', () => {
     await kube.patch(ref, { data: { b: '2' } }, 'merge');
     await kube.patch(ref, { data: { c: '3' } }, 'strategic');
     await kube.patch(ref, [{ op: 'add', path: '/data/d', value: '4' }], 'json');
-    await kube.patch(ref, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'crud' }, data: { e: '5' } }, 'apply', { fieldManager: 'zrh-test', force: true });
+    await kube.patch(ref, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'crud' }, data: { e: '5' } }, 'apply', {
+      fieldManager: 'zrh-test',
+      force: true,
+    });
     expect((await kube.get<V1ConfigMap>(ref)).data).toEqual({ a: '1', b: '2', c: '3', d: '4', e: '5' });
 
     const current = await kube.get<V1ConfigMap>(ref);

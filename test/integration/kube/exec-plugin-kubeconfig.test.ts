@@ -61,8 +61,23 @@ describe('an exec credential plugin in a two-file KUBECONFIG', () => {
         apiVersion: 'v1',
         kind: 'Config',
         users: [
-          { name: 'oidc', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './token-plugin', args: [join(dir, 'sa-token')], interactiveMode: 'Never' } } },
-          { name: 'logged-out', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './token-plugin', args: [join(dir, 'missing')], installHint: 'Log in with: example-login' } } },
+          {
+            name: 'oidc',
+            user: {
+              exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './token-plugin', args: [join(dir, 'sa-token')], interactiveMode: 'Never' },
+            },
+          },
+          {
+            name: 'logged-out',
+            user: {
+              exec: {
+                apiVersion: 'client.authentication.k8s.io/v1',
+                command: './token-plugin',
+                args: [join(dir, 'missing')],
+                installHint: 'Log in with: example-login',
+              },
+            },
+          },
         ],
       }),
     );
@@ -75,7 +90,11 @@ describe('an exec credential plugin in a two-file KUBECONFIG', () => {
   });
 
   function zfsClone(args: string[]) {
-    const r = spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfigs }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: kubeconfigs },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -136,11 +155,19 @@ describe('an exec credential plugin in a two-file KUBECONFIG', () => {
     writeFileSync(broken, readFileSync(kubeconfigs.split(':')[0] as string, 'utf8').replace('current-context: ci', 'current-context: logged-out'));
     const r = spawnSync(process.execPath, [DEFAULT_HOOK_PATH], {
       input: serializeHookInput(cleanupJobInput(responseFile, null)),
-      env: { PATH: process.env['PATH'], HOME: dir, KUBECONFIG: `${broken}:${kubeconfigs.split(':')[1]}`, ACTIONS_RUNNER_POD_NAME: 'runner-exec-plugin', ZRH_CODE_CACHE_DIR: 'off' },
+      env: {
+        PATH: process.env['PATH'],
+        HOME: dir,
+        KUBECONFIG: `${broken}:${kubeconfigs.split(':')[1]}`,
+        ACTIONS_RUNNER_POD_NAME: 'runner-exec-plugin',
+        ZRH_CODE_CACHE_DIR: 'off',
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect(r.status).toBe(1);
-    expect(r.stdout + r.stderr).toContain(`user "logged-out": the exec credential plugin "${dir}/token-plugin" failed: no credential at ${dir}/missing: log in first`);
+    expect(r.stdout + r.stderr).toContain(
+      `user "logged-out": the exec credential plugin "${dir}/token-plugin" failed: no credential at ${dir}/missing: log in first`,
+    );
   });
 });

@@ -1,12 +1,5 @@
 import { Writable } from 'node:stream';
-import {
-  createKubeClient,
-  ExecAbortedError,
-  ExecError,
-  loadKubeConfig,
-  R,
-  type KubeClient,
-} from '@zfs-runner-hooks/kube';
+import { createKubeClient, ExecAbortedError, ExecError, loadKubeConfig, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, createTestNamespace, type TestNamespace } from '../../cluster/harness.js';
@@ -17,7 +10,12 @@ import { cluster, createTestNamespace, type TestNamespace } from '../../cluster/
 function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
   return {
-    stream: new Writable({ write: (c: Buffer, _e, cb) => { chunks.push(c); cb(); } }),
+    stream: new Writable({
+      write: (c: Buffer, _e, cb) => {
+        chunks.push(c);
+        cb();
+      },
+    }),
     text: () => Buffer.concat(chunks).toString(),
   };
 }
@@ -35,7 +33,9 @@ describe('exec and logs on a real pod', () => {
       spec: {
         nodeSelector: { 'zrh.dev/real-node': 'true' },
         restartPolicy: 'Never',
-        containers: [{ name: 'job', image: 'zrh.local/busybox:1', imagePullPolicy: 'Never', command: ['sh', '-c', 'echo started; echo line2; exec sleep 3600'] }],
+        containers: [
+          { name: 'job', image: 'zrh.local/busybox:1', imagePullPolicy: 'Never', command: ['sh', '-c', 'echo started; echo line2; exec sleep 3600'] },
+        ],
       },
     };
     await kube.create({ type: R.pods, namespace: ns.name }, body);

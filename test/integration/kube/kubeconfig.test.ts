@@ -67,7 +67,10 @@ describe('kubeconfig TLS and identity fields against the real API server', () =>
     expect(await listWith(variant('insecure', { cluster: { 'certificate-authority': undefined, 'insecure-skip-tls-verify': true } }))).toBe('ok');
     // Both: kubectl refuses; so does this client, instead of silently skipping the CA.
     const file = variant('both', { cluster: { 'certificate-authority': wrongCa, 'insecure-skip-tls-verify': true } });
-    const err = await loadKubeConfigFile(file).then(() => undefined, (e: unknown) => e);
+    const err = await loadKubeConfigFile(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KubeConfigError);
     expect((err as Error).message).toBe(
       `kubeconfig ${file}: cluster "zrh" (context "zrh") sets both "insecure-skip-tls-verify: true" and a certificate-authority(-data); ` +

@@ -45,7 +45,10 @@ class ConnectProxy {
         client.off('data', onData);
         const lines = head.subarray(0, end).toString('latin1').split('\r\n');
         const [method, target] = (lines[0] ?? '').split(' ');
-        const auth = lines.find((l) => l.toLowerCase().startsWith('proxy-authorization:'))?.slice('proxy-authorization:'.length).trim();
+        const auth = lines
+          .find((l) => l.toLowerCase().startsWith('proxy-authorization:'))
+          ?.slice('proxy-authorization:'.length)
+          .trim();
         const [host, port] = [target?.slice(0, target.lastIndexOf(':')) ?? '', Number(target?.slice(target.lastIndexOf(':') + 1))];
         if (method !== 'CONNECT' || host !== '127.0.0.1') return void client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
         if (this.credentials && auth !== `Basic ${Buffer.from(this.credentials).toString('base64')}`) {
@@ -123,9 +126,14 @@ describe('proxy-url and impersonation against the real API server', () => {
   /** Runs the CLI as its own process, without blocking this one (the proxy runs here). */
   function zfsClone(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'], HOME: tmp, KUBECONFIG: file }, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { PATH: process.env['PATH'], HOME: tmp, KUBECONFIG: file }, encoding: 'utf8', timeout: 60_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -147,11 +155,16 @@ describe('proxy-url and impersonation against the real API server', () => {
 
   it('an exec (a websocket upgrade) goes through the proxy too, with stdin and both output streams', async () => {
     const core = adminCoreApi();
-    await core.createNamespacedPod({ namespace: ns.name, body: realNodePod('exec-target', { containers: [{ name: 'main', image: IMAGES.busybox, command: ['sleep', '3600'] }] }) });
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: realNodePod('exec-target', { containers: [{ name: 'main', image: IMAGES.busybox, command: ['sleep', '3600'] }] }),
+    });
     await waitForRunningPod(core, ns.name, 'exec-target');
     const file = variant('proxy-exec', { cluster: { 'proxy-url': `http://127.0.0.1:${open.port}` } });
     const before = open.tunnels.length;
-    const out = await withClient(file, (kube) => execText(kube, { namespace: ns.name, pod: 'exec-target', container: 'main' }, ['sh', '-c', 'cat; echo to-err >&2; exit 3'], 'through the tunnel\n'));
+    const out = await withClient(file, (kube) =>
+      execText(kube, { namespace: ns.name, pod: 'exec-target', container: 'main' }, ['sh', '-c', 'cat; echo to-err >&2; exit 3'], 'through the tunnel\n'),
+    );
     expect(out).toEqual({ exitCode: 3, stdout: 'through the tunnel\n', stderr: 'to-err\n' });
     expect(open.tunnels.length).toBeGreaterThan(before);
   });
@@ -162,7 +175,12 @@ describe('proxy-url and impersonation against the real API server', () => {
     expect(guarded.tunnels).toContain(apiTarget);
 
     const bad = variant('proxy-noauth', { cluster: { 'proxy-url': `http://127.0.0.1:${guarded.port}` } });
-    const err = await withClient(bad, (kube) => kube.list({ type: R.configMaps, namespace: ns.name }).then(() => undefined, (e: unknown) => e));
+    const err = await withClient(bad, (kube) =>
+      kube.list({ type: R.configMaps, namespace: ns.name }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(err).toBeInstanceOf(KubeConnectionError);
     expect((err as Error).message).toContain(`proxy 127.0.0.1:${guarded.port} refused CONNECT ${apiTarget}: HTTP/1.1 407 Proxy Authentication Required`);
   });
@@ -175,7 +193,10 @@ describe('proxy-url and impersonation against the real API server', () => {
     const file = variant('proxy-down', { cluster: { 'proxy-url': `http://127.0.0.1:${port}` } });
     const kube = createKubeClient(await loadKubeConfigFile(file), { retry: { deadlineMs: 1500 } });
     try {
-      const err = await kube.list({ type: R.configMaps, namespace: ns.name }).then(() => undefined, (e: unknown) => e);
+      const err = await kube.list({ type: R.configMaps, namespace: ns.name }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(KubeConnectionError);
       expect((err as Error).message).toMatch(new RegExp(`proxy 127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`));
     } finally {
@@ -188,7 +209,10 @@ describe('proxy-url and impersonation against the real API server', () => {
     const file = variant('as', { user: { as: sa } });
     await withClient(file, async (kube) => {
       await expect(kube.list({ type: R.pods, namespace: ns.name })).resolves.toMatchObject({ kind: 'PodList' });
-      const err = await kube.list({ type: R.secrets, namespace: ns.name }).then(() => undefined, (e: unknown) => e);
+      const err = await kube.list({ type: R.secrets, namespace: ns.name }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(KubeApiError);
       expect((err as KubeApiError).status).toBe(403);
       expect((err as KubeApiError).serverMessage).toContain(`"${sa}" cannot list resource "secrets"`);
@@ -204,7 +228,12 @@ describe('proxy-url and impersonation against the real API server', () => {
     const file = variant('as-groups', { user: { as: 'someone-without-rights', 'as-groups': ['system:masters'] } });
     await withClient(file, (kube) => expect(kube.list({ type: R.secrets, namespace: ns.name })).resolves.toBeDefined());
     const nobody = variant('as-nobody', { user: { as: 'someone-without-rights' } });
-    const err = await withClient(nobody, (kube) => kube.list({ type: R.secrets, namespace: ns.name }).then(() => undefined, (e: unknown) => e));
+    const err = await withClient(nobody, (kube) =>
+      kube.list({ type: R.secrets, namespace: ns.name }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect((err as KubeApiError).status).toBe(403);
     expect((err as KubeApiError).serverMessage).toContain('"someone-without-rights" cannot list resource "secrets"');
   });

@@ -5,16 +5,7 @@ import { join } from 'node:path';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, waitFor, type TestNamespace } from '../../cluster/harness.js';
-import {
-  adminCoreApi,
-  adminKubeClient,
-  execText,
-  IMAGES,
-  realNodeName,
-  realNodePod,
-  TextSink,
-  waitForRunningPod,
-} from './real-node.js';
+import { adminCoreApi, adminKubeClient, execText, IMAGES, realNodeName, realNodePod, TextSink, waitForRunningPod } from './real-node.js';
 
 describe('real node: a Debian job pod, exec and logs', () => {
   const core = adminCoreApi();
@@ -98,11 +89,19 @@ describe('real node: a Debian job pod, exec and logs', () => {
       .logs({ namespace: ns.name, pod: 'logger', container: 'logger', follow: true, signal: abort.signal }, out)
       .catch((error: unknown) => (abort.signal.aborted ? '' : Promise.reject(error)));
     try {
-      await waitFor('"first" in the followed log', async () => out.text, (t) => t.includes('first\n'));
+      await waitFor(
+        '"first" in the followed log',
+        async () => out.text,
+        (t) => t.includes('first\n'),
+      );
       expect(out.text).not.toContain('second');
       // Only now does the container write its second line: it must arrive on the same stream.
       await kube.exec({ namespace: ns.name, pod: 'logger', container: 'logger', command: ['touch', '/tmp/go'] });
-      await waitFor('"second" in the followed log', async () => out.text, (t) => t.includes('second\n'));
+      await waitFor(
+        '"second" in the followed log',
+        async () => out.text,
+        (t) => t.includes('second\n'),
+      );
       expect(out.text).toBe('first\nsecond\n');
     } finally {
       abort.abort();

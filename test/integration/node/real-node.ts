@@ -63,10 +63,7 @@ export async function waitForRunningPod(core: CoreV1Api, namespace: string, name
   return waitFor(
     `pod ${namespace}/${name} to be Running and ready`,
     () => core.readNamespacedPod({ name, namespace }),
-    (p) =>
-      p.status?.phase === 'Running' &&
-      (p.status.containerStatuses ?? []).length > 0 &&
-      (p.status.containerStatuses ?? []).every((c) => c.ready),
+    (p) => p.status?.phase === 'Running' && (p.status.containerStatuses ?? []).length > 0 && (p.status.containerStatuses ?? []).every((c) => c.ready),
     { timeoutMs: 120_000, intervalMs: 500 },
   );
 }

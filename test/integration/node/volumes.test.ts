@@ -3,15 +3,7 @@ import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminKubeConfig,
-  apiStatus,
-  createTestNamespace,
-  hostPathClaim,
-  hostPathVolumeDir,
-  waitFor,
-  type TestNamespace,
-} from '../../cluster/harness.js';
+import { adminKubeConfig, apiStatus, createTestNamespace, hostPathClaim, hostPathVolumeDir, waitFor, type TestNamespace } from '../../cluster/harness.js';
 import { adminCoreApi, adminKubeClient, execText, IMAGES, realNodePod, waitForRunningPod } from './real-node.js';
 
 const snapshotApi = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots' } as const;
@@ -67,7 +59,10 @@ describe('real node: CSI volumes mounted into pods', () => {
       () => custom.getNamespacedCustomObject({ ...snapshotApi, namespace: ns.name, name: 'cache' }),
       (s: { status?: { readyToUse?: boolean } }) => s.status?.readyToUse === true,
     );
-    await core.createNamespacedPersistentVolumeClaim({ namespace: ns.name, body: hostPathClaim('job-cache', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'cache' }) });
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns.name,
+      body: hostPathClaim('job-cache', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'cache' }),
+    });
 
     await core.createNamespacedPod({
       namespace: ns.name,
@@ -91,10 +86,7 @@ describe('real node: CSI volumes mounted into pods', () => {
       stdout: '1001\nbuilt once\n',
       stderr: '',
     });
-    const write = await sh(
-      'job',
-      'echo changed by the job >> /cache/conan/package.txt && echo new > /cache/conan/new.txt && stat -c %g /cache/conan/new.txt',
-    );
+    const write = await sh('job', 'echo changed by the job >> /cache/conan/package.txt && echo new > /cache/conan/new.txt && stat -c %g /cache/conan/new.txt');
     expect(write).toEqual({ exitCode: 0, stdout: '2000\n', stderr: '' });
 
     // The job wrote into its own copy; the snapshot's source volume is unchanged.

@@ -31,9 +31,6 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     await s?.close();
   });
 
-
-
-
   /** One job: runner pod, prepare, job pod, then cleanup with `succeeded`. */
   async function startJob(runner: string, env: Record<string, string>, runnerEnv: Record<string, string> = mainPush) {
     const runnerPod = await pod(runner);
@@ -47,7 +44,10 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
 
   async function pvcNames(): Promise<string[]> {
     const list = await core.listNamespacedPersistentVolumeClaim({ namespace: ns.name });
-    return list.items.map((p: V1PersistentVolumeClaim) => p.metadata?.name ?? '').filter((n) => n !== 'golden').sort();
+    return list.items
+      .map((p: V1PersistentVolumeClaim) => p.metadata?.name ?? '')
+      .filter((n) => n !== 'golden')
+      .sort();
   }
 
   it('seeds a cache from a PVC with the CLI', async () => {
@@ -56,7 +56,7 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     expect((await cli('list')).out).toMatch(/^CACHE +GENERATION +HEAD +READY +SIZE.*\nconan +1 +conan-seed-[0-9a-f]{8} +true +10Mi /);
   });
 
-  it('job 1 clones the head, writes, promotes; job 2 sees job 1\'s data', async () => {
+  it("job 1 clones the head, writes, promotes; job 2 sees job 1's data", async () => {
     const job1 = await startJob('runner-1', { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' });
     expect(readFileSync(join(job1.dir, 'p', 'zlib.txt'), 'utf8')).toBe('zlib/1.3 from the seed\n');
     writeFileSync(join(job1.dir, 'p', 'fmt.txt'), 'fmt/10 built by job 1\n');
@@ -74,13 +74,17 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     const before = (await readHead(kube, ns.name, 'conan')).head;
     const failed = await startJob('runner-3', { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' });
     expect((await failed.session.cleanup(failed.state, { succeeded: false })).snapshot).toBeUndefined();
-    const pr = await startJob('runner-4', { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' }, { ...mainPush, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/1/merge' });
+    const pr = await startJob(
+      'runner-4',
+      { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' },
+      { ...mainPush, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/1/merge' },
+    );
     expect(pr.state.policy.promote).toBe(false);
     expect((await pr.session.cleanup(pr.state, { succeeded: true })).promotion).toBeUndefined();
     expect((await readHead(kube, ns.name, 'conan')).head).toEqual(before);
   });
 
-  it('decides cleanup again from the hook\'s environment: a clone state forged to promote, or naming the seed, is not acted on', async () => {
+  it("decides cleanup again from the hook's environment: a clone state forged to promote, or naming the seed, is not acted on", async () => {
     const before = (await readHead(kube, ns.name, 'conan')).head;
     const snapshotsBefore = (await readLineage(kube, ns.name)).graph.snapshots.map((x) => x.name).sort();
     const pullRequest = { ...mainPush, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/2/merge' };
@@ -92,8 +96,13 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
     expect(report).toMatchObject({ snapshot: undefined, promotion: undefined, released: true });
 
     const push = await startJob('runner-forge2', { ZFS_CLONE_SOURCE: 'conan' });
-    const seedTarget = await push.session.cleanup({ ...push.state, pvc: 'golden', policy: { ...push.state.policy, promote: true, snapshotBack: 'always' } }, { succeeded: true });
-    expect(seedTarget.problems).toEqual([expect.stringMatching(/^The clone state does not describe this runner's clone \(PVC "golden" is not a clone made by the hook\)/)]);
+    const seedTarget = await push.session.cleanup(
+      { ...push.state, pvc: 'golden', policy: { ...push.state.policy, promote: true, snapshotBack: 'always' } },
+      { succeeded: true },
+    );
+    expect(seedTarget.problems).toEqual([
+      expect.stringMatching(/^The clone state does not describe this runner's clone \(PVC "golden" is not a clone made by the hook\)/),
+    ]);
     expect((await core.readNamespacedPersistentVolumeClaim({ name: 'golden', namespace: ns.name })).metadata?.deletionTimestamp).toBeUndefined();
 
     expect((await readHead(kube, ns.name, 'conan')).head).toEqual(before);
@@ -104,7 +113,7 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
   it('lets exactly one of 10 concurrent jobs from the same parent promote, fast-forward to a ready snapshot', async () => {
     const before = (await readHead(kube, ns.name, 'conan')).head;
     const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => startJob(`race-${i}`, { ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_PROMOTE: 'true' })));
-    jobs.forEach((j, i) => writeFileSync(join(j.dir, 'winner.txt'), `race-${i}\n`));
+    for (const [i, j] of jobs.entries()) writeFileSync(join(j.dir, 'winner.txt'), `race-${i}\n`);
     const reports = await Promise.all(jobs.map((j) => j.session.cleanup(j.state, { succeeded: true })));
     const winners = reports.filter((r) => r.promotion?.outcome === 'promoted');
     expect(winners).toHaveLength(1);
@@ -126,14 +135,29 @@ describe('zfs-clone caches on the local cluster (host-path CSI copies where ZFS 
   it('refuses sources outside the allow-list, missing or not-ready snapshots and unknown classes, leaving nothing', async () => {
     const before = await pvcNames();
     const runnerPod = await pod('runner-bad');
-    const session = createCacheSession({ kube, namespace: ns.name, runnerPod, runnerEnv: { ...mainPush, ZFS_CLONE_ALLOWED_SOURCES: 'cache:*,snapshot:*' }, logger: silentLogger });
+    const session = createCacheSession({
+      kube,
+      namespace: ns.name,
+      runnerPod,
+      runnerEnv: { ...mainPush, ZFS_CLONE_ALLOWED_SOURCES: 'cache:*,snapshot:*' },
+      logger: silentLogger,
+    });
     const strict = createCacheSession({ kube, namespace: ns.name, runnerPod, runnerEnv: mainPush, logger: silentLogger });
-    await expect(strict.prepare({ ZFS_CLONE_SOURCE: 'snapshot:anything' })).rejects.toThrow("is not allowed by the runner's ZFS_CLONE_ALLOWED_SOURCES (cache:*)");
-    await expect(session.prepare({ ZFS_CLONE_SOURCE: 'snapshot:missing' })).rejects.toThrow(`VolumeSnapshot "missing" does not exist in namespace "${ns.name}"`);
+    await expect(strict.prepare({ ZFS_CLONE_SOURCE: 'snapshot:anything' })).rejects.toThrow(
+      "is not allowed by the runner's ZFS_CLONE_ALLOWED_SOURCES (cache:*)",
+    );
+    await expect(session.prepare({ ZFS_CLONE_SOURCE: 'snapshot:missing' })).rejects.toThrow(
+      `VolumeSnapshot "missing" does not exist in namespace "${ns.name}"`,
+    );
     await custom.createNamespacedCustomObject({
       ...snapshotApi,
       namespace: ns.name,
-      body: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: 'never-ready' }, spec: { volumeSnapshotClassName: 'csi-hostpath-snapclass', source: { persistentVolumeClaimName: 'no-such-pvc' } } },
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'never-ready' },
+        spec: { volumeSnapshotClassName: 'csi-hostpath-snapclass', source: { persistentVolumeClaimName: 'no-such-pvc' } },
+      },
     });
     await expect(session.prepare({ ZFS_CLONE_SOURCE: 'snapshot:never-ready' })).rejects.toThrow('is not ready (readyToUse=false)');
     await expect(session.prepare({ ZFS_CLONE_SOURCE: 'conan', ZFS_CLONE_STORAGE_CLASS: 'no-such-class' })).rejects.toThrow(

@@ -10,7 +10,12 @@ import { runCli } from '../../../packages/zfs-clone/src/cli/run.js';
 /** The operator's Role for `zfs-clone` (namespaced PVCs, VolumeSnapshots, ConfigMaps). */
 export const roleFile = fileURLToPath(new URL('./fixtures/zfs-clone-role.yaml', import.meta.url));
 /** A trusted promoting job's hook environment: a push to main of acme/app, which the runner binds to cache conan. */
-export const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app', ZFS_CLONE_CACHE_REPOSITORIES: 'conan=acme/app' };
+export const mainPush = {
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_REPOSITORY: 'acme/app',
+  ZFS_CLONE_CACHE_REPOSITORIES: 'conan=acme/app',
+};
 
 /** What every zfs-clone suite starts from. */
 export interface ZfsCloneSuite {
@@ -54,7 +59,10 @@ export async function createZfsCloneSuite(prefix: string): Promise<ZfsCloneSuite
   const kube = createKubeClient(await loadKubeConfigFile(file));
   await core.createNamespacedPersistentVolumeClaim({
     namespace: ns.name,
-    body: { metadata: { name: 'golden' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } } },
+    body: {
+      metadata: { name: 'golden' },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'csi-hostpath', resources: { requests: { storage: '10Mi' } } },
+    },
   });
   return {
     ns,
@@ -62,7 +70,11 @@ export async function createZfsCloneSuite(prefix: string): Promise<ZfsCloneSuite
     core,
     custom,
     async volumeDir(pvc) {
-      const bound = await waitFor(`PVC ${pvc} Bound`, () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }), (c) => c.status?.phase === 'Bound');
+      const bound = await waitFor(
+        `PVC ${pvc} Bound`,
+        () => core.readNamespacedPersistentVolumeClaim({ name: pvc, namespace: ns.name }),
+        (c) => c.status?.phase === 'Bound',
+      );
       const pv = await core.readPersistentVolume({ name: bound.spec?.volumeName ?? '' });
       return hostPathVolumeDir(pv.spec?.csi?.volumeHandle ?? '');
     },

@@ -28,7 +28,7 @@ describe('a clone of a snapshot whose restoreSize is wrong', () => {
     await s?.close();
   });
 
-  it('fails prepare fast with the driver\'s message and leaves no PVC or PV behind', async () => {
+  it("fails prepare fast with the driver's message and leaves no PVC or PV behind", async () => {
     await seed(kube, { namespace: ns.name, cache: 'conan', fromPvc: 'golden', timeoutSeconds: 60 });
     const snapshot = (await readHead(kube, ns.name, 'conan')).head.snapshot;
     const read = async () =>
@@ -41,20 +41,28 @@ describe('a clone of a snapshot whose restoreSize is wrong', () => {
     // read-modify-write again when the controllers changed the object meanwhile (409).
     const content = before.status?.boundVolumeSnapshotContentName ?? '';
     const contentRef = { ...snapshotApi, plural: 'volumesnapshotcontents', name: content };
-    await waitFor(`20Mi restoreSize on ${content}`, async () => {
-      const current = (await custom.getClusterCustomObject(contentRef)) as { status?: object };
-      return custom.replaceClusterCustomObjectStatus({ ...contentRef, body: { ...current, status: { ...current.status, restoreSize: 20 * 1024 * 1024 } } });
-    }, () => true);
-    await waitFor(`20Mi restoreSize on ${snapshot}`, async () => {
-      const current = await read();
-      return custom.replaceNamespacedCustomObjectStatus({
-        ...snapshotApi,
-        plural: 'volumesnapshots',
-        namespace: ns.name,
-        name: snapshot,
-        body: { ...current, status: { ...current.status, restoreSize: '20Mi' } },
-      });
-    }, () => true);
+    await waitFor(
+      `20Mi restoreSize on ${content}`,
+      async () => {
+        const current = (await custom.getClusterCustomObject(contentRef)) as { status?: object };
+        return custom.replaceClusterCustomObjectStatus({ ...contentRef, body: { ...current, status: { ...current.status, restoreSize: 20 * 1024 * 1024 } } });
+      },
+      () => true,
+    );
+    await waitFor(
+      `20Mi restoreSize on ${snapshot}`,
+      async () => {
+        const current = await read();
+        return custom.replaceNamespacedCustomObjectStatus({
+          ...snapshotApi,
+          plural: 'volumesnapshots',
+          namespace: ns.name,
+          name: snapshot,
+          body: { ...current, status: { ...current.status, restoreSize: '20Mi' } },
+        });
+      },
+      () => true,
+    );
     expect((await read()).status?.restoreSize).toBe('20Mi');
 
     const runner = await core.createNamespacedPod({
@@ -76,7 +84,9 @@ describe('a clone of a snapshot whose restoreSize is wrong', () => {
       logger: silentLogger,
     });
     const started = Date.now();
-    await expect(session.prepare({ ZFS_CLONE_SOURCE: 'conan' })).rejects.toThrow(/cannot be provisioned: .*clone volume size is not matching: requested 20971520 bytes, snapshot .* has 10485760/);
+    await expect(session.prepare({ ZFS_CLONE_SOURCE: 'conan' })).rejects.toThrow(
+      /cannot be provisioned: .*clone volume size is not matching: requested 20971520 bytes, snapshot .* has 10485760/,
+    );
     const failedAfterMs = Date.now() - started;
     // Far below the clone wait's timeout: the first ProvisioningFailed event ends it.
     expect(failedAfterMs).toBeLessThan(15_000);

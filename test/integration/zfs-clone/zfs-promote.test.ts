@@ -39,7 +39,7 @@ interface ZfsPromoteObject {
 // No zfs-localpv here: the test plays the driver's part by setting the ZFSPromote's status. What
 // it proves is the API side (detection, the request gc makes, how gc reacts to Done); that the
 // host-path volumes really become independent is not something this cluster can show.
-describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by the test, no ZFS driver)', () => {
+describe("zfs-clone gc with the driver's ZFSPromote resource (CRD installed by the test, no ZFS driver)", () => {
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
   const custom = admin.makeApiClient(CustomObjectsApi);
@@ -77,10 +77,12 @@ describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by 
       if (apiStatus(error) === 404) return;
       throw error;
     }
-    await waitFor(`CRD ${CRD_NAME} gone`, () => extensions.listCustomResourceDefinition(), (l) => !l.items.some((c) => c.metadata?.name === CRD_NAME));
+    await waitFor(
+      `CRD ${CRD_NAME} gone`,
+      () => extensions.listCustomResourceDefinition(),
+      (l) => !l.items.some((c) => c.metadata?.name === CRD_NAME),
+    );
   }
-
-
 
   /** A job that clones the head and promotes its snapshot; returns its clone PVC's name. */
   async function promotingJob(runner: string): Promise<string> {
@@ -142,7 +144,10 @@ describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by 
     });
     await rbac.createNamespacedRole({
       namespace: DRIVER_NAMESPACE,
-      body: { metadata: { name: `zfs-clone-${ns.name}` }, rules: [{ apiGroups: ['zfs.openebs.io'], resources: ['zfspromotes'], verbs: ['get', 'list', 'create'] }] },
+      body: {
+        metadata: { name: `zfs-clone-${ns.name}` },
+        rules: [{ apiGroups: ['zfs.openebs.io'], resources: ['zfspromotes'], verbs: ['get', 'list', 'create'] }],
+      },
     });
     await rbac.createNamespacedRoleBinding({
       namespace: DRIVER_NAMESPACE,
@@ -152,16 +157,26 @@ describe('zfs-clone gc with the driver\'s ZFSPromote resource (CRD installed by 
         subjects: [{ kind: 'ServiceAccount', name: 'zfs-clone', namespace: ns.name }],
       },
     });
-    await waitFor('ZFSPromote visible to the zfs-clone ServiceAccount', () => detectCapabilities(kube), (c) => c.zfsPromote);
+    await waitFor(
+      'ZFSPromote visible to the zfs-clone ServiceAccount',
+      () => detectCapabilities(kube),
+      (c) => c.zfsPromote,
+    );
 
     // Keeping 2 generations (3 and 2), only volume v2 keeps the seed snapshot alive.
     const dryRun = await cli('gc', 'conan', '--keep', '2', '--grace', '0', '--dry-run');
-    expect(dryRun).toMatchObject({ code: 0, out: expect.stringContaining(`would promote: volume/${v2} (only it keeps snapshot ${seedSnapshot} and its ancestors alive)`) });
+    expect(dryRun).toMatchObject({
+      code: 0,
+      out: expect.stringContaining(`would promote: volume/${v2} (only it keeps snapshot ${seedSnapshot} and its ancestors alive)`),
+    });
     expect(dryRun.out).not.toContain(v3);
     expect(await promotes()).toEqual([]);
 
     const requested = await cli('gc', 'conan', '--keep', '2', '--grace', '0');
-    expect(requested).toMatchObject({ code: 0, out: `Nothing to delete.\npromote requested: volume/${v2} (only it keeps snapshot ${seedSnapshot} and its ancestors alive)\n` });
+    expect(requested).toMatchObject({
+      code: 0,
+      out: `Nothing to delete.\npromote requested: volume/${v2} (only it keeps snapshot ${seedSnapshot} and its ancestors alive)\n`,
+    });
     // Progress reaches stderr only on a terminal (the CLI's convention): the effects are read below.
     expect(requested.err).not.toContain('requested ZFSPromote');
     const pv2 = (await core.readNamespacedPersistentVolumeClaim({ name: v2, namespace: ns.name })).spec?.volumeName ?? '';

@@ -33,7 +33,10 @@ describe('deploy/examples/conan-workflow.yml', () => {
     expect(env['ZFS_CLONE_SOURCE']).toBeDefined();
     const names = Object.keys(env).filter((k) => k.startsWith('ZFS_CLONE_'));
     expect(names.filter((k) => !(k in workflowSettingsSchema.shape))).toEqual([]);
-    expect(names.filter((k) => k in runnerSettingsSchema.shape), 'runner limits cannot be set by a workflow').toEqual([]);
+    expect(
+      names.filter((k) => k in runnerSettingsSchema.shape),
+      'runner limits cannot be set by a workflow',
+    ).toEqual([]);
 
     const literal = Object.fromEntries(names.filter((k) => !isExpression(env[k] ?? '')).map((k) => [k, env[k]]));
     const result = check.parse(workflowSettingsSchema, literal);

@@ -28,26 +28,24 @@ describe('Dockerfile.runner', () => {
     expect(finalStage.from.getImageName()).toBe('actions/actions-runner');
   });
 
-  it.each(stages.map((s) => [s.from.getImage() ?? '(none)', s] as const))(
-    'pins base image %s to an exact version and digest',
-    (_image, stage) => {
-      const tag = stage.from.getImageTag();
-      expect(tag, 'FROM without a tag').not.toBeNull();
-      expect(tag).not.toBe('latest');
-      expect(tag).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.-]+)?$/);
-      expect(stage.from.getImageDigest()).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(stage.from.getImage()).not.toMatch(/\$/);
-    },
-  );
+  it.each(stages.map((s) => [s.from.getImage() ?? '(none)', s] as const))('pins base image %s to an exact version and digest', (_image, stage) => {
+    const tag = stage.from.getImageTag();
+    expect(tag, 'FROM without a tag').not.toBeNull();
+    expect(tag).not.toBe('latest');
+    expect(tag).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.-]+)?$/);
+    expect(stage.from.getImageDigest()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(stage.from.getImage()).not.toMatch(/\$/);
+  });
 
   it('puts the bundled hook at the path ARC runs and the zfs-clone bundle beside it, and nothing else from the build stages', () => {
     const fromBuild = copiesOf(finalStage).filter((c) => c.from !== null);
     expect(fromBuild.map((c) => c.destination)).toEqual([HOOK_PATH, '/home/runner/k8s/zfs-clone.cjs']);
     expect(fromBuild[1]?.sources).toEqual(['/src/packages/zfs-clone/dist/zfs-clone.cjs']);
     for (const copy of fromBuild) {
-      expect(copy.sources.every((s) => s.endsWith('.js') || s.endsWith('.cjs')), `copies more than a file: ${copy.sources.join(' ')}`).toBe(
-        true,
-      );
+      expect(
+        copy.sources.every((s) => s.endsWith('.js') || s.endsWith('.cjs')),
+        `copies more than a file: ${copy.sources.join(' ')}`,
+      ).toBe(true);
     }
     expect(instructionsOf(finalStage, 'ADD')).toEqual([]);
     expect(copiesOf(finalStage).filter((c) => c.from === null)).toEqual([]);
@@ -62,19 +60,19 @@ describe('Dockerfile.runner', () => {
 
     const runs = instructionsOf(source, 'RUN').map((r) => r.getArgumentsContent() ?? '');
     expect(runs.some((r) => r.includes('--filter "@zfs-runner-hooks/k8s-hook..." run build'))).toBe(true);
-    expect(
-      existsSync(repoPath(relative)),
-      `${relative} is missing: the build stage runs the workspace build; run \`pnpm -r run build\` first`,
-    ).toBe(true);
+    expect(existsSync(repoPath(relative)), `${relative} is missing: the build stage runs the workspace build; run \`pnpm -r run build\` first`).toBe(true);
   });
 
-  it.each(buildStages.flatMap((stage) => copiesOf(stage).filter((c) => c.from === null).flatMap((c) => c.sources)))(
-    'builds from %s, which exists in the repository and is sent in the build context',
-    (source) => {
-      expect(existsSync(repoPath(source)), `${source} does not exist`).toBe(true);
-      expect(isInBuildContext(ignoreRules, source), `.dockerignore leaves ${source} out`).toBe(true);
-    },
-  );
+  it.each(
+    buildStages.flatMap((stage) =>
+      copiesOf(stage)
+        .filter((c) => c.from === null)
+        .flatMap((c) => c.sources),
+    ),
+  )('builds from %s, which exists in the repository and is sent in the build context', (source) => {
+    expect(existsSync(repoPath(source)), `${source} does not exist`).toBe(true);
+    expect(isInBuildContext(ignoreRules, source), `.dockerignore leaves ${source} out`).toBe(true);
+  });
 
   it('installs with the committed lockfile and the pinned pnpm', () => {
     const runs = buildStages.flatMap((s) => instructionsOf(s, 'RUN').map((r) => r.getArgumentsContent() ?? ''));

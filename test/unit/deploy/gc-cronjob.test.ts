@@ -22,7 +22,7 @@ describe('deploy/cache/gc-cronjob.yaml', () => {
     expect(pod?.restartPolicy).toBe('Never');
   });
 
-  it('runs zfs-clone gc of every cache of its namespace with the runner image\'s Node 20 and the CLI the image ships', () => {
+  it("runs zfs-clone gc of every cache of its namespace with the runner image's Node 20 and the CLI the image ships", () => {
     expect(container?.image).toBe(runnerContainer(readValues()).image);
     expect(container?.command).toEqual(['/home/runner/externals/node20/bin/node', '/home/runner/k8s/zfs-clone.cjs']);
     const final = readStages(repoPath('Dockerfile.runner')).at(-1);
@@ -34,7 +34,7 @@ describe('deploy/cache/gc-cronjob.yaml', () => {
     expect(container?.args).not.toContain('--dry-run');
   });
 
-  it('keeps as many generations as the runner\'s gc after a promotion (ZFS_CLONE_KEEP_GENERATIONS)', () => {
+  it("keeps as many generations as the runner's gc after a promotion (ZFS_CLONE_KEEP_GENERATIONS)", () => {
     const args = container?.args ?? [];
     expect(args[args.indexOf('--keep') + 1]).toBe(runnerEnv(readValues()).get('ZFS_CLONE_KEEP_GENERATIONS'));
   });

@@ -89,10 +89,13 @@ describe('deploy/helm/values.yaml', () => {
     const granted = new Set([...arc, ...added]);
     expect(missing(needed, granted), `${VALUES_FILE} misses rules of ${HOOK_ROLE_FILE}`).toEqual([]);
     expect(missing(added, needed), `${VALUES_FILE} grants more than ${HOOK_ROLE_FILE}`).toEqual([]);
-    expect([...added].filter((p) => arc.has(p)), 'additional rules repeat what the chart grants').toEqual([]);
+    expect(
+      [...added].filter((p) => arc.has(p)),
+      'additional rules repeat what the chart grants',
+    ).toEqual([]);
   });
 
-  it("binds the optional cluster-read role to the ServiceAccount the chart creates for this scale set", () => {
+  it('binds the optional cluster-read role to the ServiceAccount the chart creates for this scale set', () => {
     const binding = manifests.find((m) => m.kind === 'ClusterRoleBinding' && m.metadata.name === 'zfs-runner-hooks-cluster-read') as
       | { subjects?: { name: string }[] }
       | undefined;

@@ -18,13 +18,10 @@ describe('deploy/ manifests', () => {
     }
   });
 
-  it.each(docs.map((d) => [`${d.file}#${d.index}`, d.object] as const))(
-    '%s lives in the runners namespace (or is cluster-scoped)',
-    (_where, object) => {
-      if (CLUSTER_SCOPED.has(object.kind)) expect(object.metadata.namespace).toBeUndefined();
-      else expect(object.metadata.namespace).toBe(NAMESPACE);
-    },
-  );
+  it.each(docs.map((d) => [`${d.file}#${d.index}`, d.object] as const))('%s lives in the runners namespace (or is cluster-scoped)', (_where, object) => {
+    if (CLUSTER_SCOPED.has(object.kind)) expect(object.metadata.namespace).toBeUndefined();
+    else expect(object.metadata.namespace).toBe(NAMESPACE);
+  });
 
   it('binds the Role to the ServiceAccount shipped next to it', () => {
     const binding = find('RoleBinding', 'zfs-runner-hooks') as
@@ -51,9 +48,7 @@ describe('deploy/ manifests', () => {
     const pvc = find('PersistentVolumeClaim', 'gcc12-main-seed') as
       | { spec?: { storageClassName?: string; resources?: { requests?: { storage?: string } } } }
       | undefined;
-    const storageClass = find('StorageClass', pvc?.spec?.storageClassName) as
-      | { provisioner?: string; parameters?: Record<string, string> }
-      | undefined;
+    const storageClass = find('StorageClass', pvc?.spec?.storageClassName) as { provisioner?: string; parameters?: Record<string, string> } | undefined;
     expect(storageClass?.provisioner).toBe('zfs.csi.openebs.io');
     expect(storageClass?.parameters?.['fstype']).toBe('zfs');
     expect(storageClass?.parameters?.['thinprovision']).toBe('yes');

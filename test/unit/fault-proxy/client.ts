@@ -76,10 +76,11 @@ export function openStream(target: Target, path: string, headers: Record<string,
         status: res.statusCode ?? 0,
         lines,
         ended,
-        lineCount: (n) => new Promise<void>((r) => {
-          waiters.push({ n, resolve: r });
-          wake();
-        }),
+        lineCount: (n) =>
+          new Promise<void>((r) => {
+            waiters.push({ n, resolve: r });
+            wake();
+          }),
         destroy: () => req.destroy(),
       });
     });
@@ -124,7 +125,13 @@ export function openUpgrade(target: Target, path: string, headers: Record<string
     req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => reject(Object.assign(new Error(`upgrade refused with ${res.statusCode ?? 0}`), { answer: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() } })));
+      res.on('end', () =>
+        reject(
+          Object.assign(new Error(`upgrade refused with ${res.statusCode ?? 0}`), {
+            answer: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() },
+          }),
+        ),
+      );
     });
     req.on('error', reject);
     req.end();

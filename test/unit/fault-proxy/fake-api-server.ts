@@ -65,10 +65,17 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, created: un
   req.on('end', () => {
     if (url.pathname === '/api/v1/namespaces/ns/pods' && req.method === 'GET' && url.searchParams.get('watch') === 'true') {
       const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      return streamLines(res, STREAM_EVENTS, (i) => JSON.stringify({ type: 'ADDED', object: { kind: 'Pod', metadata: { name: `p${i}`, resourceVersion: String(from + i) } } }));
+      return streamLines(res, STREAM_EVENTS, (i) =>
+        JSON.stringify({ type: 'ADDED', object: { kind: 'Pod', metadata: { name: `p${i}`, resourceVersion: String(from + i) } } }),
+      );
     }
     if (url.pathname === '/api/v1/namespaces/ns/pods' && req.method === 'GET') {
-      return json(res, 200, { kind: 'PodList', metadata: { resourceVersion: '7' }, items: [{ metadata: { name: 'p1' } }], seenAuthorization: req.headers.authorization ?? null });
+      return json(res, 200, {
+        kind: 'PodList',
+        metadata: { resourceVersion: '7' },
+        items: [{ metadata: { name: 'p1' } }],
+        seenAuthorization: req.headers.authorization ?? null,
+      });
     }
     if (url.pathname === '/api/v1/namespaces/ns/pods' && req.method === 'POST') {
       const body: unknown = JSON.parse(Buffer.concat(chunks).toString() || '{}');
@@ -92,9 +99,16 @@ function handleUpgrade(req: http.IncomingMessage, socket: Socket): void {
     return;
   }
   const key = String(req.headers['sec-websocket-key'] ?? '');
-  const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
-  const protocol = String(req.headers['sec-websocket-protocol'] ?? '').split(',')[0]?.trim() ?? '';
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+  const accept = createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
+  const protocol =
+    String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')[0]
+      ?.trim() ?? '';
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+  );
   // Echo what the client sends, then stream frames on channel 1 (stdout).
   socket.on('data', (data: Buffer) => socket.write(data));
   let i = 0;
@@ -119,7 +133,12 @@ export async function startFakeApiServer(tls = true): Promise<FakeApiServer> {
     s.on('close', () => sockets.delete(s));
   });
   const note = (req: http.IncomingMessage, closable: { once(e: 'close', l: () => void): unknown }) =>
-    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, closed: new Promise((resolve) => closable.once('close', () => resolve())) });
+    received.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      closed: new Promise((resolve) => closable.once('close', () => resolve())),
+    });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     note(req, res);
     handle(req, res, created);

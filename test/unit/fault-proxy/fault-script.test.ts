@@ -4,13 +4,19 @@ import type { FaultRule } from '../../fault-proxy/faults.js';
 
 describe('parseFaultScript', () => {
   it.each<[string, FaultRule]>([
-    ['429 retry-after=1 x3 on create pods', { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, times: 3, match: { verb: 'create', resource: 'pods' } }],
+    [
+      '429 retry-after=1 x3 on create pods',
+      { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, times: 3, match: { verb: 'create', resource: 'pods' } },
+    ],
     ['503 times=2 on GET', { fault: { kind: 'status', status: 503 }, times: 2, match: { method: 'GET' } }],
     ['500 every=2 after=1', { fault: { kind: 'status', status: 500 }, every: 2, after: 1 }],
     ['reset on list persistentvolumeclaims', { fault: { kind: 'reset' }, match: { verb: 'list', resource: 'persistentvolumeclaims' } }],
     ['reset-after-commit on create secrets x1', { fault: { kind: 'reset', afterCommit: true }, times: 1, match: { verb: 'create', resource: 'secrets' } }],
     ['cut-stream after-events=1 on watch pods', { fault: { kind: 'cutStream', afterEvents: 1 }, match: { verb: 'watch', resource: 'pods' } }],
-    ['cut-stream after-ms=500 mode=close on get pods/log stream=follow', { fault: { kind: 'cutStream', afterMs: 500, mode: 'close' }, match: { verb: 'get', resource: 'pods/log', stream: 'follow' } }],
+    [
+      'cut-stream after-ms=500 mode=close on get pods/log stream=follow',
+      { fault: { kind: 'cutStream', afterMs: 500, mode: 'close' }, match: { verb: 'get', resource: 'pods/log', stream: 'follow' } },
+    ],
     ['gone as=status on watch volumesnapshots', { fault: { kind: 'gone', as: 'status' }, match: { verb: 'watch', resource: 'volumesnapshots' } }],
     ['stall after-bytes=64 on namespace=ci name=job-1', { fault: { kind: 'stall', afterBytes: 64 }, match: { namespace: 'ci', name: 'job-1' } }],
     ['drop-exec after-ms=300 on exec', { fault: { kind: 'dropExec', afterMs: 300 }, match: { verb: 'exec' } }],
@@ -30,7 +36,9 @@ describe('parseFaultScript', () => {
   });
 
   it('reports every problem with its line', () => {
-    const script = ['resett on pods', '429 retry-after=soon on list pods', 'stall on watch pods', 'gone mode=close', '503 on frobnicate=1', '503 on'].join('\n');
+    const script = ['resett on pods', '429 retry-after=soon on list pods', 'stall on watch pods', 'gone mode=close', '503 on frobnicate=1', '503 on'].join(
+      '\n',
+    );
     const error = (() => {
       try {
         parseFaultScript(script);

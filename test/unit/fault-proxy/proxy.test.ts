@@ -9,7 +9,11 @@ import { EXEC_FRAMES, STREAM_EVENTS, startFakeApiServer, wsFrame, type FakeApiSe
 
 const PODS = '/api/v1/namespaces/ns/pods';
 const TOKEN = { Authorization: 'Bearer the-clients-token' };
-const errorCode = (p: Promise<unknown>) => p.then(() => 'no error', (e: NodeJS.ErrnoException) => e.code ?? e.message);
+const errorCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'no error',
+    (e: NodeJS.ErrnoException) => e.code ?? e.message,
+  );
 
 describe('the fault proxy in front of an HTTPS API server', () => {
   let api: FakeApiServer;
@@ -91,9 +95,29 @@ describe('the fault proxy in front of an HTTPS API server', () => {
       exec.socket.destroy();
       await exec.closed;
       await expect.poll(() => proxy.requests.at(-1)?.outcome).not.toBe('open');
-      expect(proxy.requests.map(({ method, path, query, type, status, fault, outcome, command }) => ({ method, path, query, type, status, fault, outcome, command }))).toEqual([
+      expect(
+        proxy.requests.map(({ method, path, query, type, status, fault, outcome, command }) => ({
+          method,
+          path,
+          query,
+          type,
+          status,
+          fault,
+          outcome,
+          command,
+        })),
+      ).toEqual([
         { method: 'GET', path: PODS, query: { limit: '5' }, type: 'list pods', status: 200, fault: undefined, outcome: 'completed', command: [] },
-        { method: 'GET', path: `${PODS}/p1/exec`, query: { command: '-l' }, type: 'exec pods/exec', status: 101, fault: undefined, outcome: 'client-closed', command: ['ls', '-l'] },
+        {
+          method: 'GET',
+          path: `${PODS}/p1/exec`,
+          query: { command: '-l' },
+          type: 'exec pods/exec',
+          status: 101,
+          fault: undefined,
+          outcome: 'client-closed',
+          command: ['ls', '-l'],
+        },
       ]);
       expect(proxy.requests[0]?.at).toBeTypeOf('number');
       expect(requestTypes(proxy.requests)).toEqual(['list pods', 'exec pods/exec']);

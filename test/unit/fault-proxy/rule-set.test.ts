@@ -58,6 +58,8 @@ describe('RuleSet', () => {
 
   it('refuses a rule object with impossible numbers', () => {
     const rules = new RuleSet();
-    expect(() => rules.add({ fault: { kind: 'dropExec' }, every: 0 })).toThrow(/every must be an integer >= 1, got 0[\s\S]*drop-exec needs after-bytes or after-ms/);
+    expect(() => rules.add({ fault: { kind: 'dropExec' }, every: 0 })).toThrow(
+      /every must be an integer >= 1, got 0[\s\S]*drop-exec needs after-bytes or after-ms/,
+    );
   });
 });

@@ -36,10 +36,16 @@ describe('step file commands', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('creates empty files per step and removes the previous step\'s', async () => {
+  it("creates empty files per step and removes the previous step's", async () => {
     const first = await createStepFileCommands(layout, 'aaa');
     expect((await readdir(layout.fileCommandsDir)).sort()).toEqual([
-      'add_path_aaa', 'artifacts_aaa', 'artifacts_list_aaa', 'save_state_aaa', 'set_env_aaa', 'set_output_aaa', 'step_summary_aaa',
+      'add_path_aaa',
+      'artifacts_aaa',
+      'artifacts_list_aaa',
+      'save_state_aaa',
+      'set_env_aaa',
+      'set_output_aaa',
+      'step_summary_aaa',
     ]);
     await createStepFileCommands(layout, 'bbb', first);
     expect((await readdir(layout.fileCommandsDir)).every((name) => name.endsWith('_bbb'))).toBe(true);

@@ -4,10 +4,7 @@ import { cleanupJobInput, prepareJobInput } from '../../simulator/stdin.js';
 import { planWorkLayout } from '../../simulator/work-layout.js';
 
 const layout = planWorkLayout({ workDir: '/w', externalsDir: '/e', repository: 'o/r' });
-const prepare = prepareJobInput(layout, '/w/_temp/_runner_hook_responses/x.json', { image: 'debian:12' }, [
-  { image: 'redis:7' },
-  { image: 'postgres:16' },
-]);
+const prepare = prepareJobInput(layout, '/w/_temp/_runner_hook_responses/x.json', { image: 'debian:12' }, [{ image: 'redis:7' }, { image: 'postgres:16' }]);
 
 describe('parseResponse', () => {
   it('accepts a complete prepare_job response', () => {
@@ -50,7 +47,7 @@ describe('parseResponse', () => {
 });
 
 describe('nextState', () => {
-  it('replaces the state with the response\'s and keeps it otherwise', () => {
+  it("replaces the state with the response's and keeps it otherwise", () => {
     expect(nextState({ a: 1 }, { state: { b: 2 } })).toEqual({ b: 2 });
     expect(nextState({ a: 1 }, {})).toEqual({ a: 1 });
     expect(nextState({ a: 1 }, null)).toEqual({ a: 1 });

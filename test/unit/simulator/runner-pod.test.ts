@@ -38,7 +38,9 @@ describe('buildRunnerPod', () => {
 
 describe('hostPathOfVolume', () => {
   it('reads the folder the host-path driver published', () => {
-    expect(hostPathOfVolume({ spec: { csi: { driver: 'hostpath.csi.k8s.io', volumeHandle: 'pvc-1', volumeAttributes: { hostPath: '/s/volumes/pvc-1' } } } })).toBe('/s/volumes/pvc-1');
+    expect(
+      hostPathOfVolume({ spec: { csi: { driver: 'hostpath.csi.k8s.io', volumeHandle: 'pvc-1', volumeAttributes: { hostPath: '/s/volumes/pvc-1' } } } }),
+    ).toBe('/s/volumes/pvc-1');
     expect(hostPathOfVolume({ spec: {} })).toBeUndefined();
   });
 });

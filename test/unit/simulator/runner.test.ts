@@ -58,7 +58,10 @@ describe('RunnerSimulator (with a stand-in hook)', () => {
   });
 
   async function logged(): Promise<LoggedCall[]> {
-    return (await readFile(hookLog, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as LoggedCall);
+    return (await readFile(hookLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as LoggedCall);
   }
 
   it('runs the hook in the workspace with the runner pod env and one line of stdin', async () => {

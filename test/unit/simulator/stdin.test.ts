@@ -21,12 +21,9 @@ const layout = planWorkLayout({
 const responseFile = '/home/runner/_work/_temp/_runner_hook_responses/0b5f.json';
 
 describe('prepareJobInput', () => {
-  const input = prepareJobInput(
-    layout,
-    responseFile,
-    { image: 'zrh.local/debian:12-1', env: { NODE_ENV: 'development', lower_case: 'x', MixedCase: 'y' } },
-    [{ image: 'redis:7', ports: ['6379:6379'], credentials: { username: 'u', password: 'p' } }],
-  );
+  const input = prepareJobInput(layout, responseFile, { image: 'zrh.local/debian:12-1', env: { NODE_ENV: 'development', lower_case: 'x', MixedCase: 'y' } }, [
+    { image: 'redis:7', ports: ['6379:6379'], credentials: { username: 'u', password: 'p' } },
+  ]);
 
   it('writes the job container like the runner: camelCase fields in order, nulls present', () => {
     expect(input).toEqual({
@@ -125,7 +122,7 @@ describe('scriptStepInput', () => {
     facts: defaultJobFacts('octo-org/hello', 'runner-abc'),
     fileCommands,
     actionId: '__run',
-    env: { GREETING: "it's $HOME\n\"quoted\" ✓" },
+    env: { GREETING: 'it\'s $HOME\n"quoted" ✓' },
   });
 
   it('splits a bash step on single spaces, as the runner does', () => {

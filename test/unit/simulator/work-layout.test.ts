@@ -27,9 +27,7 @@ describe('layOutWork', () => {
 
   it('lays out _work like the runner', async () => {
     expect((await readdir(layout.workDir)).sort()).toEqual(['_actions', '_temp', '_tool', 'hello']);
-    expect((await readdir(layout.tempDir)).sort()).toEqual([
-      '_github_home', '_github_workflow', '_runner_file_commands', '_runner_hook_responses',
-    ]);
+    expect((await readdir(layout.tempDir)).sort()).toEqual(['_github_home', '_github_workflow', '_runner_file_commands', '_runner_hook_responses']);
     expect(layout.workspace).toBe(join(root, '_work/hello/hello'));
     expect(await readFile(join(layout.workspace, 'README.md'), 'utf8')).toContain('# sample');
     const event = JSON.parse(await readFile(layout.eventPath, 'utf8')) as { repository: { full_name: string } };

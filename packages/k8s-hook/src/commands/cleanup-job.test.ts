@@ -22,7 +22,16 @@ async function prepared(): Promise<Record<string, any>> {
     prepareJob(
       ctx,
       {
-        container: { image: 'node:20', entryPointArgs: [], workingDirectory: '/__w/repo/repo', environmentVariables: {}, portMappings: [], systemMountVolumes: h.mounts(), userMountVolumes: [], registry: { username: 'bot', password: 'pw', serverUrl: 'ghcr.io' } },
+        container: {
+          image: 'node:20',
+          entryPointArgs: [],
+          workingDirectory: '/__w/repo/repo',
+          environmentVariables: {},
+          portMappings: [],
+          systemMountVolumes: h.mounts(),
+          userMountVolumes: [],
+          registry: { username: 'bot', password: 'pw', serverUrl: 'ghcr.io' },
+        },
         services: [],
       },
       h.responseFile,
@@ -34,21 +43,25 @@ async function prepared(): Promise<Record<string, any>> {
 const cleanup = (state: unknown) => h.command((ctx) => cleanupJob(ctx, state, h.responseFile));
 const deletes = () => h.fake.calls.filter((c) => c.verb === 'delete').map((c) => `${c.plural}/${c.name}`);
 /** A pod of this runner's jobs (labelled) or someone else's. */
-const pod = (name: string, labels: Record<string, string> = hookLabels(RUNNER, 'step')) => h.fake.put('pods', { metadata: { name, namespace: NS, labels } } as FakeObject, 'ADDED');
+const pod = (name: string, labels: Record<string, string> = hookLabels(RUNNER, 'step')) =>
+  h.fake.put('pods', { metadata: { name, namespace: NS, labels } } as FakeObject, 'ADDED');
 
 describe('cleanupJob', () => {
   beforeEach(async () => {
     await start();
   });
 
-  it('deletes the job pod, the labelled pods and the state\'s Secrets, then ends the job', async () => {
+  it("deletes the job pod, the labelled pods and the state's Secrets, then ends the job", async () => {
     const state = await prepared();
     pod('runner-1-step-left');
     pod('someone-else', { app: 'web' });
     const before = h.fake.calls.length;
     const run = await cleanup(state);
     expect(run.error).toBeUndefined();
-    expect(h.fake.calls.slice(before).find((c) => c.verb === 'list')).toMatchObject({ plural: 'pods', labelSelector: expect.stringContaining(`runner-pod=${RUNNER}`) });
+    expect(h.fake.calls.slice(before).find((c) => c.verb === 'list')).toMatchObject({
+      plural: 'pods',
+      labelSelector: expect.stringContaining(`runner-pod=${RUNNER}`),
+    });
     expect(deletes().sort()).toEqual([`pods/${state.jobPod}`, 'pods/runner-1-step-left', `secrets/${state.secrets[0]}`].sort());
     expect(h.fake.store.has(`pods/${NS}/someone-else`)).toBe(true);
     expect(await h.response()).toEqual({});
@@ -94,7 +107,9 @@ describe('cleanupJob', () => {
       expect.stringContaining(`Could not list pods labelled runner-pod=${RUNNER}`),
       expect.stringContaining(`Could not delete pods "${state.jobPod}"`),
     ]);
-    expect(run.log.lines.at(-1)).toMatch(/Cleaned up 0 pod\(s\) and 1 secret\(s\) of runner runner-1; not deleted \(see the warnings\): 1 pod\(s\), 0 secret\(s\)/);
+    expect(run.log.lines.at(-1)).toMatch(
+      /Cleaned up 0 pod\(s\) and 1 secret\(s\) of runner runner-1; not deleted \(see the warnings\): 1 pod\(s\), 0 secret\(s\)/,
+    );
   });
 });
 
@@ -103,7 +118,13 @@ describe('cleanupJob with a build cache', () => {
     const seen: CacheCleanupInput[] = [];
     const cache: JobCache = {
       check: async () => undefined,
-      plan: async (input) => ({ volumes: [], volumeMounts: [], env: [], state: { pvc: 'clone-1' }, afterPodCreated: async () => ({ pvc: 'clone-1', runner: input.runnerPod.name }) }),
+      plan: async (input) => ({
+        volumes: [],
+        volumeMounts: [],
+        env: [],
+        state: { pvc: 'clone-1' },
+        afterPodCreated: async () => ({ pvc: 'clone-1', runner: input.runnerPod.name }),
+      }),
       cleanup: async (input) => void seen.push(input),
     };
     await start({ cache });

@@ -13,9 +13,11 @@ describe('InputProblems', () => {
   it('throws a single problem as it is', () => {
     const p = new InputProblems();
     const only = new HookError('OPTION_REFUSED', 'Options of the job container are not allowed', { hint: 'Remove them.' });
-    expect(p.check(() => {
-      throw only;
-    })).toBeUndefined();
+    expect(
+      p.check(() => {
+        throw only;
+      }),
+    ).toBeUndefined();
     expect(() => p.throwIfAny('prepare_job')).toThrow(only);
   });
 

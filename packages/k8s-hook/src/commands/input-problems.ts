@@ -31,7 +31,11 @@ export class InputProblems {
     if (errors.length === 0) return;
     if (errors.length === 1) throw errors[0];
     const list = errors.map((err, i) => `${i + 1}. ${item(err).replace(/\n/g, '\n   ')}`).join('\n');
-    throw new HookError('INPUT_INVALID', `${command} found ${errors.length} problems in its input and started nothing (fix them all, then re-run the job):\n${list}`, { cause: errors[0] });
+    throw new HookError(
+      'INPUT_INVALID',
+      `${command} found ${errors.length} problems in its input and started nothing (fix them all, then re-run the job):\n${list}`,
+      { cause: errors[0] },
+    );
   }
 }
 

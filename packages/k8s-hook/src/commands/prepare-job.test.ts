@@ -51,13 +51,19 @@ describe('prepareJob', () => {
     const sent = secret?.body as V1Secret;
     expect(sent.metadata?.ownerReferences).toMatchObject([{ kind: 'Pod', name: RUNNER, uid: RUNNER_UID }]);
     expect(sent.metadata?.labels).toMatchObject({ 'runner-pod': RUNNER });
-    expect((pod?.body as V1Pod).spec?.imagePullSecrets).toEqual([{ name: secret?.name }]);
+    expect((pod?.body as V1Pod | undefined)?.spec?.imagePullSecrets).toEqual([{ name: secret?.name }]);
 
     const response = await h.response();
     expect(response).toMatchObject({
       context: { container: { id: pod?.name, network: pod?.name, ports: {} }, services: [] },
       isAlpine: false,
-      state: { namespace: NS, jobPod: pod?.name, secrets: [secret?.name], workspace: { mode: 'volume', workDir: h.work, pinnedNode: 'node-a' }, seal: { seq: 1 } },
+      state: {
+        namespace: NS,
+        jobPod: pod?.name,
+        secrets: [secret?.name],
+        workspace: { mode: 'volume', workDir: h.work, pinnedNode: 'node-a' },
+        seal: { seq: 1 },
+      },
     });
     // Volume mode: the job pod mounts _work, nothing is copied in.
     expect(h.fake.calls.filter((c) => c.verb === 'exec')).toEqual([]);
@@ -65,14 +71,26 @@ describe('prepareJob', () => {
   });
 
   it('runs a services-only job as sidecars of one pod, with no job container to probe or fill', async () => {
-    const service = (image: string, ports: string[]) => ({ image, entryPointArgs: [], environmentVariables: {}, portMappings: ports, systemMountVolumes: [], userMountVolumes: [] });
+    const service = (image: string, ports: string[]) => ({
+      image,
+      entryPointArgs: [],
+      environmentVariables: {},
+      portMappings: ports,
+      systemMountVolumes: [],
+      userMountVolumes: [],
+    });
     const run = await prepare({ container: undefined, services: [service('redis:7', ['6379']), service('postgres:16', ['15432:5432'])] });
     expect(run.error).toBeUndefined();
     const pod = h.fake.calls.find((c) => c.verb === 'create' && c.plural === 'pods');
-    expect((pod?.body as V1Pod).spec?.containers.map((c) => c.name)).toEqual(['redis', 'postgres']);
+    expect((pod?.body as V1Pod | undefined)?.spec?.containers.map((c) => c.name)).toEqual(['redis', 'postgres']);
     expect(h.fake.calls.filter((c) => c.verb === 'exec' || c.verb === 'logs')).toEqual([]);
     expect(await h.response()).toMatchObject({
-      context: { services: [{ id: 'redis', network: pod?.name, ports: { 6379: '6379' } }, { id: 'postgres', network: pod?.name, ports: { 5432: '15432' } }] },
+      context: {
+        services: [
+          { id: 'redis', network: pod?.name, ports: { 6379: '6379' } },
+          { id: 'postgres', network: pod?.name, ports: { 5432: '15432' } },
+        ],
+      },
       isAlpine: false,
       state: { hasJobContainer: false, secrets: [] },
     });
@@ -86,7 +104,7 @@ describe('prepareJob', () => {
     expect(h.fake.calls).toEqual([]);
   });
 
-  it('deletes the registry Secrets when the job pod does not start, and reports the pod\'s reason', async () => {
+  it("deletes the registry Secrets when the job pod does not start, and reports the pod's reason", async () => {
     h.fake.reactors.splice(0, 1, kubelet({ failToStart: () => 'ErrImagePull' }));
     const run = await prepare();
     expect(run.error).toMatchObject({ code: 'POD_FAILED', message: expect.stringContaining('ErrImagePull') });
@@ -143,7 +161,7 @@ describe('prepareJob', () => {
     expect(run.error).toBeUndefined();
     const pod = h.fake.calls.find((c) => c.verb === 'create' && c.plural === 'pods');
     expect(handedTo.map((p) => [p.metadata?.name, p.metadata?.uid])).toEqual([[pod?.name, expect.stringMatching(/^uid-/)]]);
-    expect((pod?.body as V1Pod).spec?.volumes).toContainEqual({ name: 'cache', persistentVolumeClaim: { claimName: 'clone-1' } });
+    expect((pod?.body as V1Pod | undefined)?.spec?.volumes).toContainEqual({ name: 'cache', persistentVolumeClaim: { claimName: 'clone-1' } });
     expect((await h.response()).state.clone).toEqual({ pvc: 'clone-1', owner: pod?.name });
   });
 });
@@ -169,7 +187,7 @@ describe('prepareJob in copy mode', () => {
     expect(h.fake.calls[copy]?.stdin?.includes('repo/repo/README.md')).toBe(true);
     expect((await h.response()).state.workspace).toMatchObject({ mode: 'copy', workDir: h.work });
     // The job container declares no working directory (the runtime would create it as root).
-    expect((pod?.body as V1Pod).spec?.containers.find((c) => c.name === 'job')?.workingDir).toBeUndefined();
+    expect((pod?.body as V1Pod | undefined)?.spec?.containers.find((c) => c.name === 'job')?.workingDir).toBeUndefined();
   });
 
   it('fails when the copy into the job pod fails, writes no response and leaves the Secret to cleanup_job', async () => {

@@ -39,7 +39,12 @@ async function readRunnerPod(ctx: CommandContext, namespace: string): Promise<V1
 
 /** Decides the workspace mode and opens the job's workspace in it (the mode plans its state). */
 async function planWorkspace(ctx: CommandContext, namespace: string, runnerPod: V1Pod, dirs: RunnerDirs): Promise<Workspace> {
-  const choice = chooseWorkspaceMode({ runnerPod, workDir: dirs.workDir, configured: ctx.config.workspaceMode, ...(ctx.config.claimName ? { claimOverride: ctx.config.claimName } : {}) });
+  const choice = chooseWorkspaceMode({
+    runnerPod,
+    workDir: dirs.workDir,
+    configured: ctx.config.workspaceMode,
+    ...(ctx.config.claimName ? { claimOverride: ctx.config.claimName } : {}),
+  });
   ctx.log.info(`Workspace mode: ${choice.mode} (${choice.reason})`);
   return workspaceFor(ctx, await planWorkspaceState(ctx, { choice, dirs, namespace, runnerPod }));
 }
@@ -64,7 +69,9 @@ function checkContainer(c: ImageContainer, what: string, warn: (m: string) => vo
   const ports = problems.check(() => {
     const parsed = parsePortMappings(c.portMappings);
     if (parsed.problems.length) {
-      throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${parsed.problems.join('\n  ')}`, { hint: 'Use the docker form [hostPort:]containerPort[/protocol].' });
+      throw new HookError('INPUT_INVALID', `Invalid ports of ${what}:\n  ${parsed.problems.join('\n  ')}`, {
+        hint: 'Use the docker form [hostPort:]containerPort[/protocol].',
+      });
     }
     return parsed.ports;
   });
@@ -84,7 +91,13 @@ function containerParts(checked: CheckedContainer, ws: WorkspaceFacts, dirs: Run
   return { container: checked.container, ports: checked.ports, options: checked.options, userMounts: stepPodWorkspace(ws, user).mounts };
 }
 
-async function planCache(ctx: CommandContext, namespace: string, runner: RunnerPodRef & { node: string | undefined }, requiredNode: string | undefined, args: PrepareJobArgs): Promise<CachePlan | undefined> {
+async function planCache(
+  ctx: CommandContext,
+  namespace: string,
+  runner: RunnerPodRef & { node: string | undefined },
+  requiredNode: string | undefined,
+  args: PrepareJobArgs,
+): Promise<CachePlan | undefined> {
   if (!ctx.cache || !args.container) return undefined;
   return ctx.log.group('Build cache', async () =>
     ctx.cache?.plan({
@@ -112,13 +125,16 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
 
   const mark: [string, number][] = [['start', performance.now()]];
   const dirs = resolveRunnerDirs(args.container?.systemMountVolumes ?? [], responseFile, ctx.nodeExecPath);
-  if (!dirs) throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
+  if (!dirs)
+    throw new HookError('INPUT_INVALID', `Cannot find the runner's _work directory (no /__w mount and response file ${responseFile} is not in _work/_temp)`);
   const template = ctx.config.templatePath ? await loadPodTemplate(ctx.config.templatePath) : undefined;
 
   // Every container's ports and options, and the cache settings, are checked before the first
   // request (and so before anything, the cache's clone included, is created); all problems at once.
   const problems = new InputProblems();
-  const checkedJob = args.container ? checkContainer(args.container, 'job container', warn, { ctx, template, target: { name: JOB_CONTAINER } }, problems) : undefined;
+  const checkedJob = args.container
+    ? checkContainer(args.container, 'job container', warn, { ctx, template, target: { name: JOB_CONTAINER } }, problems)
+    : undefined;
   const serviceNames = serviceContainerNames(args.services.map((s) => s.image));
   const checkedServices = args.services.map((s, i) => {
     const name = serviceNames[i] as string;
@@ -153,7 +169,16 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
     services,
     workspace: jobPodWorkspace(ws.state),
     pullSecrets: secrets.map((s) => s.metadata?.name ?? ''),
-    ...(cache ? { additions: { volumes: cache.volumes, volumeMounts: cache.volumeMounts, env: cache.env, ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}) } } : {}),
+    ...(cache
+      ? {
+          additions: {
+            volumes: cache.volumes,
+            volumeMounts: cache.volumeMounts,
+            env: cache.env,
+            ...(cache.podSecurityContext ? { podSecurityContext: cache.podSecurityContext } : {}),
+          },
+        }
+      : {}),
   });
   if (template) {
     const merged = mergePodTemplate(pod, template, { serviceImages: Object.fromEntries(services.map((s) => [s.name, s.container.image])) });
@@ -165,7 +190,9 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
   mark.push(['pod ready', performance.now()]);
   ctx.log.info(`Job pod ${jobPodName} is ready${started.ready.spec?.nodeName ? ` on node ${started.ready.spec.nodeName}` : ''}`);
   const jobContainer = { namespace, pod: jobPodName, container: JOB_CONTAINER };
-  const filled = job ? await fillJobContainer(ctx, ws, jobContainer, started.ready, args.container?.workingDirectory) : { workspace: ws.state, isAlpine: false };
+  const filled = job
+    ? await fillJobContainer(ctx, ws, jobContainer, started.ready, args.container?.workingDirectory)
+    : { workspace: ws.state, isAlpine: false };
 
   const state: JobState = {
     version: 1,
@@ -193,7 +220,13 @@ export async function prepareJob(ctx: CommandContext, args: PrepareJobArgs, resp
 }
 
 /** The registry secrets of the job's images, one per distinct credential; the passwords are masked. */
-function registrySecrets(ctx: CommandContext, namespace: string, runner: RunnerPodRef, seed: string, registries: readonly (Registry | undefined)[]): V1Secret[] {
+function registrySecrets(
+  ctx: CommandContext,
+  namespace: string,
+  runner: RunnerPodRef,
+  seed: string,
+  registries: readonly (Registry | undefined)[],
+): V1Secret[] {
   const { secrets, passwords } = buildRegistrySecrets({ runner, namespace, seed, registries });
   for (const p of passwords) ctx.log.mask(p);
   return secrets;
@@ -224,44 +257,64 @@ interface StartedJobPod {
 async function startJobPod(ctx: CommandContext, start: JobPodStart): Promise<StartedJobPod> {
   const { namespace, name, pod, secrets, ws, cache, mark } = start;
   const secretNames = secrets.map((s) => s.metadata?.name ?? '');
-  return ctx.log.group(`Creating job pod ${name}`, async () => {
-    await ws.prepareRunnerSide();
-    await ctx.states.markSecrets(secretNames, 'created');
-    await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s, undefined, UNIQUE_NAME)));
-    ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
-    const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
-    mark.push(['pod created', performance.now()]);
-    // The clone changes owner (runner pod → job pod) while the pod starts.
-    const handOver = cache?.afterPodCreated(p).then((clone) => {
-      mark.push(['clone handed to the pod', performance.now()]);
-      return clone;
+  return ctx.log
+    .group(`Creating job pod ${name}`, async () => {
+      await ws.prepareRunnerSide();
+      await ctx.states.markSecrets(secretNames, 'created');
+      await Promise.all(secrets.map((s) => ctx.client.create({ type: R.secrets, namespace }, s, undefined, UNIQUE_NAME)));
+      ctx.log.debug(`Job pod spec: ${JSON.stringify(pod)}`);
+      const p = await ctx.client.create<V1Pod>({ type: R.pods, namespace }, pod);
+      mark.push(['pod created', performance.now()]);
+      // The clone changes owner (runner pod → job pod) while the pod starts.
+      const handOver = cache?.afterPodCreated(p).then((clone) => {
+        mark.push(['clone handed to the pod', performance.now()]);
+        return clone;
+      });
+      const [ready, clone] = await Promise.all([
+        waitForPod(ctx.client, {
+          namespace,
+          name,
+          goal: { kind: 'ready' },
+          resourceVersion: p.metadata?.resourceVersion,
+          timeoutSeconds: ctx.config.podTimeoutSeconds,
+          unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
+          log: ctx.log,
+          signal: ctx.signal,
+          what: 'Job pod',
+        }),
+        handOver,
+      ]);
+      return { ready, clone };
+    })
+    .catch(async (err: unknown) => {
+      // No state reaches cleanup_job after a failed prepare_job, and the hook may not list Secrets:
+      // the registry secrets go now (else only with the runner pod that owns them).
+      const gone = await Promise.all(
+        secretNames.map((secret) =>
+          ctx.client.delete({ type: R.secrets, namespace, name: secret }).then(
+            () => secret,
+            () => undefined,
+          ),
+        ),
+      );
+      await ctx.states
+        .markSecrets(
+          gone.filter((n) => n !== undefined),
+          'deleted',
+        )
+        .catch(() => undefined);
+      throw err;
     });
-    const [ready, clone] = await Promise.all([
-      waitForPod(ctx.client, {
-        namespace,
-        name,
-        goal: { kind: 'ready' },
-        resourceVersion: p.metadata?.resourceVersion,
-        timeoutSeconds: ctx.config.podTimeoutSeconds,
-        unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
-        log: ctx.log,
-        signal: ctx.signal,
-        what: 'Job pod',
-      }),
-      handOver,
-    ]);
-    return { ready, clone };
-  }).catch(async (err: unknown) => {
-    // No state reaches cleanup_job after a failed prepare_job, and the hook may not list Secrets:
-    // the registry secrets go now (else only with the runner pod that owns them).
-    const gone = await Promise.all(secretNames.map((secret) => ctx.client.delete({ type: R.secrets, namespace, name: secret }).then(() => secret, () => undefined)));
-    await ctx.states.markSecrets(gone.filter((n) => n !== undefined), 'deleted').catch(() => undefined);
-    throw err;
-  });
 }
 
 /** Once the job pod is ready: whether its job container is Alpine, while the workspace goes in. */
-async function fillJobContainer(ctx: CommandContext, ws: Workspace, target: PodTarget, pod: V1Pod, workingDirectory: string | undefined): Promise<{ workspace: WorkspaceState; isAlpine: boolean }> {
+async function fillJobContainer(
+  ctx: CommandContext,
+  ws: Workspace,
+  target: PodTarget,
+  pod: V1Pod,
+  workingDirectory: string | undefined,
+): Promise<{ workspace: WorkspaceState; isAlpine: boolean }> {
   const command = pod.spec?.containers.find((c) => c.name === JOB_CONTAINER)?.command;
   const alpine = isAlpineContainer(ctx.client, target, command, ctx.signal);
   alpine.catch(() => undefined); // awaited below; a failing copy must not leave it unhandled

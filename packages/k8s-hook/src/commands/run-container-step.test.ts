@@ -19,7 +19,14 @@ async function prepared(options: HarnessOptions = {}): Promise<void> {
   h.fake.reactors.push(kubelet());
   h.fake.onLogs('job', { text: 'zrh-os: other\n' });
   const run = await h.command((ctx) =>
-    prepareJob(ctx, { container: { image: 'node:20', entryPointArgs: [], environmentVariables: {}, portMappings: [], systemMountVolumes: h.mounts(), userMountVolumes: [] }, services: [] }, h.responseFile),
+    prepareJob(
+      ctx,
+      {
+        container: { image: 'node:20', entryPointArgs: [], environmentVariables: {}, portMappings: [], systemMountVolumes: h.mounts(), userMountVolumes: [] },
+        services: [],
+      },
+      h.responseFile,
+    ),
   );
   if (run.error) throw run.error;
   state = JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
@@ -49,20 +56,27 @@ describe('runContainerStep', () => {
     const secret = created('secrets');
     const pod = created('pods');
     expect(writes()).toEqual([`create secrets/${secret?.name}`, `create pods/${pod?.name}`, `delete pods/${pod?.name}`, `delete secrets/${secret?.name}`]);
-    expect((secret?.body as V1Secret).stringData).toEqual({ GREETING: 'hello' });
-    expect(run.log.lines).toContainEqual(expect.stringContaining('Not passed to the step (a Kubernetes Secret key allows only letters, digits, \'-\', \'_\' and \'.\'): BAD NAME'));
-    const container = (pod?.body as V1Pod).spec?.containers.find((c) => c.name === 'step');
+    expect((secret?.body as V1Secret | undefined)?.stringData).toEqual({ GREETING: 'hello' });
+    expect(run.log.lines).toContainEqual(
+      expect.stringContaining("Not passed to the step (a Kubernetes Secret key allows only letters, digits, '-', '_' and '.'): BAD NAME"),
+    );
+    const container = (pod?.body as V1Pod | undefined)?.spec?.containers.find((c) => c.name === 'step');
     expect(container?.envFrom).toEqual([{ secretRef: { name: secret?.name } }]);
     expect(h.fake.calls.find((c) => c.verb === 'delete' && c.plural === 'pods')?.query).toEqual({ gracePeriodSeconds: 0 });
     expect((await h.response()).state.steps).toEqual({ run: 1, failed: 0 });
     expect(await run.ctx.states.outstandingSecrets(h.responseFile)).toEqual([state.secrets].flat().filter(Boolean));
   });
 
-  it('fails with the container\'s exit code, and still deletes the pod and its Secret', async () => {
+  it("fails with the container's exit code, and still deletes the pod and its Secret", async () => {
     h.fake.reactors.splice(0, 1, kubelet({ stepExitCode: 2 }));
     const run = await step();
     expect(run.error).toMatchObject({ name: 'StepFailedError', exitCode: 2 });
-    expect(h.fake.all('pods').map((p) => p.metadata?.name).sort()).toEqual([state.jobPod, 'runner-1'].sort());
+    expect(
+      h.fake
+        .all('pods')
+        .map((p) => p.metadata?.name)
+        .sort(),
+    ).toEqual([state.jobPod, 'runner-1'].sort());
     expect(h.fake.all('secrets').map((s) => s.metadata?.name)).toEqual(state.secrets);
     expect((await h.response()).state.steps).toEqual({ run: 1, failed: 1 });
   });
@@ -72,7 +86,12 @@ describe('runContainerStep', () => {
     const run = await step();
     expect(run.error).toMatchObject({ status: 503 });
     const secret = created('secrets')?.name;
-    expect(writes()).toEqual([`create secrets/${secret}`, `create pods/${created('pods')?.name}`, `delete pods/${created('pods')?.name}`, `delete secrets/${secret}`]);
+    expect(writes()).toEqual([
+      `create secrets/${secret}`,
+      `create pods/${created('pods')?.name}`,
+      `delete pods/${created('pods')?.name}`,
+      `delete secrets/${secret}`,
+    ]);
     expect(await run.ctx.states.outstandingSecrets(h.responseFile)).not.toContain(secret);
   });
 
@@ -83,13 +102,18 @@ describe('runContainerStep', () => {
     expect(await run.ctx.states.outstandingSecrets(h.responseFile)).toContain(created('secrets')?.name);
   });
 
-  it('creates a registry Secret for the action\'s image and names it as the pull secret', async () => {
+  it("creates a registry Secret for the action's image and names it as the pull secret", async () => {
     const run = await step(args({ registry: { username: 'bot', password: 'pw', serverUrl: 'ghcr.io' } }));
     expect(run.error).toBeUndefined();
     const secrets = h.fake.calls.filter((c) => c.verb === 'create' && c.plural === 'secrets').map((c) => c.name);
     expect(secrets).toHaveLength(2);
-    expect((created('pods')?.body as V1Pod).spec?.imagePullSecrets).toEqual([{ name: secrets[1] }]);
-    expect(h.fake.calls.filter((c) => c.verb === 'delete' && c.plural === 'secrets').map((c) => c.name).sort()).toEqual([...secrets].sort());
+    expect((created('pods')?.body as V1Pod | undefined)?.spec?.imagePullSecrets).toEqual([{ name: secrets[1] }]);
+    expect(
+      h.fake.calls
+        .filter((c) => c.verb === 'delete' && c.plural === 'secrets')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual([...secrets].sort());
   });
 
   it('refuses a Dockerfile action before any request', async () => {
@@ -121,7 +145,7 @@ describe('runContainerStep in copy mode', () => {
     const run = await step(args({ systemMountVolumes: stepMounts() }));
     expect(run.error).toBeUndefined();
     const pod = created('pods');
-    expect((pod?.body as V1Pod).spec?.initContainers?.find((c) => c.name === INIT_CONTAINER)?.image).toBe('node:20');
+    expect((pod?.body as V1Pod | undefined)?.spec?.initContainers?.find((c) => c.name === INIT_CONTAINER)?.image).toBe('node:20');
     const execs = h.fake.calls.filter((c) => c.verb === 'exec');
     const release = execs.findIndex((c) => isRelease(c as never));
     const where = (c: (typeof execs)[number]) => `${c.name === pod?.name ? c.container : 'job'} ${c.command?.[0] === 'tar' ? 'tar' : 'untar'}`;
@@ -135,7 +159,9 @@ describe('runContainerStep in copy mode', () => {
   it('deletes the pod and its Secret when the copy into the step pod fails, and never releases it', async () => {
     await prepared({ mode: 'copy' });
     await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
-    h.fake.onExec(isUntar, { exitCode: 1, stderr: 'tar: no space left on device' }).onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
+    h.fake
+      .onExec(isUntar, { exitCode: 1, stderr: 'tar: no space left on device' })
+      .onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
     const run = await step(args({ systemMountVolumes: stepMounts() }));
     expect(run.error).toMatchObject({ code: 'COPY_FAILED', message: expect.stringContaining('no space left on device') });
     expect(h.fake.calls.some((c) => c.verb === 'exec' && isRelease(c as never))).toBe(false);

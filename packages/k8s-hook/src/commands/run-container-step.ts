@@ -37,13 +37,22 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   const mark: Mark = (what) => marks.push([what, performance.now()]);
   const state = await ctx.states.open(rawState, responseFile);
   if (!args.image) {
-    throw new HookError('UNSUPPORTED', `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`, {
-      hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
-    });
+    throw new HookError(
+      'UNSUPPORTED',
+      `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`,
+      {
+        hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
+      },
+    );
   }
   const template = ctx.config.templatePath ? stepTemplate(await loadPodTemplate(ctx.config.templatePath)) : undefined;
   const options = parseCreateOptions(args.createOptions);
-  checkOptions('container step', options, ctx.config.optionLimits, templateRestrictions(template, templatePatchesFor(template, { name: STEP_CONTAINER }, STEP_CONTAINER)));
+  checkOptions(
+    'container step',
+    options,
+    ctx.config.optionLimits,
+    templateRestrictions(template, templatePatchesFor(template, { name: STEP_CONTAINER }, STEP_CONTAINER)),
+  );
   for (const i of options.ignored) ctx.log.warning(`container step options: ${i}`);
   const ns = state.namespace;
   const ws = state.workspace;
@@ -58,7 +67,10 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   for (const s of plan.skipped) if (!s.includes('docker.sock')) ctx.log.warning(`Container step volume ${s}`);
   const env: Record<string, string> = {};
   const skipped: string[] = [];
-  for (const [k, v] of Object.entries(args.environmentVariables)) (SECRET_KEY.test(k) ? (env[k] = v) : skipped.push(k));
+  for (const [k, v] of Object.entries(args.environmentVariables)) {
+    if (SECRET_KEY.test(k)) env[k] = v;
+    else skipped.push(k);
+  }
   if (skipped.length) ctx.log.warning(`Not passed to the step (a Kubernetes Secret key allows only letters, digits, '-', '_' and '.'): ${skipped.join(', ')}`);
 
   const helperImage = workspace.containerStepHelperImage(state.jobImage);
@@ -91,7 +103,11 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
     const created = await ctx.client.create<V1Pod>({ type: R.pods, namespace: ns }, pod);
     mark('pod created');
     ctx.log.info(`Running ${args.image} in step pod ${podName}`);
-    const step: StepPodRef = { namespace: ns, pod: podName, jobContainer: state.jobPod && state.hasJobContainer ? { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER } : undefined };
+    const step: StepPodRef = {
+      namespace: ns,
+      pod: podName,
+      jobContainer: state.jobPod && state.hasJobContainer ? { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER } : undefined,
+    };
     const rv = await workspace.fillStepPod(step, plan.mounts, created.metadata?.resourceVersion, mark);
     exitCode = await followStepPod(ctx, ns, podName, rv);
     mark('step terminated');
@@ -99,10 +115,18 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
   } finally {
     const [, ...gone] = await Promise.all([
       ctx.client.delete({ type: R.pods, namespace: ns, name: podName }, { gracePeriodSeconds: 0 }).catch(() => false),
-      ...secretNames.map((name) => ctx.client.delete({ type: R.secrets, namespace: ns, name }).then(() => name, () => undefined)),
+      ...secretNames.map((name) =>
+        ctx.client.delete({ type: R.secrets, namespace: ns, name }).then(
+          () => name,
+          () => undefined,
+        ),
+      ),
     ]);
     // A Secret that could not be deleted stays in the journal: cleanup_job tries again.
-    await ctx.states.markSecrets(gone.filter((n) => n !== undefined), 'deleted');
+    await ctx.states.markSecrets(
+      gone.filter((n) => n !== undefined),
+      'deleted',
+    );
     mark('deleted');
   }
 

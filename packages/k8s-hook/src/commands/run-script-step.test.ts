@@ -22,15 +22,37 @@ async function prepared(options: HarnessOptions = {}): Promise<Record<string, an
   h.fake.onLogs('job', { text: 'zrh-os: other\n' });
   if (options.mode === 'copy') h.fake.onExec(sameScript(untarCommand('/')), { exitCode: 0 }, { times: 1 }); // the workspace into the job pod
   const run = await h.command((ctx) =>
-    prepareJob(ctx, { container: { image: 'node:20', entryPointArgs: [], workingDirectory: '/__w/repo/repo', environmentVariables: {}, portMappings: [], systemMountVolumes: h.mounts(), userMountVolumes: [] }, services: [] }, h.responseFile),
+    prepareJob(
+      ctx,
+      {
+        container: {
+          image: 'node:20',
+          entryPointArgs: [],
+          workingDirectory: '/__w/repo/repo',
+          environmentVariables: {},
+          portMappings: [],
+          systemMountVolumes: h.mounts(),
+          userMountVolumes: [],
+        },
+        services: [],
+      },
+      h.responseFile,
+    ),
   );
   if (run.error) throw run.error;
   h.fake.calls.length = 0;
   return JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
 }
 
-const args: RunScriptStepArgs = { entryPoint: 'bash', entryPointArgs: ['-e', '/__w/_temp/step.sh'], environmentVariables: { CI: 'true' }, prependPath: [], workingDirectory: '/__w/repo/repo' };
-const step = (state: unknown, a: RunScriptStepArgs = args, signal?: AbortSignal) => h.command((ctx) => runScriptStep(ctx, a, state, h.responseFile), signal ? { signal } : {});
+const args: RunScriptStepArgs = {
+  entryPoint: 'bash',
+  entryPointArgs: ['-e', '/__w/_temp/step.sh'],
+  environmentVariables: { CI: 'true' },
+  prependPath: [],
+  workingDirectory: '/__w/repo/repo',
+};
+const step = (state: unknown, a: RunScriptStepArgs = args, signal?: AbortSignal) =>
+  h.command((ctx) => runScriptStep(ctx, a, state, h.responseFile), signal ? { signal } : {});
 /** A JavaScript action's step: the runner's node from the externals. */
 const nodeStep: RunScriptStepArgs = { ...args, entryPoint: '/__e/node20/bin/node', entryPointArgs: ['/__w/_temp/action.js'] };
 const isStep = sameScript(scriptStepCommand({ untarDir: undefined, envFile: '', pidFile: '', workingDirectory: '', entryPoint: '', args: [] }));
@@ -44,7 +66,9 @@ describe('runScriptStep', () => {
     h.fake.onExec(isStep, { exitCode: 0, stdout: 'hello from the step\n' });
     const run = await step(state);
     expect(run.error).toBeUndefined();
-    expect(execs()).toMatchObject([{ name: state.jobPod, container: 'job', command: expect.arrayContaining(['bash', '-e', '/__w/_temp/step.sh', '/__w/repo/repo']) }]);
+    expect(execs()).toMatchObject([
+      { name: state.jobPod, container: 'job', command: expect.arrayContaining(['bash', '-e', '/__w/_temp/step.sh', '/__w/repo/repo']) },
+    ]);
     expect(run.stdout.text).toBe('hello from the step\n');
     expect((await h.response()).state).toMatchObject({ steps: { run: 1, failed: 0 }, seal: { seq: 2 } });
     // The env file was written for the step and removed after it.
@@ -52,7 +76,7 @@ describe('runScriptStep', () => {
     expect(await run.ctx.states.unsuccessfulSteps()).toBe(0);
   });
 
-  it('fails with the step\'s own exit code, answering with the failure counted', async () => {
+  it("fails with the step's own exit code, answering with the failure counted", async () => {
     const state = await prepared();
     h.fake.onExec(isStep, { exitCode: 3 });
     const run = await step(state);
@@ -68,11 +92,14 @@ describe('runScriptStep', () => {
     expect(h.fake.calls).toEqual([]);
   });
 
-  it('on a lost exec stream checks for the step\'s processes with another exec and reports it', async () => {
+  it("on a lost exec stream checks for the step's processes with another exec and reports it", async () => {
     const state = await prepared();
     h.fake.onExec(isStep, { stdout: 'half', lost: true }).onExec(isProbe, { exitCode: 0, stdout: '' });
     const run = await step(state);
-    expect(run.error).toMatchObject({ code: 'EXEC_LOST', message: expect.stringContaining('the step\'s result is unknown. No process of the step runs in the job pod.') });
+    expect(run.error).toMatchObject({
+      code: 'EXEC_LOST',
+      message: expect.stringContaining("the step's result is unknown. No process of the step runs in the job pod."),
+    });
     expect(execs().map((c) => (isStep(c as never) ? 'step' : isProbe(c as never) ? 'probe' : c.command?.join(' ')))).toEqual(['step', 'probe']);
     expect((await h.response()).state.seal.seq).toBe(1); // no answer: the runner keeps prepare_job's state
     expect(await run.ctx.states.unsuccessfulSteps()).toBe(1);
@@ -111,7 +138,10 @@ describe('runScriptStep: the externals a step needs', () => {
 
   it('copy mode: sends node20 into the job pod before the first step that needs it, and not again', async () => {
     const first = await prepared({ mode: 'copy' });
-    h.fake.onExec(isStep, { exitCode: 0 }).onExec(sameScript(untarCommand('/')), { exitCode: 0 }).onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
+    h.fake
+      .onExec(isStep, { exitCode: 0 })
+      .onExec(sameScript(untarCommand('/')), { exitCode: 0 })
+      .onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });
     expect((await step(first, nodeStep)).error).toBeUndefined();
     const [send, run] = execs();
     expect(send?.command).toEqual(untarCommand('/__w/_externals'));
@@ -144,7 +174,7 @@ describe('runScriptStep cancelled', () => {
 });
 
 describe('runScriptStep in copy mode', () => {
-  it('sends the step\'s files with the exec and brings the file commands back after it', async () => {
+  it("sends the step's files with the exec and brings the file commands back after it", async () => {
     const state = await prepared({ mode: 'copy' });
     // An empty tar archive: the file commands folder had nothing new.
     h.fake.onExec(isStep, { exitCode: 0 }).onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) });

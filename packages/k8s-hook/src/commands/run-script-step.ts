@@ -86,7 +86,14 @@ async function execStep(
   if (ctx.signal.aborted) throw new CancelledError((ctx.signal.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
   ctx.signal.addEventListener('abort', onCancel, { once: true });
   try {
-    const { exitCode } = await ctx.client.exec({ ...target, command: scriptStepCommand(cmd), ...(stdin ? { stdin } : {}), stdout, stderr, signal: stop.signal });
+    const { exitCode } = await ctx.client.exec({
+      ...target,
+      command: scriptStepCommand(cmd),
+      ...(stdin ? { stdin } : {}),
+      stdout,
+      stderr,
+      signal: stop.signal,
+    });
     if (cancelled) throw new CancelledError(cancelled);
     return exitCode;
   } catch (err) {
@@ -94,19 +101,27 @@ async function execStep(
     if (errorCode(err) === 'EXEC_STREAM_LOST') {
       // The step may still run in the pod: stopped, so it cannot write into what cleanup snapshots.
       const stopped = await stopLostStep(ctx, target, cmd.pidFile);
-      throw new HookError('EXEC_LOST', `The connection to the step in pod ${target.pod} was lost before it reported an exit status; the step's result is unknown. ${stopped}`, {
-        cause: err,
-        hint: 'The step is treated as failed. Check the API server, the node and the pod (kubectl describe pod).',
-      });
+      throw new HookError(
+        'EXEC_LOST',
+        `The connection to the step in pod ${target.pod} was lost before it reported an exit status; the step's result is unknown. ${stopped}`,
+        {
+          cause: err,
+          hint: 'The step is treated as failed. Check the API server, the node and the pod (kubectl describe pod).',
+        },
+      );
     }
     if (errorCode(err) === 'CONNECTION_FAILED') {
       // The exec request may have reached the API server (and the step started) before the
       // connection failed: what runs is stopped, as after a lost stream.
       const stopped = await stopLostStep(ctx, target, cmd.pidFile);
-      throw new HookError('EXEC_LOST', `Starting the step in pod ${target.pod} failed: ${(err as Error).message}. The step may have started before the connection failed; its result is unknown. ${stopped}`, {
-        cause: err,
-        hint: 'The step is treated as failed. Check the API server and the network between the runner and it.',
-      });
+      throw new HookError(
+        'EXEC_LOST',
+        `Starting the step in pod ${target.pod} failed: ${(err as Error).message}. The step may have started before the connection failed; its result is unknown. ${stopped}`,
+        {
+          cause: err,
+          hint: 'The step is treated as failed. Check the API server and the network between the runner and it.',
+        },
+      );
     }
     throw err;
   } finally {
@@ -138,12 +153,21 @@ async function stepProcesses(ctx: CommandContext, target: { namespace: string; p
   const stdout = new TextSink();
   const { exitCode } = await ctx.client.exec({ ...target, command: stepProcessesCommand(pidFile), stdout, timeoutMs: PROBE_TIMEOUT_MS });
   if (exitCode !== 0) throw new Error(`the check exited with ${exitCode}`);
-  return stdout.text.split(/\s+/).filter((p) => /^\d+$/.test(p)).slice(0, 20);
+  return stdout.text
+    .split(/\s+/)
+    .filter((p) => /^\d+$/.test(p))
+    .slice(0, 20);
 }
 
 /** SIGTERM the step, then SIGKILL what is left after a grace period. Never throws. */
-async function stopRemote(ctx: CommandContext, target: { namespace: string; pod: string; container: string }, pidFile: string, why = 'Cancelling: stopping the step in the job pod'): Promise<void> {
-  const send = (sig: 'TERM' | 'KILL') => ctx.client.exec({ ...target, command: killStepCommand(pidFile, sig), timeoutMs: PROBE_TIMEOUT_MS }).catch(() => undefined);
+async function stopRemote(
+  ctx: CommandContext,
+  target: { namespace: string; pod: string; container: string },
+  pidFile: string,
+  why = 'Cancelling: stopping the step in the job pod',
+): Promise<void> {
+  const send = (sig: 'TERM' | 'KILL') =>
+    ctx.client.exec({ ...target, command: killStepCommand(pidFile, sig), timeoutMs: PROBE_TIMEOUT_MS }).catch(() => undefined);
   ctx.log.info(why);
   await send('TERM');
   await new Promise((r) => setTimeout(r, KILL_GRACE_MS));

@@ -40,7 +40,10 @@ describe('StampedLogLines', () => {
     await feed(cut, '2026-12-04T14:22:58.1Z a\n2026-12-04T14:22:58.2Z b\n2026-12-04T14:22:58.2Z c\n2026-12-04T14:22:58.3Z half-writ');
     const second = collect();
     const resumed = new StampedLogLines(second.out, cut.position);
-    await feed(resumed, '2026-12-04T14:22:58.1Z a\n2026-12-04T14:22:58.2Z b\n2026-12-04T14:22:58.2Z c\n2026-12-04T14:22:58.2Z d\n2026-12-04T14:22:58.3Z half-written\n');
+    await feed(
+      resumed,
+      '2026-12-04T14:22:58.1Z a\n2026-12-04T14:22:58.2Z b\n2026-12-04T14:22:58.2Z c\n2026-12-04T14:22:58.2Z d\n2026-12-04T14:22:58.3Z half-written\n',
+    );
     expect(first.text() + second.text()).toBe('a\nb\nc\nd\nhalf-written\n');
   });
 

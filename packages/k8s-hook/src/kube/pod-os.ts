@@ -48,12 +48,22 @@ export async function firstLogLine(client: KubeClient, target: ContainerTarget, 
  * JavaScript actions). Read from the line `JOB_COMMAND` logs; when the container runs another
  * command (a hook template replaced it) or the line does not come, an exec probe decides.
  */
-export async function isAlpineContainer(client: KubeClient, target: ContainerTarget, command: readonly string[] | undefined, signal?: AbortSignal): Promise<boolean> {
+export async function isAlpineContainer(
+  client: KubeClient,
+  target: ContainerTarget,
+  command: readonly string[] | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const ours = command !== undefined && command.length === JOB_COMMAND.length && command.every((c, i) => c === JOB_COMMAND[i]);
   if (ours) {
     const line = await firstLogLine(client, target, FIRST_LINE_TIMEOUT_MS, signal);
     if (line?.startsWith(OS_MARKER)) return line.slice(OS_MARKER.length).trim() === 'alpine';
   }
-  const probe = await client.exec({ ...target, command: ['sh', '-c', '[ -f /etc/alpine-release ]'], timeoutMs: PROBE_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  const probe = await client.exec({
+    ...target,
+    command: ['sh', '-c', '[ -f /etc/alpine-release ]'],
+    timeoutMs: PROBE_TIMEOUT_MS,
+    ...(signal ? { signal } : {}),
+  });
   return probe.exitCode === 0;
 }

@@ -145,17 +145,37 @@ describe('stageArchive and placeStaged', () => {
   it.each<[string, () => Promise<Buffer>, RegExp]>([
     ['a ".." name', () => tarOf([file(`${FC}/../../escaped`)]), /member "_temp\/_runner_file_commands\/..\/..\/escaped" has a "\.\." in its name/],
     ['an absolute name', () => tarOf([file(`/tmp/zrh-absolute`)]), /member "\/tmp\/zrh-absolute" has an absolute name/],
-    ['a symlink (then a file through it)', () => tarOf([{ header: { name: `${FC}/x`, type: 'symlink', linkname: '/home/runner' } }, file(`${FC}/x/externals/node20/bin/node`)]), /member "_temp\/_runner_file_commands\/x" is a symbolic link \(to "\/home\/runner"\); only regular files and folders come back to the runner/],
-    ['a hard link', () => tarOf([file(`${FC}/a`), { header: { name: `${FC}/b`, type: 'link', linkname: '/etc/passwd' } }]), /member "_temp\/_runner_file_commands\/b" is a hard link \(to "\/etc\/passwd"\)/],
+    [
+      'a symlink (then a file through it)',
+      () => tarOf([{ header: { name: `${FC}/x`, type: 'symlink', linkname: '/home/runner' } }, file(`${FC}/x/externals/node20/bin/node`)]),
+      /member "_temp\/_runner_file_commands\/x" is a symbolic link \(to "\/home\/runner"\); only regular files and folders come back to the runner/,
+    ],
+    [
+      'a hard link',
+      () => tarOf([file(`${FC}/a`), { header: { name: `${FC}/b`, type: 'link', linkname: '/etc/passwd' } }]),
+      /member "_temp\/_runner_file_commands\/b" is a hard link \(to "\/etc\/passwd"\)/,
+    ],
     ['a FIFO', () => tarOf([{ header: { name: `${FC}/fifo`, type: 'fifo' } }]), /member "_temp\/_runner_file_commands\/fifo" is a FIFO/],
     ['a character device', () => tarOf([{ header: { name: `${FC}/null`, type: 'character-device', devmajor: 1, devminor: 3 } }]), /is a character device/],
     ['a block device', () => tarOf([{ header: { name: `${FC}/sda`, type: 'block-device', devmajor: 8, devminor: 0 } }]), /is a block device/],
-    ['a file outside the allowed folders', () => tarOf([file('_temp/_github_home/.bashrc')]), /member "_temp\/_github_home\/.bashrc" is outside the folders this step may return \(_temp\/_runner_file_commands\)/],
+    [
+      'a file outside the allowed folders',
+      () => tarOf([file('_temp/_github_home/.bashrc')]),
+      /member "_temp\/_github_home\/.bashrc" is outside the folders this step may return \(_temp\/_runner_file_commands\)/,
+    ],
     ['a parent of the allowed folder', () => tarOf([dir('_temp/')]), /member "_temp\/" is outside the folders/],
     ['a folder with the allowed name as a prefix', () => tarOf([file(`${FC}-evil/x`)]), /is outside the folders/],
-    ['a PAX path that escapes', () => tarOf([{ header: { name: `${FC}/innocent`, type: 'file', pax: { path: `${FC}/../../../escaped` } }, body: 'x' }]), /member "_temp\/_runner_file_commands\/..\/..\/..\/escaped" has a "\.\." in its name/],
+    [
+      'a PAX path that escapes',
+      () => tarOf([{ header: { name: `${FC}/innocent`, type: 'file', pax: { path: `${FC}/../../../escaped` } }, body: 'x' }]),
+      /member "_temp\/_runner_file_commands\/..\/..\/..\/escaped" has a "\.\." in its name/,
+    ],
     ['a long PAX path that escapes', () => tarOf([file(`${FC}/${'d/'.repeat(80)}../../../../${'../'.repeat(80)}escaped`)]), /has a "\.\." in its name/],
-    ['a GNU long name that escapes', async () => Buffer.concat([gnuLongName(`${FC}/../../escaped`), await tarOf([file(`${FC}/innocent`)])]), /member "_temp\/_runner_file_commands\/..\/..\/escaped" has a "\.\." in its name/],
+    [
+      'a GNU long name that escapes',
+      async () => Buffer.concat([gnuLongName(`${FC}/../../escaped`), await tarOf([file(`${FC}/innocent`)])]),
+      /member "_temp\/_runner_file_commands\/..\/..\/escaped" has a "\.\." in its name/,
+    ],
     ['a "." part', () => tarOf([file(`${FC}/./x`)]), /has an empty or "\." part/],
     ['the same name twice', () => tarOf([file(`${FC}/a`), file(`${FC}/a`)]), /member "_temp\/_runner_file_commands\/a" appears twice/],
     ['a name part over 255 bytes', () => tarOf([file(`${FC}/${'n'.repeat(256)}`)]), /has a name part longer than 255 bytes/],
@@ -169,9 +189,24 @@ describe('stageArchive and placeStaged', () => {
   });
 
   it.each<[string, Entry[], Partial<CopyBackLimits>, RegExp]>([
-    ['an oversized file', [file(`${FC}/big`, 'y'.repeat(101))], { maxFileBytes: 100 }, /member "_temp\/_runner_file_commands\/big" is 101 bytes, over the 100 bytes a file may have/],
-    ['too many bytes in all', [file(`${FC}/a`, 'y'.repeat(60)), file(`${FC}/b`, 'y'.repeat(60)), file(`${FC}/c`, 'y'.repeat(60))], { maxTotalBytes: 150 }, /member "_temp\/_runner_file_commands\/c" brings the archive's files over 150 bytes in all/],
-    ['too many members', [file(`${FC}/a`), file(`${FC}/b`), file(`${FC}/c`), file(`${FC}/d`)], { maxMembers: 3 }, /member "_temp\/_runner_file_commands\/d" is more than the 3 members a copy-back may hold/],
+    [
+      'an oversized file',
+      [file(`${FC}/big`, 'y'.repeat(101))],
+      { maxFileBytes: 100 },
+      /member "_temp\/_runner_file_commands\/big" is 101 bytes, over the 100 bytes a file may have/,
+    ],
+    [
+      'too many bytes in all',
+      [file(`${FC}/a`, 'y'.repeat(60)), file(`${FC}/b`, 'y'.repeat(60)), file(`${FC}/c`, 'y'.repeat(60))],
+      { maxTotalBytes: 150 },
+      /member "_temp\/_runner_file_commands\/c" brings the archive's files over 150 bytes in all/,
+    ],
+    [
+      'too many members',
+      [file(`${FC}/a`), file(`${FC}/b`), file(`${FC}/c`), file(`${FC}/d`)],
+      { maxMembers: 3 },
+      /member "_temp\/_runner_file_commands\/d" is more than the 3 members a copy-back may hold/,
+    ],
     ['an archive over its byte limit', [file(`${FC}/a`, 'y'.repeat(10_000))], { maxArchiveBytes: 4096 }, /the archive is larger than 4096 bytes/],
   ])('refuses %s (a limit) and changes nothing', async (_what, entries, l, message) => {
     const before = await treeHash(base);
@@ -204,7 +239,9 @@ describe('stageArchive and placeStaged', () => {
     await rm(join(root, FC, 'set_output_1'));
     await symlink(join(outside, 'externals/node20/bin/node'), join(root, FC, 'set_output_1'));
     let before = await treeHash(base);
-    await expect(extract(await tarOf([file(`${FC}/set_output_1`, 'evil')]))).rejects.toThrow(/cannot be placed: "_temp\/_runner_file_commands\/set_output_1" on the runner is a symbolic link or special file, and the hook does not replace it/);
+    await expect(extract(await tarOf([file(`${FC}/set_output_1`, 'evil')]))).rejects.toThrow(
+      /cannot be placed: "_temp\/_runner_file_commands\/set_output_1" on the runner is a symbolic link or special file, and the hook does not replace it/,
+    );
     expect(await treeHash(base)).toBe(before);
 
     // `_temp` itself a link to a folder outside `_work`
@@ -212,14 +249,18 @@ describe('stageArchive and placeStaged', () => {
     await mkdir(join(outside, '_runner_file_commands'), { recursive: true });
     await symlink(outside, join(root, '_temp'));
     before = await treeHash(base);
-    await expect(extract(await tarOf([file(`${FC}/new`, 'evil')]))).rejects.toThrow(/"_temp" on the runner is a symbolic link or special file, and the hook does not write through it/);
+    await expect(extract(await tarOf([file(`${FC}/new`, 'evil')]))).rejects.toThrow(
+      /"_temp" on the runner is a symbolic link or special file, and the hook does not write through it/,
+    );
     expect(await treeHash(base)).toBe(before);
   });
 
   it('does not put a folder where the runner has a file, nor a file where it has a folder', async () => {
     await mkdir(join(root, FC, 'adir'));
     const before = await treeHash(base);
-    await expect(extract(await tarOf([dir(`${FC}/set_output_1`)]))).rejects.toThrow(/"_temp\/_runner_file_commands\/set_output_1" on the runner is a regular file/);
+    await expect(extract(await tarOf([dir(`${FC}/set_output_1`)]))).rejects.toThrow(
+      /"_temp\/_runner_file_commands\/set_output_1" on the runner is a regular file/,
+    );
     await expect(extract(await tarOf([file(`${FC}/adir`)]))).rejects.toThrow(/"_temp\/_runner_file_commands\/adir" on the runner is a folder/);
     expect(await treeHash(base)).toBe(before);
   });

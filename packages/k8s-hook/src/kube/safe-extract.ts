@@ -113,7 +113,10 @@ async function checkDestinations(root: string, members: readonly AcceptedMember[
   const known = new Map<string, Awaited<ReturnType<typeof kindOf>>>();
   const kind = async (rel: string) => {
     let k = known.get(rel);
-    if (!k) known.set(rel, (k = await kindOf(join(root, rel))));
+    if (!k) {
+      k = await kindOf(join(root, rel));
+      known.set(rel, k);
+    }
     return k;
   };
   for (const m of members) {

@@ -21,7 +21,13 @@ function isTerminated(pod: V1Pod): boolean {
 /** Streams a step pod's output and resolves with the step container's exit code. */
 export async function followStepPod(ctx: CommandContext, namespace: string, name: string, resourceVersion: string | undefined): Promise<number> {
   const base = { namespace, name, log: ctx.log, signal: ctx.signal, what: 'Step pod' };
-  const started = await waitForPod(ctx.client, { ...base, goal: { kind: 'started', container: STEP_CONTAINER }, resourceVersion, timeoutSeconds: ctx.config.podTimeoutSeconds, unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds });
+  const started = await waitForPod(ctx.client, {
+    ...base,
+    goal: { kind: 'started', container: STEP_CONTAINER },
+    resourceVersion,
+    timeoutSeconds: ctx.config.podTimeoutSeconds,
+    unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
+  });
   const out = new PassThrough();
   out.pipe(ctx.stdout, { end: false });
   try {

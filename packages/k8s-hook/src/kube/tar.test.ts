@@ -66,7 +66,9 @@ describe('localTar', () => {
     const chunks: Buffer[] = [];
     for await (const c of tar.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).length).toBe(0);
-    await expect(tar.done).rejects.toThrow(`Not sending _temp/fc from ${join(dir, 'work')}: _temp is a symbolic link or not a folder, and the hook reads nothing through a link`);
+    await expect(tar.done).rejects.toThrow(
+      `Not sending _temp/fc from ${join(dir, 'work')}: _temp is a symbolic link or not a folder, and the hook reads nothing through a link`,
+    );
   });
 
   it('reports a path tar cannot read', async () => {
@@ -142,7 +144,6 @@ describe('untarCommand', () => {
   });
 });
 
-
 describe('copyFromPod', () => {
   const FC = '_temp/_runner_file_commands';
   const target = { namespace: 'ci', pod: 'job', container: 'job' };
@@ -188,7 +189,10 @@ describe('copyFromPod', () => {
     root = await mkdtemp(join(tmpdir(), 'zrh-copy-from-'));
     const archive = (await tarOf([{ name: `${FC}/big`, body: 'y'.repeat(5000) }])).subarray(0, 2048);
     const copy = copyFromPod(podSending(archive, 2, 'e'.repeat(100_000)), target, { dir: '/__w', allowed: [FC], root });
-    const err = (await copy.then(() => undefined, (e: unknown) => e)) as Error;
+    const err = (await copy.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(err.message).toMatch(/tar in the pod exited with 2: e+$/);
     expect(err.message.match(/e+$/)?.[0]).toHaveLength(8192);
   });
@@ -197,7 +201,8 @@ describe('copyFromPod', () => {
 describe('copyBetweenPods', () => {
   const job = { namespace: 'ci', pod: 'job', container: 'job' };
   const step = { namespace: 'ci', pod: 'step', container: 'zrh-init' };
-  const resetError = () => new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET');
+  const resetError = () =>
+    new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET');
 
   /**
    * A client whose source exec writes until it is stopped (as a big tar into a pipe nobody reads
@@ -235,10 +240,18 @@ describe('copyBetweenPods', () => {
 
   it('stops the source when the destination fails, instead of leaving it blocked on the pipe, and blames the destination', async () => {
     const { client, log } = pods(2);
-    const err = (await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w').then(() => undefined, (e: unknown) => e)) as Error;
+    const err = (await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w').then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(err.message).toMatch(/^Copying _temp from job:\/__w to step:\/__w failed: cannot reach the Kubernetes API .*ECONNRESET/);
     // Tried twice (a connection failure at the start), each time the source stopped.
-    expect(log.filter((l) => l !== 'source started')).toEqual(['destination failed to start', 'source stopped', 'destination failed to start', 'source stopped']);
+    expect(log.filter((l) => l !== 'source started')).toEqual([
+      'destination failed to start',
+      'source stopped',
+      'destination failed to start',
+      'source stopped',
+    ]);
   });
 
   it('runs the copy once more after a connection failure at the start of one of its execs', async () => {
@@ -247,4 +260,3 @@ describe('copyBetweenPods', () => {
     expect(log.filter((l) => l.startsWith('destination'))).toEqual(['destination failed to start', 'destination read']);
   });
 });
-

@@ -62,7 +62,10 @@ export function localTar(root: string, paths: readonly string[]): { stream: Read
   const done = linkAbove(root, paths).then(async (link) => {
     if (link) {
       stream.end();
-      throw new HookError('COPY_FAILED', `Not sending ${paths.join(', ')} from ${root}: ${link} is a symbolic link or not a folder, and the hook reads nothing through a link`);
+      throw new HookError(
+        'COPY_FAILED',
+        `Not sending ${paths.join(', ')} from ${root}: ${link} is a symbolic link or not a folder, and the hook reads nothing through a link`,
+      );
     }
     const child = spawn('tar', ['-c', '-f', '-', '-C', root, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(stream);
@@ -133,7 +136,15 @@ async function copyToPodOnce(client: KubeClient, to: PodTarget, root: string, pa
   const stderr = new TextSink();
   let exitCode: number;
   try {
-    ({ exitCode } = await client.exec({ ...to, command: untarCommand(dir), stdin: tar.stream, stderr, stdout: stderr, timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) }));
+    ({ exitCode } = await client.exec({
+      ...to,
+      command: untarCommand(dir),
+      stdin: tar.stream,
+      stderr,
+      stdout: stderr,
+      timeoutMs: COPY_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    }));
   } catch (err) {
     tar.stream.destroy();
     throw copyError(what, (err as Error).message, err);
@@ -190,7 +201,9 @@ async function copyFromPodOnce(client: KubeClient, from: PodTarget, options: Cop
         stop.abort(err);
         throw err;
       });
-      const exec = client.exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal, timeoutMs: COPY_TIMEOUT_MS }).finally(() => out.end());
+      const exec = client
+        .exec({ ...from, command: tarCommand(dir, allowed), stdout: out, stderr, signal: stop.signal, timeoutMs: COPY_TIMEOUT_MS })
+        .finally(() => out.end());
       const [s, e] = await Promise.allSettled([staged, exec]);
       // A refused member explains a stopped exec; a failed exec or tar explains a cut-off archive.
       if (s.status === 'rejected' && !isCutOff(s.reason)) throw rejected(what, s.reason);
@@ -222,7 +235,15 @@ function rejected(what: string, err: unknown): HookError {
 }
 
 /** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (see `copyWithRetry`). */
-export function copyBetweenPods(client: KubeClient, from: PodTarget, fromDir: string, paths: readonly string[], to: PodTarget, toDir: string, signal?: AbortSignal): Promise<void> {
+export function copyBetweenPods(
+  client: KubeClient,
+  from: PodTarget,
+  fromDir: string,
+  paths: readonly string[],
+  to: PodTarget,
+  toDir: string,
+  signal?: AbortSignal,
+): Promise<void> {
   return copyWithRetry(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal), signal);
 }
 
@@ -245,11 +266,21 @@ async function copyBetweenPodsOnce(
   const stopSource = new AbortController();
   const sourceSignal = signal ? AbortSignal.any([signal, stopSource.signal]) : stopSource.signal;
   let sourceSettled = false;
-  const source = client.exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, timeoutMs: COPY_TIMEOUT_MS, signal: sourceSignal }).finally(() => {
-    sourceSettled = true;
-    pipe.end();
+  const source = client
+    .exec({ ...from, command: tarCommand(fromDir, paths), stdout: pipe, stderr: srcErr, timeoutMs: COPY_TIMEOUT_MS, signal: sourceSignal })
+    .finally(() => {
+      sourceSettled = true;
+      pipe.end();
+    });
+  const dest = client.exec({
+    ...to,
+    command: untarCommand(toDir),
+    stdin: pipe,
+    stdout: dstErr,
+    stderr: dstErr,
+    timeoutMs: COPY_TIMEOUT_MS,
+    ...(signal ? { signal } : {}),
   });
-  const dest = client.exec({ ...to, command: untarCommand(toDir), stdin: pipe, stdout: dstErr, stderr: dstErr, timeoutMs: COPY_TIMEOUT_MS, ...(signal ? { signal } : {}) });
   const destFailed = dest.then(
     (r) => r.exitCode !== 0,
     () => true,

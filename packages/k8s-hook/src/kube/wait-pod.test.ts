@@ -32,9 +32,26 @@ describe('waitForPod', () => {
 
   it('fails at once on an unschedulable pod, with the Warning events', async () => {
     const { fake, set, resourceVersion } = cluster();
-    set(status('Pending', { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' }] }));
-    fake.put('events', { metadata: { name: 'job-pod.1', namespace: 'ci' }, involvedObject: { name: 'job-pod' }, type: 'Warning', reason: 'FailedScheduling', count: 2, message: '0/1 nodes are available: 1 Insufficient memory.' });
-    fake.put('events', { metadata: { name: 'other.1', namespace: 'ci' }, involvedObject: { name: 'other' }, type: 'Warning', reason: 'BackOff', message: 'not this pod' });
+    set(
+      status('Pending', {
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' }],
+      }),
+    );
+    fake.put('events', {
+      metadata: { name: 'job-pod.1', namespace: 'ci' },
+      involvedObject: { name: 'job-pod' },
+      type: 'Warning',
+      reason: 'FailedScheduling',
+      count: 2,
+      message: '0/1 nodes are available: 1 Insufficient memory.',
+    });
+    fake.put('events', {
+      metadata: { name: 'other.1', namespace: 'ci' },
+      involvedObject: { name: 'other' },
+      type: 'Warning',
+      reason: 'BackOff',
+      message: 'not this pod',
+    });
     await expect(waitForPod(fake, { ...base, resourceVersion, log: memoryLogger() })).rejects.toThrowError(
       'Job pod "job-pod" in namespace "ci" cannot be scheduled: 0/1 nodes are available: 1 Insufficient memory.\nWarning events:\n  FailedScheduling (x2): 0/1 nodes are available: 1 Insufficient memory.',
     );
@@ -84,7 +101,9 @@ describe('waitForPod', () => {
   it('resolves with a pod seen earlier that already meets the goal, without watching for a further change', async () => {
     const { fake, set, calls } = cluster();
     const terminated = set(status('Running', containerState({ terminated: { exitCode: 0 } })));
-    await expect(waitForPod(fake, { ...base, goal: { kind: 'terminated', container: 'job' }, seen: terminated, log: memoryLogger() })).resolves.toBe(terminated);
+    await expect(waitForPod(fake, { ...base, goal: { kind: 'terminated', container: 'job' }, seen: terminated, log: memoryLogger() })).resolves.toBe(
+      terminated,
+    );
     expect(calls()).toEqual([]);
   });
 
@@ -92,7 +111,9 @@ describe('waitForPod', () => {
     const { fake, set, calls } = cluster();
     const running = set(status('Running', containerState({ running: {} }, true)));
     const terminated = set(status('Running', containerState({ terminated: { exitCode: 3 } })));
-    await expect(waitForPod(fake, { ...base, goal: { kind: 'terminated', container: 'job' }, seen: running, log: memoryLogger() })).resolves.toEqual(terminated);
+    await expect(waitForPod(fake, { ...base, goal: { kind: 'terminated', container: 'job' }, seen: running, log: memoryLogger() })).resolves.toEqual(
+      terminated,
+    );
     expect(calls()).toEqual(['watch pods']);
     expect(fake.calls[0]?.resourceVersion).toBe(running.metadata?.resourceVersion);
   });

@@ -60,7 +60,10 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
     lastPod = pod;
     rv = pod.metadata?.resourceVersion ?? rv;
     const outcome = assessPod(pod, o.goal);
-    if (outcome.kind === 'done') return (done = true);
+    if (outcome.kind === 'done') {
+      done = true;
+      return true;
+    }
     if (outcome.kind === 'failed') {
       failure = outcome.reason;
       return true;
@@ -85,25 +88,29 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
   try {
     // A stream that ends, breaks or stays silent is watched again from the last version seen
     // (`watchUntil`); only the pod's state, the deadline or the caller end the wait.
-    await watchUntil<V1Pod, true>(client, { type: R.pods, namespace: o.namespace, name: o.name }, {
-      onEvent: ({ type, object }) => {
-        if (type === 'DELETED') failure = gone;
-        else judge(object);
-        return outcome();
+    await watchUntil<V1Pod, true>(
+      client,
+      { type: R.pods, namespace: o.namespace, name: o.name },
+      {
+        onEvent: ({ type, object }) => {
+          if (type === 'DELETED') failure = gone;
+          else judge(object);
+          return outcome();
+        },
+        onListed: (pods) => {
+          if (pods.length === 0) failure = gone;
+          return outcome();
+        },
+        ...(rv !== undefined ? { from: { resourceVersion: rv } } : {}),
+        // The end of an Unschedulable pod's grace period is no event of its own.
+        wakeAt: () => (unschedulableSince === undefined ? undefined : unschedulableSince + grace),
+        onWake: () => (lastPod ? (judge(lastPod), outcome()) : undefined),
+        ...(Number.isFinite(deadline) ? { timeoutMs: Math.max(0, deadline - Date.now()) } : {}),
+        onDeadline: () => new HookError('POD_TIMEOUT', 'deadline'),
+        signal: o.signal,
+        onAbort: () => new HookError('CANCELLED', `Stopped waiting for ${o.what.toLowerCase()} "${o.name}"`),
       },
-      onListed: (pods) => {
-        if (pods.length === 0) failure = gone;
-        return outcome();
-      },
-      ...(rv !== undefined ? { from: { resourceVersion: rv } } : {}),
-      // The end of an Unschedulable pod's grace period is no event of its own.
-      wakeAt: () => (unschedulableSince === undefined ? undefined : unschedulableSince + grace),
-      onWake: () => (lastPod ? (judge(lastPod), outcome()) : undefined),
-      ...(Number.isFinite(deadline) ? { timeoutMs: Math.max(0, deadline - Date.now()) } : {}),
-      onDeadline: () => new HookError('POD_TIMEOUT', 'deadline'),
-      signal: o.signal,
-      onAbort: () => new HookError('CANCELLED', `Stopped waiting for ${o.what.toLowerCase()} "${o.name}"`),
-    });
+    );
   } catch (err) {
     if (err instanceof HookError && err.code === 'POD_TIMEOUT') {
       return fail(`did not reach the expected state within ${o.timeoutSeconds} s (last state: ${lastProgress || 'unknown'})`, 'POD_TIMEOUT');

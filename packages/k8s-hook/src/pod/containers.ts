@@ -14,7 +14,11 @@ export const OS_MARKER = 'zrh-os: ';
  * Alpine (`isAlpine` of prepare_job's answer), so prepare_job reads one log line instead of
  * exec'ing a probe; then `tail` replaces the shell as PID 1.
  */
-export const JOB_COMMAND: readonly string[] = ['sh', '-c', `if [ -f /etc/alpine-release ]; then echo '${OS_MARKER}alpine'; else echo '${OS_MARKER}other'; fi; exec tail -f /dev/null`];
+export const JOB_COMMAND: readonly string[] = [
+  'sh',
+  '-c',
+  `if [ -f /etc/alpine-release ]; then echo '${OS_MARKER}alpine'; else echo '${OS_MARKER}other'; fi; exec tail -f /dev/null`,
+];
 
 /** Inputs of `buildJobContainer`. */
 export interface JobContainerSpec {

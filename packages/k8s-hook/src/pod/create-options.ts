@@ -186,9 +186,7 @@ export function parseCreateOptions(text: string | undefined): CreateOptions {
   }
 
   const capabilities: V1Capabilities | undefined =
-    caps.add.length || caps.drop.length
-      ? { ...(caps.add.length ? { add: caps.add } : {}), ...(caps.drop.length ? { drop: caps.drop } : {}) }
-      : undefined;
+    caps.add.length || caps.drop.length ? { ...(caps.add.length ? { add: caps.add } : {}), ...(caps.drop.length ? { drop: caps.drop } : {}) } : undefined;
   if (capabilities) sc.capabilities = capabilities;
   return {
     ...(Object.keys(sc).length ? { securityContext: sc } : {}),

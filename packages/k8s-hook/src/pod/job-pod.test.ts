@@ -34,10 +34,19 @@ describe('buildJobPod', () => {
     namespace: 'ci',
     runner,
     job: parts(container({ portMappings: ['8080:80'], createOptions: '--cpus 2 --shm-size 256m' })),
-    services: [{ name: 'redis', ...parts(container({ image: 'redis:7', workingDirectory: undefined, entryPoint: 'redis-server', entryPointArgs: ['--port', '', '6379'] })) }],
+    services: [
+      {
+        name: 'redis',
+        ...parts(container({ image: 'redis:7', workingDirectory: undefined, entryPoint: 'redis-server', entryPointArgs: ['--port', '', '6379'] })),
+      },
+    ],
     workspace: jobPodWorkspace({ mode: 'volume', claimName: 'arc-runner-1-work', claimSubPath: '', pinnedNode: 'node-a' }),
     pullSecrets: ['arc-runner-1-reg-abcdef12'],
-    additions: { env: [{ name: 'CONAN_HOME', value: '/cache' }], volumeMounts: [{ name: 'cache', mountPath: '/cache' }], volumes: [{ name: 'cache', persistentVolumeClaim: { claimName: 'clone' } }] },
+    additions: {
+      env: [{ name: 'CONAN_HOME', value: '/cache' }],
+      volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
+      volumes: [{ name: 'cache', persistentVolumeClaim: { claimName: 'clone' } }],
+    },
   });
   const job = pod.spec?.containers[0];
   const redis = pod.spec?.containers[1];
@@ -72,18 +81,33 @@ describe('buildJobPod', () => {
     expect(redis?.volumeMounts).toBeUndefined();
   });
 
-  it('passes a service\'s entrypoint and args on literally, as Docker does (no $(NAME) expansion)', () => {
-    const p = buildJobPod({ name: 'x', namespace: 'ci', runner, services: [{ name: 'db', ...parts(container({ image: 'db', entryPoint: '/bin/$(SHELL)', entryPointArgs: ['-c', 'echo $(HOME) $$ $X'] })) }], workspace: jobPodWorkspace({ mode: 'copy' }), pullSecrets: [] });
+  it("passes a service's entrypoint and args on literally, as Docker does (no $(NAME) expansion)", () => {
+    const p = buildJobPod({
+      name: 'x',
+      namespace: 'ci',
+      runner,
+      services: [{ name: 'db', ...parts(container({ image: 'db', entryPoint: '/bin/$(SHELL)', entryPointArgs: ['-c', 'echo $(HOME) $$ $X'] })) }],
+      workspace: jobPodWorkspace({ mode: 'copy' }),
+      pullSecrets: [],
+    });
     expect(p.spec?.containers[0]).toMatchObject({ command: ['/bin/$$(SHELL)'], args: ['-c', 'echo $$(HOME) $$$$ $$X'] });
   });
 
   it.each<[string, 'job' | 'db']>([
     ['job', 'job'],
     ['service', 'db'],
-  ])('writes the %s container\'s env values, from `env:` and `-e`, so the kubelet passes them on byte for byte', (_, name) => {
+  ])("writes the %s container's env values, from `env:` and `-e`, so the kubelet passes them on byte for byte", (_, name) => {
     const tricky = { S: 'p$(HOME)w$$d', N: 'a\nb=c', U: 'grüße $VAR' };
     const c = parts(container({ image: 'db', environmentVariables: tricky, createOptions: "-e 'O=$(PATH)$$'" }));
-    const p = buildJobPod({ name: 'x', namespace: 'ci', runner, ...(name === 'job' ? { job: c, services: [] } : { services: [{ name, ...c }] }), workspace: jobPodWorkspace({ mode: 'copy' }), pullSecrets: [], additions: { env: [{ name: 'CACHE', value: '/c$' }] } });
+    const p = buildJobPod({
+      name: 'x',
+      namespace: 'ci',
+      runner,
+      ...(name === 'job' ? { job: c, services: [] } : { services: [{ name, ...c }] }),
+      workspace: jobPodWorkspace({ mode: 'copy' }),
+      pullSecrets: [],
+      additions: { env: [{ name: 'CACHE', value: '/c$' }] },
+    });
     const env = p.spec?.containers.find((x) => x.name === name)?.env;
     expect(env).toEqual(
       expect.arrayContaining([
@@ -106,7 +130,13 @@ describe('buildJobPod', () => {
       workspace: jobPodWorkspace({ mode: 'copy' }),
       pullSecrets: [],
     });
-    expect(p.metadata?.labels).toEqual({ team: 'ci', tier: 'db', 'runner-pod': 'arc-runner-1', 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'job' });
+    expect(p.metadata?.labels).toEqual({
+      team: 'ci',
+      tier: 'db',
+      'runner-pod': 'arc-runner-1',
+      'app.kubernetes.io/managed-by': 'zfs-runner-hooks',
+      'zrh.dev/role': 'job',
+    });
   });
 
   it('honours ports and create options', () => {
@@ -126,7 +156,14 @@ describe('buildJobPod', () => {
   });
 
   it('builds a service-only pod without a job container', () => {
-    const p = buildJobPod({ name: 'x', namespace: 'ci', runner, services: [{ name: 'redis', ...parts(container({ image: 'redis' })) }], workspace: jobPodWorkspace({ mode: 'copy' }), pullSecrets: [] });
+    const p = buildJobPod({
+      name: 'x',
+      namespace: 'ci',
+      runner,
+      services: [{ name: 'redis', ...parts(container({ image: 'redis' })) }],
+      workspace: jobPodWorkspace({ mode: 'copy' }),
+      pullSecrets: [],
+    });
     expect(p.spec?.containers.map((c) => c.name)).toEqual(['redis']);
     expect(p.spec?.affinity).toBeUndefined();
     expect(p.spec?.volumes).toEqual([{ name: 'work', emptyDir: {} }]);

@@ -9,9 +9,19 @@ const hookPod = (): V1Pod => ({
     restartPolicy: 'Never',
     securityContext: { runAsNonRoot: true },
     initContainers: [{ name: 'hook-init', image: 'busybox' }],
-    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }] } } },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }] },
+      },
+    },
     containers: [
-      { name: 'job', image: 'node:20', env: [{ name: 'A', value: '1' }], volumeMounts: [{ name: 'work', mountPath: '/__w' }], securityContext: { runAsUser: 1001 } },
+      {
+        name: 'job',
+        image: 'node:20',
+        env: [{ name: 'A', value: '1' }],
+        volumeMounts: [{ name: 'work', mountPath: '/__w' }],
+        securityContext: { runAsUser: 1001 },
+      },
       { name: 'redis', image: 'redis:7' },
       { name: 'redis-2', image: 'redis:6' },
     ],
@@ -123,7 +133,10 @@ describe("mergePodTemplate: the template's restrictions win over the workflow's 
   });
 
   it('privileged: false, allowPrivilegeEscalation: false and runAsUser of $job replace what the options set', async () => {
-    const pod = await merge('spec:\n  containers:\n    - name: $job\n      securityContext: { privileged: false, allowPrivilegeEscalation: false, runAsUser: 1001 }\n', {});
+    const pod = await merge(
+      'spec:\n  containers:\n    - name: $job\n      securityContext: { privileged: false, allowPrivilegeEscalation: false, runAsUser: 1001 }\n',
+      {},
+    );
     expect(pod.spec?.containers[0]?.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, runAsUser: 1001 });
   });
 
@@ -139,6 +152,8 @@ describe('parsePodTemplate', () => {
     ['spec: { containers: [ { image: x } ] }', 'spec.containers[0].name: expected string, got nothing'],
     ['metadata: { labels: { a: 1 } }', 'metadata.labels.a: expected string, got number'],
   ])('names the file and the problem for %j', async (text, message) => {
-    await expect(parsePodTemplate(text, '/etc/hook/template.yaml')).rejects.toThrowError(new RegExp(`/etc/hook/template.yaml[\\s\\S]*${message.replace(/[[\].$]/g, '\\$&')}`));
+    await expect(parsePodTemplate(text, '/etc/hook/template.yaml')).rejects.toThrowError(
+      new RegExp(`/etc/hook/template.yaml[\\s\\S]*${message.replace(/[[\].$]/g, '\\$&')}`),
+    );
   });
 });

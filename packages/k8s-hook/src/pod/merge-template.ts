@@ -86,7 +86,10 @@ export function templatePatchesFor(template: PodTemplate | undefined, target: Te
 function mergeAffinity(hook: V1PodSpec['affinity'], template: unknown): unknown {
   const hookTerms = hook?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   const merged = deepMerge(hook ?? {}, template) as NonNullable<V1PodSpec['affinity']>;
-  const tplTerms = isObject(template) ? (template as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: V1NodeSelectorTerm[] } } }).nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms : undefined;
+  const tplTerms = isObject(template)
+    ? (template as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: V1NodeSelectorTerm[] } } }).nodeAffinity
+        ?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms
+    : undefined;
   const ours = hookTerms?.[0];
   if (ours && tplTerms && merged.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution) {
     merged.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms = tplTerms.map((t) => ({
@@ -128,19 +131,20 @@ export interface MergeContext {
 export function mergePodTemplate(pod: V1Pod, template: PodTemplate, ctx: MergeContext): MergedPod {
   const warnings: string[] = [];
   const out = structuredClone(pod);
-  const meta = (out.metadata ??= {});
+  out.metadata ??= {};
+  const meta = out.metadata;
   const own = Object.entries(meta.labels ?? {}).filter(([k]) => HOOK_LABEL_KEYS.includes(k));
   meta.labels = { ...(meta.labels ?? {}), ...(template.metadata?.labels ?? {}), ...Object.fromEntries(own) };
   if (template.metadata?.annotations) meta.annotations = { ...(meta.annotations ?? {}), ...template.metadata.annotations };
 
-  const spec = (out.spec ??= { containers: [] }) as V1PodSpec & Json;
+  out.spec ??= { containers: [] };
+  const spec = out.spec as V1PodSpec & Json;
   const tplSpec = (template.spec ?? {}) as Json;
   for (const [key, value] of Object.entries(tplSpec)) {
     if (key === 'containers') continue;
     if (key === 'volumes' || key === 'initContainers') {
       (spec as Json)[key] = [...((spec[key] as unknown[] | undefined) ?? []), ...structuredClone(value as unknown[])];
-    }
-    else if (key === 'securityContext') spec.securityContext = deepMerge(spec.securityContext ?? {}, value) as V1PodSpec['securityContext'];
+    } else if (key === 'securityContext') spec.securityContext = deepMerge(spec.securityContext ?? {}, value) as V1PodSpec['securityContext'];
     else if (key === 'affinity') spec.affinity = mergeAffinity(spec.affinity, value) as V1PodSpec['affinity'];
     else spec[key] = structuredClone(value);
   }

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isHookError } from '../errors.js';
 import { parseCreateOptions } from './create-options.js';
-import { checkOptions, DEFAULT_OPTION_LIMITS, isLabelKey, refusedOptions, templateRestrictions, type OptionLimits, type TemplateRestrictions } from './option-limits.js';
+import {
+  checkOptions,
+  DEFAULT_OPTION_LIMITS,
+  isLabelKey,
+  refusedOptions,
+  templateRestrictions,
+  type OptionLimits,
+  type TemplateRestrictions,
+} from './option-limits.js';
 import { parsePodTemplate } from './template.js';
 
 const NO_TEMPLATE: TemplateRestrictions = templateRestrictions(undefined, []);
@@ -10,7 +18,10 @@ const refused = (options: string, l: OptionLimits = limits(), t: TemplateRestric
 
 describe('refusedOptions with the default limits', () => {
   it.each([
-    ['--cap-add SYS_ADMIN', '--cap-add SYS_ADMIN: the runner does not allow adding SYS_ADMIN (ZRH_ALLOWED_CAPABILITIES is unset); add SYS_ADMIN to ZRH_ALLOWED_CAPABILITIES'],
+    [
+      '--cap-add SYS_ADMIN',
+      '--cap-add SYS_ADMIN: the runner does not allow adding SYS_ADMIN (ZRH_ALLOWED_CAPABILITIES is unset); add SYS_ADMIN to ZRH_ALLOWED_CAPABILITIES',
+    ],
     ['--cap-add ALL', '--cap-add ALL: the runner does not allow adding ALL'],
     ['--privileged', '--privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true'],
     ['--security-opt seccomp=unconfined', '--security-opt seccomp=unconfined: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true'],
@@ -19,7 +30,10 @@ describe('refusedOptions with the default limits', () => {
     ['--user root', '--user root: the runner does not allow user or group 0'],
     ['-u 0:0', '--user 0:0: the runner does not allow user or group 0'],
     ['--user 1001:0', '--user 1001:0: the runner does not allow user or group 0'],
-    ['--label team=ci', '--label team=ci: the runner does not allow the label key team (ZRH_ALLOWED_LABELS is unset); add team or a pattern matching it to ZRH_ALLOWED_LABELS'],
+    [
+      '--label team=ci',
+      '--label team=ci: the runner does not allow the label key team (ZRH_ALLOWED_LABELS is unset); add team or a pattern matching it to ZRH_ALLOWED_LABELS',
+    ],
     ['--label runner-pod=other-runner', "--label runner-pod=other-runner: runner-pod is one of the hook's own labels"],
   ])('refuses %s, naming the setting that would allow it', (options, message) => {
     expect(refused(options)).toEqual([expect.stringContaining(message)]);
@@ -70,7 +84,10 @@ describe('refusedOptions with runner settings', () => {
 describe('refusedOptions against the hook template', () => {
   const restrictionsOf = async (yaml: string, patch = '$job') => {
     const template = await parsePodTemplate(yaml, 'template.yaml');
-    return templateRestrictions(template, (template.spec?.containers ?? []).filter((c) => c.name === patch));
+    return templateRestrictions(
+      template,
+      (template.spec?.containers ?? []).filter((c) => c.name === patch),
+    );
   };
   const all = limits({ allowedCapabilities: ['ALL'], allowPrivileged: true, allowRootUser: true, allowedLabels: ['*'] });
 
@@ -90,14 +107,19 @@ describe('refusedOptions against the hook template', () => {
   });
 
   it('a capability the template drops and adds back itself may be added', async () => {
-    const t = await restrictionsOf('spec:\n  containers:\n    - name: $job\n      securityContext: { capabilities: { drop: [ALL], add: [NET_BIND_SERVICE] } }\n');
+    const t = await restrictionsOf(
+      'spec:\n  containers:\n    - name: $job\n      securityContext: { capabilities: { drop: [ALL], add: [NET_BIND_SERVICE] } }\n',
+    );
     expect(t.drops).toEqual(['ALL']);
     const ok = await restrictionsOf('spec:\n  containers:\n    - name: $job\n      securityContext: { capabilities: { drop: [NET_RAW], add: [NET_RAW] } }\n');
     expect(refused('--cap-add NET_RAW', all, ok)).toEqual([]);
   });
 
   it("the pod's runAsNonRoot and seccompProfile win too; a $job drop does not restrict a service", async () => {
-    const t = await restrictionsOf('spec:\n  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }\n  containers:\n    - name: $job\n      securityContext: { capabilities: { drop: [ALL] } }\n', '$redis');
+    const t = await restrictionsOf(
+      'spec:\n  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }\n  containers:\n    - name: $job\n      securityContext: { capabilities: { drop: [ALL] } }\n',
+      '$redis',
+    );
     expect(refused('--user 0 --security-opt seccomp=unconfined --cap-add NET_ADMIN', all, t)).toEqual([
       expect.stringContaining('--security-opt seccomp=unconfined: the hook template sets a seccompProfile'),
       expect.stringContaining('--user 0: the hook template sets runAsNonRoot: true'),

@@ -75,7 +75,12 @@ export const RESERVED_LABELS: readonly string[] = [RUNNER_POD_LABEL, MANAGED_BY_
 
 const isReservedLabel = (key: string) => RESERVED_LABELS.some((r) => (r.endsWith('/') ? key.startsWith(r) : key === r));
 const globMatches = (glob: string, key: string) =>
-  new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(key);
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(key);
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -109,12 +114,18 @@ export function refusedOptions(options: CreateOptions, limits: OptionLimits, tem
     if (dropped) out.push(`${flag}: ${templateWins(`capabilities.drop: [${dropped}]`)}`);
     else if ((cap === 'SYS_ADMIN' || cap === 'ALL') && template.noPrivilegeEscalation) out.push(`${flag}: ${templateWins('allowPrivilegeEscalation: false')}`);
     else if (!limits.allowedCapabilities.includes(cap) && !limits.allowedCapabilities.includes('ALL')) {
-      out.push(`${flag}: the runner does not allow adding ${cap} (ZRH_ALLOWED_CAPABILITIES is ${list(limits.allowedCapabilities)}); add ${cap} to ZRH_ALLOWED_CAPABILITIES to allow it`);
+      out.push(
+        `${flag}: the runner does not allow adding ${cap} (ZRH_ALLOWED_CAPABILITIES is ${list(limits.allowedCapabilities)}); add ${cap} to ZRH_ALLOWED_CAPABILITIES to allow it`,
+      );
     }
   }
 
   const privileged: [string, boolean, string | undefined][] = [
-    ['--privileged', sc.privileged === true, template.unprivileged ? 'privileged: false' : template.noPrivilegeEscalation ? 'allowPrivilegeEscalation: false' : undefined],
+    [
+      '--privileged',
+      sc.privileged === true,
+      template.unprivileged ? 'privileged: false' : template.noPrivilegeEscalation ? 'allowPrivilegeEscalation: false' : undefined,
+    ],
     ['--security-opt seccomp=unconfined', sc.seccompProfile !== undefined, template.seccompProfile ? 'a seccompProfile' : undefined],
     ['--security-opt apparmor=unconfined', sc.appArmorProfile !== undefined, template.appArmorProfile ? 'an appArmorProfile' : undefined],
   ];
@@ -132,11 +143,14 @@ export function refusedOptions(options: CreateOptions, limits: OptionLimits, tem
 
   for (const [key, value] of Object.entries(options.labels)) {
     const flag = `--label ${key}=${value}`;
-    if (!isLabelKey(key) || !isLabelValue(value)) out.push(`${flag}: not a valid Kubernetes label (key: [prefix/]name, name and value up to 63 letters, digits, '-', '_', '.')`);
+    if (!isLabelKey(key) || !isLabelValue(value))
+      out.push(`${flag}: not a valid Kubernetes label (key: [prefix/]name, name and value up to 63 letters, digits, '-', '_', '.')`);
     else if (isReservedLabel(key)) out.push(`${flag}: ${key} is one of the hook's own labels (${RESERVED_LABELS.join(', ')}), which a workflow may never set`);
     else if (template.labels.includes(key)) out.push(`${flag}: ${templateWins(`the label ${key}`)}`);
     else if (!limits.allowedLabels.some((glob) => globMatches(glob, key))) {
-      out.push(`${flag}: the runner does not allow the label key ${key} (ZRH_ALLOWED_LABELS is ${list(limits.allowedLabels)}); add ${key} or a pattern matching it to ZRH_ALLOWED_LABELS to allow it`);
+      out.push(
+        `${flag}: the runner does not allow the label key ${key} (ZRH_ALLOWED_LABELS is ${list(limits.allowedLabels)}); add ${key} or a pattern matching it to ZRH_ALLOWED_LABELS to allow it`,
+      );
     }
   }
   return out;

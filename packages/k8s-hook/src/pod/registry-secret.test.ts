@@ -41,7 +41,12 @@ describe('buildRegistrySecrets', () => {
   const runner = { name: 'arc-runner-1', uid: 'u1' };
 
   it('makes one Secret per distinct credential, named, labelled and owned for the runner pod, and lists the passwords to mask', () => {
-    const registries = [{ username: 'u', password: 'p1', serverUrl: 'ghcr.io' }, undefined, { username: 'u', password: 'p1', serverUrl: 'ghcr.io' }, { username: 'v', password: 'p2', serverUrl: '' }];
+    const registries = [
+      { username: 'u', password: 'p1', serverUrl: 'ghcr.io' },
+      undefined,
+      { username: 'u', password: 'p1', serverUrl: 'ghcr.io' },
+      { username: 'v', password: 'p2', serverUrl: '' },
+    ];
     const { secrets, passwords } = buildRegistrySecrets({ runner, namespace: 'ci', seed: 'abc', registries });
     expect(passwords).toEqual(['p1', 'p2']);
     expect(secrets).toHaveLength(2);
@@ -60,6 +65,8 @@ describe('buildRegistrySecrets', () => {
   });
 
   it('makes nothing without credentials', () => {
-    expect(buildRegistrySecrets({ runner, namespace: 'ci', seed: 's', registries: [undefined, { username: 'u', password: undefined, serverUrl: 'x' }] })).toEqual({ secrets: [], passwords: [] });
+    expect(
+      buildRegistrySecrets({ runner, namespace: 'ci', seed: 's', registries: [undefined, { username: 'u', password: undefined, serverUrl: 'x' }] }),
+    ).toEqual({ secrets: [], passwords: [] });
   });
 });

@@ -11,7 +11,17 @@ const runner = { name: 'r', uid: 'u' };
 
 describe('buildStepPod', () => {
   it('keeps the image ENTRYPOINT when the action has none and reads env from the Secret', () => {
-    const pod = buildStepPod({ name: 'r-step-1', namespace: 'ci', runner, image: 'alpine', args: ['a b', 'c'], workingDir: '/github/workspace', envSecretName: 'r-env-1', workspace: stepPodWorkspace({ mode: 'volume', claimName: 'w', claimSubPath: '' }, plan), pullSecrets: [] });
+    const pod = buildStepPod({
+      name: 'r-step-1',
+      namespace: 'ci',
+      runner,
+      image: 'alpine',
+      args: ['a b', 'c'],
+      workingDir: '/github/workspace',
+      envSecretName: 'r-env-1',
+      workspace: stepPodWorkspace({ mode: 'volume', claimName: 'w', claimSubPath: '' }, plan),
+      pullSecrets: [],
+    });
     const step = pod.spec?.containers[0];
     expect(step?.command).toBeUndefined();
     expect(step?.args).toEqual(['a b', 'c']);
@@ -29,7 +39,19 @@ describe('buildStepPod', () => {
   });
 
   it('uses the given entry point as command', () => {
-    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', entryPoint: '/bin/sh', args: [], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], helperImage: 'busybox' });
+    const pod = buildStepPod({
+      name: 's',
+      namespace: 'ci',
+      runner,
+      image: 'alpine',
+      entryPoint: '/bin/sh',
+      args: [],
+      workingDir: '/github/workspace',
+      envSecretName: 'e',
+      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      pullSecrets: [],
+      helperImage: 'busybox',
+    });
     expect(pod.spec?.containers[0]?.command).toEqual(['/bin/sh']);
     expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['zrh-init']);
     expect(pod.spec?.containers.map((c) => c.name)).toEqual(['step', 'zrh-io']);
@@ -37,18 +59,47 @@ describe('buildStepPod', () => {
   });
 
   it('escapes $ in the entry point and args so that Kubernetes passes them on literally', () => {
-    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', entryPoint: '/opt/$bin', args: ['$(HOME)', 'pid$$', 'plain'], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], helperImage: 'busybox' });
+    const pod = buildStepPod({
+      name: 's',
+      namespace: 'ci',
+      runner,
+      image: 'alpine',
+      entryPoint: '/opt/$bin',
+      args: ['$(HOME)', 'pid$$', 'plain'],
+      workingDir: '/github/workspace',
+      envSecretName: 'e',
+      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      pullSecrets: [],
+      helperImage: 'busybox',
+    });
     expect(pod.spec?.containers[0]?.command).toEqual(['/opt/$$bin']);
     expect(pod.spec?.containers[0]?.args).toEqual(['$$(HOME)', 'pid$$$$', 'plain']);
   });
 
-  it('applies the honoured options to the step container, env values literal, labels under the hook\'s own', () => {
-    const options = parseCreateOptions("--cap-add NET_ADMIN --user 1001 --cpus 1 -e 'X=$(HOME)' --label team=ci --label zrh.dev/role=job --workdir /src --shm-size 64m");
-    const pod = buildStepPod({ name: 's', namespace: 'ci', runner, image: 'alpine', args: [], workingDir: '/github/workspace', envSecretName: 'e', workspace: stepPodWorkspace({ mode: 'copy' }, plan), pullSecrets: [], options });
+  it("applies the honoured options to the step container, env values literal, labels under the hook's own", () => {
+    const options = parseCreateOptions(
+      "--cap-add NET_ADMIN --user 1001 --cpus 1 -e 'X=$(HOME)' --label team=ci --label zrh.dev/role=job --workdir /src --shm-size 64m",
+    );
+    const pod = buildStepPod({
+      name: 's',
+      namespace: 'ci',
+      runner,
+      image: 'alpine',
+      args: [],
+      workingDir: '/github/workspace',
+      envSecretName: 'e',
+      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      pullSecrets: [],
+      options,
+    });
     const step = pod.spec?.containers[0];
     expect(step?.securityContext).toEqual({ runAsUser: 1001, capabilities: { add: ['NET_ADMIN'] } });
     expect(step?.resources).toEqual({ limits: { cpu: '1' } });
-    expect(step?.env).toEqual([{ name: 'CI', value: 'true' }, { name: 'GITHUB_ACTIONS', value: 'true' }, { name: 'X', value: '$$(HOME)' }]);
+    expect(step?.env).toEqual([
+      { name: 'CI', value: 'true' },
+      { name: 'GITHUB_ACTIONS', value: 'true' },
+      { name: 'X', value: '$$(HOME)' },
+    ]);
     expect(step?.workingDir).toBe('/src');
     expect(step?.volumeMounts).toContainEqual({ name: 'shm-step', mountPath: '/dev/shm' });
     expect(pod.spec?.volumes).toContainEqual({ name: 'shm-step', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });

@@ -22,8 +22,7 @@ export const DONE_MARKER = '.zrh-done';
  * A loop that ends once `marker` exists, looking every `interval` seconds (whole seconds where
  * `sleep` takes no fraction). The init container looks often: the step starts only when it ends.
  */
-const waitFor = (marker: string, interval: string) =>
-  `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep ${interval} 2>/dev/null || sleep 1; done`;
+const waitFor = (marker: string, interval: string) => `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep ${interval} 2>/dev/null || sleep 1; done`;
 
 /** Inputs of `buildStepPod`. */
 export interface StepPodSpec {

@@ -39,11 +39,9 @@ export async function parsePodTemplate(text: string, source: string): Promise<Po
   }
   const result = c.parse(podTemplateSchema, doc ?? {});
   if (!result.ok) {
-    throw new HookError(
-      'TEMPLATE_INVALID',
-      `Hook template ${source} is invalid:\n  ${c.formatIssues(result.issues).join('\n  ')}`,
-      { hint: 'The template is a partial pod: metadata.labels/annotations and spec (containers named $job, $<service>, …).' },
-    );
+    throw new HookError('TEMPLATE_INVALID', `Hook template ${source} is invalid:\n  ${c.formatIssues(result.issues).join('\n  ')}`, {
+      hint: 'The template is a partial pod: metadata.labels/annotations and spec (containers named $job, $<service>, …).',
+    });
   }
   return result.value;
 }

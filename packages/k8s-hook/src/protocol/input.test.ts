@@ -31,7 +31,11 @@ describe('parseHookInput', () => {
   it.each([
     ['empty stdin', '', 'stdin was empty'],
     ['not JSON', '{oops', 'stdin is not JSON'],
-    ['an empty object', '{}', 'command: expected one of "prepare_job", "cleanup_job", "run_script_step", "run_container_step", got nothing\n  responseFile: expected string, got nothing'],
+    [
+      'an empty object',
+      '{}',
+      'command: expected one of "prepare_job", "cleanup_job", "run_script_step", "run_container_step", got nothing\n  responseFile: expected string, got nothing',
+    ],
     ['an unknown command', JSON.stringify({ command: 'exec', responseFile: '/x', args: {} }), 'command: expected one of'],
     ['no response file', JSON.stringify({ command: 'cleanup_job', args: {} }), 'responseFile: expected string, got nothing'],
   ])('rejects %s', (_name, text, message) => {
@@ -39,7 +43,17 @@ describe('parseHookInput', () => {
   });
 
   it('tolerates unknown fields and keeps env keys as written', () => {
-    const input = parse({ ...hookStdin('run_script_step', { entryPoint: 'sh', entryPointArgs: ['-e', '', '/x.sh'], environmentVariables: { myVar: 'a', EMPTY: null }, prependPath: null, workingDirectory: '/__w/r/r', future: 1 }), extra: true });
+    const input = parse({
+      ...hookStdin('run_script_step', {
+        entryPoint: 'sh',
+        entryPointArgs: ['-e', '', '/x.sh'],
+        environmentVariables: { myVar: 'a', EMPTY: null },
+        prependPath: null,
+        workingDirectory: '/__w/r/r',
+        future: 1,
+      }),
+      extra: true,
+    });
     if (input.command !== 'run_script_step') throw new Error('wrong command');
     expect(input.args.environmentVariables).toEqual({ myVar: 'a', EMPTY: '' });
     expect(input.args.entryPointArgs).toEqual(['-e', '', '/x.sh']);
@@ -47,7 +61,10 @@ describe('parseHookInput', () => {
   });
 
   it.each([
-    [['/a/bin', '/b/bin'], ['/a/bin', '/b/bin']],
+    [
+      ['/a/bin', '/b/bin'],
+      ['/a/bin', '/b/bin'],
+    ],
     ['/a/bin:/b/bin', ['/a/bin:/b/bin']],
     [null, []],
     ['', []],

@@ -26,24 +26,36 @@ describe('openPrivateDir', () => {
   });
 
   it('refuses a folder whose parent is missing', async () => {
-    await expect(openPrivateDir(join(root, 'missing', 'state'), uid)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('Cannot create the hook\'s state folder') });
+    await expect(openPrivateDir(join(root, 'missing', 'state'), uid)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining("Cannot create the hook's state folder"),
+    });
   });
 
   it('refuses a folder of another user', async () => {
     await mkdir(join(root, 'state'), { mode: 0o700 });
-    await expect(openPrivateDir(join(root, 'state'), uid + 1)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining(`is owned by uid ${uid}, not by the hook's uid ${uid + 1}`) });
+    await expect(openPrivateDir(join(root, 'state'), uid + 1)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining(`is owned by uid ${uid}, not by the hook's uid ${uid + 1}`),
+    });
   });
 
   it.each([0o755, 0o750, 0o701, 0o770])('refuses a folder with mode %o', async (mode) => {
     await mkdir(join(root, 'state'));
     await chmod(join(root, 'state'), mode);
-    await expect(openPrivateDir(join(root, 'state'), uid)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining(`has mode 0${mode.toString(8)}`) });
+    await expect(openPrivateDir(join(root, 'state'), uid)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining(`has mode 0${mode.toString(8)}`),
+    });
   });
 
   it('refuses a symbolic link, even to a good folder', async () => {
     await mkdir(join(root, 'real'), { mode: 0o700 });
     await symlink(join(root, 'real'), join(root, 'state'));
-    await expect(openPrivateDir(join(root, 'state'), uid)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('is a symbolic link') });
+    await expect(openPrivateDir(join(root, 'state'), uid)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining('is a symbolic link'),
+    });
   });
 
   it('refuses a file', async () => {
@@ -51,9 +63,12 @@ describe('openPrivateDir', () => {
     await expect(openPrivateDir(join(root, 'state'), uid)).rejects.toMatchObject({ message: expect.stringContaining('is not a folder') });
   });
 
-  it('refuses a folder inside the runner\'s _work', async () => {
+  it("refuses a folder inside the runner's _work", async () => {
     await mkdir(join(root, '_work', '_temp'), { recursive: true });
-    await expect(openPrivateDir(join(root, '_work', '_temp', 'state'), uid, join(root, '_work'))).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('inside the runner\'s _work') });
+    await expect(openPrivateDir(join(root, '_work', '_temp', 'state'), uid, join(root, '_work'))).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining("inside the runner's _work"),
+    });
   });
 });
 

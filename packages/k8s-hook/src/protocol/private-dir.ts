@@ -18,7 +18,8 @@ export interface PrivateDir {
   readonly uid: number;
 }
 
-const HINT = 'The hook keeps its job-state key in this folder (ZRH_STATE_DIR, default <tmpdir>/zrh-state-<uid>). Remove the folder or point ZRH_STATE_DIR at a folder of the runner user with mode 0700 outside _work.';
+const HINT =
+  'The hook keeps its job-state key in this folder (ZRH_STATE_DIR, default <tmpdir>/zrh-state-<uid>). Remove the folder or point ZRH_STATE_DIR at a folder of the runner user with mode 0700 outside _work.';
 
 function unsafe(message: string, cause?: unknown): HookError {
   return new HookError('STATE_DIR_UNSAFE', message, { hint: HINT, ...(cause ? { cause } : {}) });

@@ -23,7 +23,7 @@ const mkfifo = (path: string) => expect(spawnSync('mkfifo', [path]).status).toBe
 const refused = (why: string) => ({ code: 'RESPONSE_FILE_UNSAFE', message: expect.stringContaining(`is no longer the file the runner created (${why})`) });
 
 describe('writeResponse', () => {
-  it('replaces the content of the runner\'s empty file', async () => {
+  it("replaces the content of the runner's empty file", async () => {
     await writeFile(file, 'older and longer content');
     await writeResponse(file, {});
     expect(await readFile(file, 'utf8')).toBe('{}');

@@ -69,10 +69,14 @@ function problemOf(st: Stats, uid: number): string | undefined {
  */
 export async function writeResponse(responseFile: string, response: HookResponse, uid: number = process.getuid?.() ?? 0): Promise<void> {
   const refuse = (why: string, cause?: unknown) =>
-    new HookError('RESPONSE_FILE_UNSAFE', `The hook's response was not written: the response file ${responseFile} is no longer the file the runner created (${why})`, {
-      hint: 'In volume mode the job pod can write under _work/_temp/_runner_hook_responses; a process the job started replaced the file. The command is reported as failed.',
-      ...(cause ? { cause } : {}),
-    });
+    new HookError(
+      'RESPONSE_FILE_UNSAFE',
+      `The hook's response was not written: the response file ${responseFile} is no longer the file the runner created (${why})`,
+      {
+        hint: 'In volume mode the job pod can write under _work/_temp/_runner_hook_responses; a process the job started replaced the file. The command is reported as failed.',
+        ...(cause ? { cause } : {}),
+      },
+    );
   const handle = await open(responseFile, O_WRONLY | O_NOFOLLOW | O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
     throw refuse(OPEN_PROBLEMS[err.code ?? ''] ?? err.message, err);
   });

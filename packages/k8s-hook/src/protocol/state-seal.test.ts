@@ -29,7 +29,7 @@ describe('sealState / unsealState', () => {
 
   it.each<[string, (s: Record<string, any>) => void]>([
     ['namespace', (s) => (s.namespace = 'other')],
-    ['jobPod (exec into another job\'s pod)', (s) => (s.jobPod = 'other-job-pod')],
+    ["jobPod (exec into another job's pod)", (s) => (s.jobPod = 'other-job-pod')],
     ['hasJobContainer', (s) => (s.hasJobContainer = false)],
     ['secrets (deleted by name)', (s) => s.secrets.push('github-app-key')],
     ['runnerPod.name', (s) => (s.runnerPod.name = 'runner-2')],

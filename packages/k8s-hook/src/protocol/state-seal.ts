@@ -34,7 +34,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 function macOf(key: Buffer, seq: number, body: unknown): Buffer {
-  return createHmac('sha256', key).update(`zrh-job-state/1\n${seq}\n${canonicalJson(body)}`).digest();
+  return createHmac('sha256', key)
+    .update(`zrh-job-state/1\n${seq}\n${canonicalJson(body)}`)
+    .digest();
 }
 
 /** `state` with a `seal` for sequence number `seq` under `key`. Pure. */
@@ -44,9 +46,7 @@ export function sealState<T extends object>(state: T, seq: number, key: Buffer):
 }
 
 /** What `unsealState` found. */
-export type Unsealed =
-  | { readonly ok: true; readonly seq: number; readonly body: Record<string, unknown> }
-  | { readonly ok: false; readonly reason: string };
+export type Unsealed = { readonly ok: true; readonly seq: number; readonly body: Record<string, unknown> } | { readonly ok: false; readonly reason: string };
 
 /**
  * Checks the seal of a state the runner passed back against `key`. The reason of a failure
@@ -62,7 +62,7 @@ export function unsealState(raw: unknown, key: Buffer): Unsealed {
   if (typeof mac !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(mac)) return { ok: false, reason: 'its seal has no valid MAC' };
   const expected = macOf(key, seq, body);
   if (!timingSafeEqual(Buffer.from(mac, 'base64url'), expected)) {
-    return { ok: false, reason: 'its MAC does not match its content under this job\'s key (changed after the hook wrote it, or written for another job)' };
+    return { ok: false, reason: "its MAC does not match its content under this job's key (changed after the hook wrote it, or written for another job)" };
   }
   return { ok: true, seq, body };
 }

@@ -54,14 +54,20 @@ describe('JobStateStore', () => {
     const s1 = await prepared();
     const s2 = await step(s1, true);
     await step(s2, true);
-    await expect(hook().open(s2, RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('an older state of this job (number 2; the runner accepted number 3): a replayed state is not used') });
+    await expect(hook().open(s2, RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_INVALID',
+      message: expect.stringContaining('an older state of this job (number 2; the runner accepted number 3): a replayed state is not used'),
+    });
     await expect(hook().open(s1, RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('older state') });
   });
 
-  it('keeps the state from before a failed step and never accepts the failed step\'s own state', async () => {
+  it("keeps the state from before a failed step and never accepts the failed step's own state", async () => {
     const s1 = await prepared();
     const failed = await step(s1, false);
-    await expect(hook().open(failed, RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('number 2, which the runner never accepted (it accepted number 1') });
+    await expect(hook().open(failed, RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_INVALID',
+      message: expect.stringContaining('number 2, which the runner never accepted (it accepted number 1'),
+    });
     const s2 = await step(s1, true);
     expect(s2.seal.seq).toBe(3);
     await expect(hook().open(failed, RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('older state') });
@@ -76,7 +82,9 @@ describe('JobStateStore', () => {
   ])('refuses a state whose %s was forged, without quoting it', async (_what, forge) => {
     const s = await prepared();
     forge(s);
-    const err = await hook().open(s, RESPONSE).catch((e: Error) => e);
+    const err = await hook()
+      .open(s, RESPONSE)
+      .catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('was not written by this hook for this job: its MAC does not match') });
     expect((err as Error).message).not.toMatch(/another-job-pod|github-app-key/);
   });
@@ -104,10 +112,18 @@ describe('JobStateStore', () => {
   it.each<[string, Partial<StateStoreOptions>, string | undefined, string]>([
     ['namespace', { namespace: 'other' }, undefined, 'its namespace "ci" is not this hook\'s "other"'],
     ['configured mode', { workspaceMode: 'copy' }, undefined, 'its workspace mode "volume" is not the configured "copy"'],
-    ['work directory', {}, '/srv/runner/_work/_temp/_runner_hook_responses/1.json', 'its work directory "/home/runner/_work" is not the runner\'s "/srv/runner/_work"'],
-  ])('refuses a genuine state whose %s is not the hook\'s own', async (_what, over, response, message) => {
+    [
+      'work directory',
+      {},
+      '/srv/runner/_work/_temp/_runner_hook_responses/1.json',
+      'its work directory "/home/runner/_work" is not the runner\'s "/srv/runner/_work"',
+    ],
+  ])("refuses a genuine state whose %s is not the hook's own", async (_what, over, response, message) => {
     const s = await prepared();
-    await expect(hook(over).open(s, response ?? RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining(`does not belong to this runner: ${message}`) });
+    await expect(hook(over).open(s, response ?? RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_INVALID',
+      message: expect.stringContaining(`does not belong to this runner: ${message}`),
+    });
   });
 
   it('refuses any state once cleanup_job ended the job', async () => {
@@ -129,18 +145,30 @@ describe('JobStateStore', () => {
     await chmod(options.dir, 0o755);
     await expect(hook().open(s, RESPONSE)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('has mode 0755') });
     await chmod(options.dir, 0o700);
-    await expect(hook({ uid: uid + 1 }).open(s, RESPONSE)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('not by the hook\'s uid') });
+    await expect(hook({ uid: uid + 1 }).open(s, RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining("not by the hook's uid"),
+    });
     await symlink(options.dir, join(root, 'link'));
-    await expect(hook({ dir: join(root, 'link') }).open(s, RESPONSE)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('is a symbolic link') });
+    await expect(hook({ dir: join(root, 'link') }).open(s, RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining('is a symbolic link'),
+    });
   });
 
   it('refuses a key folder inside _work', async () => {
     await mkdir(join(root, '_work', '_temp'), { recursive: true });
-    await expect(hook({ dir: join(root, '_work', '_temp', 'k') }).startJob(join(root, '_work'))).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining('inside the runner\'s _work') });
+    await expect(hook({ dir: join(root, '_work', '_temp', 'k') }).startJob(join(root, '_work'))).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining("inside the runner's _work"),
+    });
   });
 
   it('says there is no state when the runner passes none', async () => {
-    await expect(hook().open(null, RESPONSE)).rejects.toMatchObject({ code: 'STATE_INVALID', message: 'No job state: prepare_job has not completed for this job' });
+    await expect(hook().open(null, RESPONSE)).rejects.toMatchObject({
+      code: 'STATE_INVALID',
+      message: 'No job state: prepare_job has not completed for this job',
+    });
   });
 
   it('counts steps that started but did not succeed, from its own journal', async () => {
@@ -183,6 +211,9 @@ describe('JobStateStore', () => {
     const work = join(root, '_work');
     await mkdir(join(work, '_temp', '_runner_hook_responses'), { recursive: true });
     const response = join(work, '_temp', '_runner_hook_responses', '0000.json');
-    await expect(hook({ dir: join(work, '_temp', 'k') }).outstandingSecrets(response)).rejects.toMatchObject({ code: 'STATE_DIR_UNSAFE', message: expect.stringContaining("inside the runner's _work") });
+    await expect(hook({ dir: join(work, '_temp', 'k') }).outstandingSecrets(response)).rejects.toMatchObject({
+      code: 'STATE_DIR_UNSAFE',
+      message: expect.stringContaining("inside the runner's _work"),
+    });
   });
 });

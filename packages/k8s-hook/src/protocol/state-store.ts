@@ -38,7 +38,7 @@ const recordSchema = c.object({
 type JobRecord = Output<typeof recordSchema>;
 
 const HINT =
-  'The runner keeps the hook\'s state in a file the job pod can write (volume mode mounts all of _work); a process the job left running can replace it. ' +
+  "The runner keeps the hook's state in a file the job pod can write (volume mode mounts all of _work); a process the job left running can replace it. " +
   'The hook does not act on such a state. Look for a step that starts background processes or writes under _temp/_runner_hook_responses, and re-run the job.';
 
 function invalid(message: string): HookError {
@@ -64,9 +64,12 @@ export function foreignFacts(
 ): string[] {
   const problems: string[] = [];
   if (state.namespace !== own.namespace) problems.push(`its namespace "${state.namespace}" is not this hook's "${own.namespace}"`);
-  if (state.runnerPod.name !== own.runnerPod) problems.push(`its runner pod "${state.runnerPod.name}" is not this hook's "${own.runnerPod}" (ACTIONS_RUNNER_POD_NAME)`);
-  if (own.workDir !== undefined && state.workspace.workDir !== own.workDir) problems.push(`its work directory "${state.workspace.workDir}" is not the runner's "${own.workDir}"`);
-  if (own.mode !== 'auto' && state.workspace.mode !== own.mode) problems.push(`its workspace mode "${state.workspace.mode}" is not the configured "${own.mode}" (ZRH_WORKSPACE_MODE)`);
+  if (state.runnerPod.name !== own.runnerPod)
+    problems.push(`its runner pod "${state.runnerPod.name}" is not this hook's "${own.runnerPod}" (ACTIONS_RUNNER_POD_NAME)`);
+  if (own.workDir !== undefined && state.workspace.workDir !== own.workDir)
+    problems.push(`its work directory "${state.workspace.workDir}" is not the runner's "${own.workDir}"`);
+  if (own.mode !== 'auto' && state.workspace.mode !== own.mode)
+    problems.push(`its workspace mode "${state.workspace.mode}" is not the configured "${own.mode}" (ZRH_WORKSPACE_MODE)`);
   return problems;
 }
 
@@ -119,7 +122,9 @@ export class JobStateStore {
     const key = await readPrivateFile(dir, this.#file('key'));
     const runner = this.#options.runnerPodName;
     if (!key) {
-      throw invalid(`The job state cannot be checked: runner ${runner} has no state key in ${dir.path} (prepare_job of this job did not run in this runner container, or cleanup_job has ended the job); it is not used`);
+      throw invalid(
+        `The job state cannot be checked: runner ${runner} has no state key in ${dir.path} (prepare_job of this job did not run in this runner container, or cleanup_job has ended the job); it is not used`,
+      );
     }
     if (key.length !== KEY_BYTES) throw invalid(`The state key of runner ${runner} in ${dir.path} is damaged (${key.length} bytes); the job state is not used`);
     const unsealed = unsealState(raw, key);

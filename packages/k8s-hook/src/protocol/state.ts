@@ -55,11 +55,9 @@ export function parseJobState(state: unknown): JobState {
   }
   const result = c.parse(jobStateSchema, state);
   if (!result.ok) {
-    throw new HookError(
-      'STATE_INVALID',
-      `Invalid job state:\n  ${c.formatIssues(result.issues, ['state']).join('\n  ')}`,
-      { hint: 'The state was written by an incompatible hook version; re-run the job.' },
-    );
+    throw new HookError('STATE_INVALID', `Invalid job state:\n  ${c.formatIssues(result.issues, ['state']).join('\n  ')}`, {
+      hint: 'The state was written by an incompatible hook version; re-run the job.',
+    });
   }
   return result.value;
 }

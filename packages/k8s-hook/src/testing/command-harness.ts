@@ -75,7 +75,11 @@ export async function commandHarness(options: HarnessOptions = {}): Promise<Harn
   const volume = (options.mode ?? 'volume') === 'volume' ? { persistentVolumeClaim: { claimName: `${RUNNER}-work` } } : { emptyDir: {} };
   const runnerPod: V1Pod = {
     metadata: { name: RUNNER, namespace: NS, uid: RUNNER_UID },
-    spec: { nodeName: 'node-a', containers: [{ name: 'runner', image: 'ghcr.io/actions/actions-runner', volumeMounts: [{ name: 'work', mountPath: work }] }], volumes: [{ name: 'work', ...volume }] },
+    spec: {
+      nodeName: 'node-a',
+      containers: [{ name: 'runner', image: 'ghcr.io/actions/actions-runner', volumeMounts: [{ name: 'work', mountPath: work }] }],
+      volumes: [{ name: 'work', ...volume }],
+    },
   };
   fake.put('pods', runnerPod as FakeObject, 'ADDED');
   let seeds = 0;

@@ -8,7 +8,12 @@ import type { Logger } from '../log.js';
  * A KubeClient whose `watch` replays scripted streams (a stream that is an Error makes that watch
  * request fail with it) and whose `list` returns the given events and pods.
  */
-export function fakeClient(script: { watch?: (WatchEvent<unknown>[] | Error)[]; get?: unknown; events?: unknown[]; pods?: unknown[] }): KubeClient & { calls: string[] } {
+export function fakeClient(script: {
+  watch?: (WatchEvent<unknown>[] | Error)[];
+  get?: unknown;
+  events?: unknown[];
+  pods?: unknown[];
+}): KubeClient & { calls: string[] } {
   const calls: string[] = [];
   const watches = [...(script.watch ?? [])];
   const client = {

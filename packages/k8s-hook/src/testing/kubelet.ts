@@ -10,8 +10,22 @@ export interface KubeletScript {
   readonly stepExitCode?: number;
 }
 
-const running = (name: string, image: string | undefined): V1ContainerStatus => ({ name, image: image ?? '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } });
-const terminated = (name: string, image: string | undefined, exitCode: number): V1ContainerStatus => ({ name, image: image ?? '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode } } });
+const running = (name: string, image: string | undefined): V1ContainerStatus => ({
+  name,
+  image: image ?? '',
+  imageID: '',
+  ready: true,
+  restartCount: 0,
+  state: { running: { startedAt: new Date() } },
+});
+const terminated = (name: string, image: string | undefined, exitCode: number): V1ContainerStatus => ({
+  name,
+  image: image ?? '',
+  imageID: '',
+  ready: false,
+  restartCount: 0,
+  state: { terminated: { exitCode } },
+});
 
 /** The pod once its containers ran: a step container has exited with `exitCode`, the others run. */
 export function podRan(pod: V1Pod, exitCode: number): V1Pod {
@@ -20,7 +34,10 @@ export function podRan(pod: V1Pod, exitCode: number): V1Pod {
     ...pod,
     status: {
       phase: 'Running',
-      conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: containers.some((c) => c.name === STEP_CONTAINER) ? 'False' : 'True' }],
+      conditions: [
+        { type: 'PodScheduled', status: 'True' },
+        { type: 'Ready', status: containers.some((c) => c.name === STEP_CONTAINER) ? 'False' : 'True' },
+      ],
       ...(pod.spec?.initContainers?.length ? { initContainerStatuses: pod.spec.initContainers.map((c) => terminated(c.name, c.image, 0)) } : {}),
       containerStatuses: containers.map((c) => (c.name === STEP_CONTAINER ? terminated(c.name, c.image, exitCode) : running(c.name, c.image))),
     },
@@ -41,9 +58,30 @@ export function kubelet(script: KubeletScript = {}): Reactor {
       const containers = pod.spec?.containers ?? [];
       let status: V1Pod['status'];
       if (reason) {
-        status = { phase: 'Pending', containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason, message: `Back-off pulling image "${c.image}"` } } })) };
+        status = {
+          phase: 'Pending',
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image ?? '',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason, message: `Back-off pulling image "${c.image}"` } },
+          })),
+        };
       } else if (pod.spec?.initContainers?.some((c) => c.name === INIT_CONTAINER)) {
-        status = { phase: 'Pending', initContainerStatuses: [running(INIT_CONTAINER, undefined)], containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } })) };
+        status = {
+          phase: 'Pending',
+          initContainerStatuses: [running(INIT_CONTAINER, undefined)],
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image ?? '',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'PodInitializing' } },
+          })),
+        };
       } else {
         status = podRan(pod, script.stepExitCode ?? 0).status;
       }

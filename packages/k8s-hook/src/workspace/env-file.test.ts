@@ -58,7 +58,12 @@ describe('renderEnvFile + STEP_LOADER', () => {
     const env = { 'INPUT_FETCH-DEPTH': "0 'x'\ny", ok_1: '2', '1X': '$3', 'INPUT_WHO-TO-GREET': 'Mona' };
     // The step is run directly (as a JavaScript action's node is): dash would drop such names itself.
     const { stdout } = runLoader(env, [], 'env', ['-0']);
-    const seen = new Map(stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const seen = new Map(
+      stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     for (const [k, v] of Object.entries(env)) expect(seen.get(k)).toBe(v);
     expect([...seen.keys()].some((k) => k.startsWith('__zrh'))).toBe(false);
   });
@@ -109,7 +114,10 @@ describe('STEP_KILLER', () => {
 describe('normalizeArgs', () => {
   it.each([
     [['"/__w/_actions/o/r/v1/dist/index.js"'], ['/__w/_actions/o/r/v1/dist/index.js']],
-    [['--noprofile', '', '-e', '/__w/_temp/x.sh'], ['--noprofile', '-e', '/__w/_temp/x.sh']],
+    [
+      ['--noprofile', '', '-e', '/__w/_temp/x.sh'],
+      ['--noprofile', '-e', '/__w/_temp/x.sh'],
+    ],
     [['"'], ['"']],
     [['""'], []],
     [['a"b"'], ['a"b"']],

@@ -50,7 +50,14 @@ export async function removeStepFiles(workDir: string, id: string): Promise<void
 
 /** The subset of `rels` (relative to `root`) that exist locally. */
 export async function existing(root: string, rels: readonly string[]): Promise<string[]> {
-  const found = await Promise.all(rels.map((r) => access(join(root, r), constants.F_OK).then(() => r, () => undefined)));
+  const found = await Promise.all(
+    rels.map((r) =>
+      access(join(root, r), constants.F_OK).then(
+        () => r,
+        () => undefined,
+      ),
+    ),
+  );
   return found.filter((r): r is string => r !== undefined);
 }
 
@@ -95,7 +102,13 @@ async function copyTree(src: string, dest: SharedDir): Promise<void> {
 export async function copyExternalLocally(externalsDir: string, workDir: string, name: string): Promise<void> {
   const parent = await SharedDir.open(workDir, EXTERNALS_REL, { create: true });
   try {
-    if (await access(parent.at(name)).then(() => true, () => false)) return;
+    if (
+      await access(parent.at(name)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     const tmp = `${name}.partial-${randomBytes(6).toString('hex')}`;
     try {
       const dir = await parent.sub(tmp, 0o755);

@@ -16,7 +16,11 @@ describe('chooseWorkspaceMode', () => {
 
   it('picks volume for a PVC mounted above _work, with the subPath of _work', () => {
     const pod = runnerPod({ persistentVolumeClaim: { claimName: 'shared' } }, '/home/runner');
-    expect(chooseWorkspaceMode({ runnerPod: pod, workDir: WORK, configured: 'auto' })).toMatchObject({ mode: 'volume', claimName: 'shared', claimSubPath: '_work' });
+    expect(chooseWorkspaceMode({ runnerPod: pod, workDir: WORK, configured: 'auto' })).toMatchObject({
+      mode: 'volume',
+      claimName: 'shared',
+      claimSubPath: '_work',
+    });
   });
 
   it.each([
@@ -30,8 +34,15 @@ describe('chooseWorkspaceMode', () => {
   it('follows ZRH_WORKSPACE_MODE and ACTIONS_RUNNER_CLAIM_NAME', () => {
     const pod = runnerPod(ephemeral(['ReadWriteOnce']));
     expect(chooseWorkspaceMode({ runnerPod: pod, workDir: WORK, configured: 'copy' }).mode).toBe('copy');
-    expect(chooseWorkspaceMode({ runnerPod: runnerPod({ emptyDir: {} }), workDir: WORK, configured: 'auto', claimOverride: 'mine' })).toMatchObject({ mode: 'volume', claimName: 'mine', claimSubPath: '' });
-    expect(chooseWorkspaceMode({ runnerPod: runnerPod({ emptyDir: {} }), workDir: WORK, configured: 'volume' })).toMatchObject({ mode: 'volume', claimName: 'arc-runner-abc12-work' });
+    expect(chooseWorkspaceMode({ runnerPod: runnerPod({ emptyDir: {} }), workDir: WORK, configured: 'auto', claimOverride: 'mine' })).toMatchObject({
+      mode: 'volume',
+      claimName: 'mine',
+      claimSubPath: '',
+    });
+    expect(chooseWorkspaceMode({ runnerPod: runnerPod({ emptyDir: {} }), workDir: WORK, configured: 'volume' })).toMatchObject({
+      mode: 'volume',
+      claimName: 'arc-runner-abc12-work',
+    });
   });
 });
 

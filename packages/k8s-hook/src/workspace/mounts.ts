@@ -2,14 +2,7 @@ import { posix } from 'node:path';
 import type { V1NodeSelectorTerm, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MountVolume } from '../protocol/input.js';
 import type { WorkspaceState } from '../protocol/state.js';
-import {
-  CONTAINER_EXTERNALS,
-  CONTAINER_WORK,
-  EXTERNALS_REL,
-  GITHUB_HOME_REL,
-  GITHUB_WORKFLOW_REL,
-  relativeInside,
-} from './paths.js';
+import { CONTAINER_EXTERNALS, CONTAINER_WORK, EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, relativeInside } from './paths.js';
 
 /** The name of the pod volume that holds `_work`. */
 export const WORK_VOLUME = 'work';
@@ -93,10 +86,7 @@ export interface StepMountPlan {
  * Resolves the runner's mounts of a container step (`/github/workspace`, `/github/home`, …) to
  * paths inside `_work`. docker.sock and other paths outside `_work` are skipped and reported.
  */
-export function planStepMounts(
-  volumes: readonly MountVolume[],
-  dirs: { readonly workDir: string; readonly externalsDir: string },
-): StepMountPlan {
+export function planStepMounts(volumes: readonly MountVolume[], dirs: { readonly workDir: string; readonly externalsDir: string }): StepMountPlan {
   const mounts: StepMount[] = [];
   const skipped: string[] = [];
   for (const v of volumes) {

@@ -11,15 +11,26 @@ describe('resolveRunnerDirs', () => {
   });
 
   it('falls back to the response file location and the node binary', () => {
-    expect(resolveRunnerDirs([], `${WORK}/_temp/_runner_hook_responses/a.json`, '/home/runner/externals/node20/bin/node')).toEqual({ workDir: WORK, externalsDir: EXTERNALS });
+    expect(resolveRunnerDirs([], `${WORK}/_temp/_runner_hook_responses/a.json`, '/home/runner/externals/node20/bin/node')).toEqual({
+      workDir: WORK,
+      externalsDir: EXTERNALS,
+    });
     expect(resolveRunnerDirs([], '/tmp/a.json', '/n')).toBeUndefined();
   });
 });
 
 describe('planStepMounts', () => {
   it('skips and reports mounts outside _work', () => {
-    const v = (source: string, target: string): MountVolume => ({ sourceVolumePath: source, userProvidedValue: undefined, targetVolumePath: target, readOnly: false });
-    const plan = planStepMounts([v('/var/run/docker.sock', '/var/run/docker.sock'), v(`${WORK}/repo/repo/data`, '/data'), v(`${EXTERNALS}/node20`, '/n')], { workDir: WORK, externalsDir: EXTERNALS });
+    const v = (source: string, target: string): MountVolume => ({
+      sourceVolumePath: source,
+      userProvidedValue: undefined,
+      targetVolumePath: target,
+      readOnly: false,
+    });
+    const plan = planStepMounts([v('/var/run/docker.sock', '/var/run/docker.sock'), v(`${WORK}/repo/repo/data`, '/data'), v(`${EXTERNALS}/node20`, '/n')], {
+      workDir: WORK,
+      externalsDir: EXTERNALS,
+    });
     expect(plan.mounts).toEqual([
       { target: '/data', rel: 'repo/repo/data', readOnly: false },
       { target: '/n', rel: '_externals/node20', readOnly: true },

@@ -3,7 +3,14 @@ import { planStepCopy } from './step-files.js';
 
 describe('planStepCopy', () => {
   it('sends only the script and the file commands for a run step', () => {
-    expect(planStepCopy({ entryPoint: 'bash', args: ['--noprofile', '--norc', '-e', '-o', 'pipefail', '/__w/_temp/1f2e.sh'], copiedActions: [], copiedExternals: [] })).toEqual({
+    expect(
+      planStepCopy({
+        entryPoint: 'bash',
+        args: ['--noprofile', '--norc', '-e', '-o', 'pipefail', '/__w/_temp/1f2e.sh'],
+        copiedActions: [],
+        copiedExternals: [],
+      }),
+    ).toEqual({
       workPaths: ['_temp/_runner_file_commands', '_temp/1f2e.sh'],
       newActions: [],
       newExternals: [],
@@ -25,6 +32,8 @@ describe('planStepCopy', () => {
   });
 
   it('never sends all of _temp', () => {
-    expect(planStepCopy({ entryPoint: 'sh', args: ['/__w/_temp', '/__w/_temp/a/b.sh'], copiedActions: [], copiedExternals: [] }).workPaths).toEqual(['_temp/_runner_file_commands']);
+    expect(planStepCopy({ entryPoint: 'sh', args: ['/__w/_temp', '/__w/_temp/a/b.sh'], copiedActions: [], copiedExternals: [] }).workPaths).toEqual([
+      '_temp/_runner_file_commands',
+    ]);
   });
 });

@@ -78,12 +78,18 @@ export function checkFields(kind: 'cluster' | 'user', entry: Readonly<Record<str
     if (!isSet(value)) continue;
     const use = table[field];
     if (use === undefined) {
-      throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: ${owner} sets "${field}", which is not a kubeconfig ${kind} field; kubectl would ignore it and so would this client`, {
-        hint: `Remove it or correct its name (${kind} fields: ${Object.keys(table).join(', ')})`,
-      });
+      throw new KubeConfigError(
+        'CONFIG_INVALID',
+        `kubeconfig ${file}: ${owner} sets "${field}", which is not a kubeconfig ${kind} field; kubectl would ignore it and so would this client`,
+        {
+          hint: `Remove it or correct its name (${kind} fields: ${Object.keys(table).join(', ')})`,
+        },
+      );
     }
     if (typeof use === 'string') continue;
-    throw new KubeConfigError(use.code, `kubeconfig ${file}: ${owner} sets "${field}" (${use.means}), which this client does not support: ${use.effect}`, { hint: use.hint });
+    throw new KubeConfigError(use.code, `kubeconfig ${file}: ${owner} sets "${field}" (${use.means}), which this client does not support: ${use.effect}`, {
+      hint: use.hint,
+    });
   }
 }
 
@@ -118,24 +124,37 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * Refused: both at once, either next to a token or client certificate, and settings the
  * credential runner cannot honour (`provideClusterInfo`, `interactiveMode: Always`).
  */
-export function checkPlugin(user: Readonly<Record<string, unknown>>, owner: string, file: string, resolve: (path: string) => string): CredentialPlugin | undefined {
+export function checkPlugin(
+  user: Readonly<Record<string, unknown>>,
+  owner: string,
+  file: string,
+  resolve: (path: string) => string,
+): CredentialPlugin | undefined {
   const exec = isSet(user['exec']) ? (user['exec'] as Record<string, unknown>) : undefined;
   const provider = isSet(user['auth-provider']) ? (user['auth-provider'] as Record<string, unknown>) : undefined;
   if (!exec && !provider) return undefined;
   const at = `kubeconfig ${file}: ${owner}`;
   const invalid = (message: string, hint?: string) => new KubeConfigError('CONFIG_INVALID', `${at} ${message}`, hint === undefined ? {} : { hint });
   const others = ['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data'].filter((f) => isSet(user[f]));
-  if (exec && provider) throw invalid('sets both "exec" and "auth-provider"; kubectl refuses this combination and this client does not pick one', 'Keep one of them');
+  if (exec && provider)
+    throw invalid('sets both "exec" and "auth-provider"; kubectl refuses this combination and this client does not pick one', 'Keep one of them');
   if (others.length > 0) {
-    throw invalid(`sets "${exec ? 'exec' : 'auth-provider'}" and also ${others.map((f) => `"${f}"`).join(', ')}; this client does not pick one`, 'Keep either the plugin or the static credentials');
+    throw invalid(
+      `sets "${exec ? 'exec' : 'auth-provider'}" and also ${others.map((f) => `"${f}"`).join(', ')}; this client does not pick one`,
+      'Keep either the plugin or the static credentials',
+    );
   }
   if (provider) {
     const name = provider['name'];
     const config = provider['config'] ?? {};
     if (typeof name !== 'string' || !AUTH_PROVIDERS.includes(name)) {
-      throw new KubeConfigError('CONFIG_UNSUPPORTED_AUTH', `${at} sets "auth-provider" with name ${JSON.stringify(name)}, which @kubernetes/client-node does not implement (it implements ${AUTH_PROVIDERS.join(', ')}); requests would be sent without credentials`, {
-        hint: 'Use an exec credential plugin instead (kubectl dropped the built-in providers in 1.26), e.g. kubelogin for OIDC',
-      });
+      throw new KubeConfigError(
+        'CONFIG_UNSUPPORTED_AUTH',
+        `${at} sets "auth-provider" with name ${JSON.stringify(name)}, which @kubernetes/client-node does not implement (it implements ${AUTH_PROVIDERS.join(', ')}); requests would be sent without credentials`,
+        {
+          hint: 'Use an exec credential plugin instead (kubectl dropped the built-in providers in 1.26), e.g. kubelogin for OIDC',
+        },
+      );
     }
     if (typeof config !== 'object' || config === null || !Object.values(config).every((v) => typeof v === 'string')) {
       throw invalid('sets "auth-provider.config", which must map names to strings');
@@ -160,14 +179,22 @@ export function checkPlugin(user: Readonly<Record<string, unknown>>, owner: stri
   }
   if (problems.length > 0) throw invalid(`has an invalid exec credential plugin: ${problems.join('; ')}`);
   if (e['provideClusterInfo'] === true) {
-    throw new KubeConfigError('CONFIG_UNSUPPORTED_AUTH', `${at} sets "exec.provideClusterInfo: true", which this client does not support: the plugin would run without the cluster information it asks for (KUBERNETES_EXEC_INFO)`, {
-      hint: 'Remove provideClusterInfo if the plugin does not need it, or give the hook a token (kubectl create token <serviceaccount>)',
-    });
+    throw new KubeConfigError(
+      'CONFIG_UNSUPPORTED_AUTH',
+      `${at} sets "exec.provideClusterInfo: true", which this client does not support: the plugin would run without the cluster information it asks for (KUBERNETES_EXEC_INFO)`,
+      {
+        hint: 'Remove provideClusterInfo if the plugin does not need it, or give the hook a token (kubectl create token <serviceaccount>)',
+      },
+    );
   }
   if (e['interactiveMode'] === 'Always') {
-    throw new KubeConfigError('CONFIG_UNSUPPORTED_AUTH', `${at} sets "exec.interactiveMode: Always", which this client does not support: the plugin is run without a terminal`, {
-      hint: 'Use interactiveMode IfAvailable or Never, and log in beforehand so that the plugin has a cached credential',
-    });
+    throw new KubeConfigError(
+      'CONFIG_UNSUPPORTED_AUTH',
+      `${at} sets "exec.interactiveMode: Always", which this client does not support: the plugin is run without a terminal`,
+      {
+        hint: 'Use interactiveMode IfAvailable or Never, and log in beforehand so that the plugin has a cached credential',
+      },
+    );
   }
   const command = e['command'] as string;
   return {

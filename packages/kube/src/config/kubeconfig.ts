@@ -145,13 +145,19 @@ export function selectContext(set: KubeConfigSet, context?: string): SelectedCon
   const ctx = ctxEntry.value;
   const clusterEntry = set.clusters.get(ctx.cluster);
   if (!clusterEntry) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to cluster ${JSON.stringify(ctx.cluster)}, which clusters does not define`);
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to cluster ${JSON.stringify(ctx.cluster)}, which clusters does not define`,
+    );
   }
   let userEntry: Entry<User> = { value: {}, file: ctxEntry.file };
   if (ctx.user !== undefined) {
     const found = set.users.get(ctx.user);
     if (!found) {
-      throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to user ${JSON.stringify(ctx.user)}, which users does not define`);
+      throw new KubeConfigError(
+        'CONFIG_INVALID',
+        `kubeconfig ${ctxEntry.file}: context ${JSON.stringify(contextName)} refers to user ${JSON.stringify(ctx.user)}, which users does not define`,
+      );
     }
     userEntry = found;
   }
@@ -173,16 +179,23 @@ export function selectContext(set: KubeConfigSet, context?: string): SelectedCon
   const hasCert = user['client-certificate'] !== undefined || user['client-certificate-data'] !== undefined;
   const hasKey = user['client-key'] !== undefined || user['client-key-data'] !== undefined;
   if (hasCert !== hasKey) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${userEntry.file}: user ${JSON.stringify(ctx.user)} has a client ${hasCert ? 'certificate but no client-key(-data)' : 'key but no client-certificate(-data)'}`);
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `kubeconfig ${userEntry.file}: user ${JSON.stringify(ctx.user)} has a client ${hasCert ? 'certificate but no client-key(-data)' : 'key but no client-certificate(-data)'}`,
+    );
   }
   const plugin = checkPlugin(user, userName, userEntry.file, (path) => resolvePath(path, userEntry.file));
   const proxyUrl = cluster['proxy-url'] || undefined;
   if (proxyUrl !== undefined) {
     const proxy = checkProxyUrl(proxyUrl);
     if (!proxy.ok) {
-      throw new KubeConfigError('CONFIG_UNSUPPORTED', `kubeconfig ${clusterEntry.file}: ${clusterName} sets "proxy-url: ${proxyUrl}", which this client cannot use: ${proxy.reason}`, {
-        hint: 'Use an http:// or https:// proxy (CONNECT), or remove proxy-url where the API server is reachable directly',
-      });
+      throw new KubeConfigError(
+        'CONFIG_UNSUPPORTED',
+        `kubeconfig ${clusterEntry.file}: ${clusterName} sets "proxy-url: ${proxyUrl}", which this client cannot use: ${proxy.reason}`,
+        {
+          hint: 'Use an http:// or https:// proxy (CONNECT), or remove proxy-url where the API server is reachable directly',
+        },
+      );
     }
   }
   const impersonate = impersonation(user, userName, userEntry.file);
@@ -218,9 +231,13 @@ function impersonation(user: User, userName: string, file: string): Impersonatio
   const name = user.as || undefined;
   if (!name && !uid && groups.length === 0 && Object.keys(extra).length === 0) return undefined;
   if (!name) {
-    throw new KubeConfigError('CONFIG_INVALID', `kubeconfig ${file}: ${userName} sets ${[uid && 'as-uid', groups.length && 'as-groups', Object.keys(extra).length && 'as-user-extra'].filter(Boolean).join(', ')} without "as"; impersonating groups, a uid or extras needs a user to impersonate`, {
-      hint: 'Add "as: <user>" or remove the other as-* fields',
-    });
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `kubeconfig ${file}: ${userName} sets ${[uid && 'as-uid', groups.length && 'as-groups', Object.keys(extra).length && 'as-user-extra'].filter(Boolean).join(', ')} without "as"; impersonating groups, a uid or extras needs a user to impersonate`,
+      {
+        hint: 'Add "as: <user>" or remove the other as-* fields',
+      },
+    );
   }
   return dropUndefined({ user: name, uid, groups: groups.length ? groups : undefined, extra: Object.keys(extra).length ? extra : undefined });
 }

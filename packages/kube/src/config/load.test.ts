@@ -15,7 +15,10 @@ const write = (name: string, text: string) => {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 async function failure(p: Promise<unknown>): Promise<KubeConfigError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(KubeConfigError);
   return err as KubeConfigError;
 }
@@ -97,9 +100,24 @@ describe('loadKubeConfigFile', () => {
 
   it.each([
     ['an unknown context', twoContexts, 'nope', 'contexts has no entry named "nope"'],
-    ['a context without a cluster definition', twoContexts.replace('cluster: insecure,', 'cluster: gone,'), 'runner', 'context "runner" refers to cluster "gone", which clusters does not define'],
-    ['a context without a user definition', twoContexts.replace('user: runner,', 'user: ghost,'), 'runner', 'context "runner" refers to user "ghost", which users does not define'],
-    ['a cluster without server', twoContexts.replace('server: https://127.0.0.1:7443', 'proxy-url: x'), 'runner', 'clusters[1].cluster.server: expected string, got nothing'],
+    [
+      'a context without a cluster definition',
+      twoContexts.replace('cluster: insecure,', 'cluster: gone,'),
+      'runner',
+      'context "runner" refers to cluster "gone", which clusters does not define',
+    ],
+    [
+      'a context without a user definition',
+      twoContexts.replace('user: runner,', 'user: ghost,'),
+      'runner',
+      'context "runner" refers to user "ghost", which users does not define',
+    ],
+    [
+      'a cluster without server',
+      twoContexts.replace('server: https://127.0.0.1:7443', 'proxy-url: x'),
+      'runner',
+      'clusters[1].cluster.server: expected string, got nothing',
+    ],
     ['no current-context', twoContexts.replace('current-context: admin', ''), undefined, 'has no current-context and no context was given'],
     ['a certificate without a key', twoContexts.replace(/client-key-data: .*/, ''), 'admin', 'user "admin" has a client certificate but no client-key(-data)'],
     ['a missing CA file', twoContexts.replace('ca.crt', 'missing-ca.crt'), 'admin', `certificate-authority file ${'DIR'}/missing-ca.crt does not exist`],
@@ -158,13 +176,25 @@ describe('loadKubeConfigFile', () => {
     const file = write('ap.yaml', oneUser('auth-provider: { name: openstack, config: {} }'));
     const err = await failure(loadKubeConfigFile(file));
     expect(err.code).toBe('CONFIG_UNSUPPORTED_AUTH');
-    expect(err.message).toContain(`kubeconfig ${file}: user "u" (context "c") sets "auth-provider" with name "openstack", which @kubernetes/client-node does not implement (it implements oidc, gcp, azure)`);
+    expect(err.message).toContain(
+      `kubeconfig ${file}: user "u" (context "c") sets "auth-provider" with name "openstack", which @kubernetes/client-node does not implement (it implements oidc, gcp, azure)`,
+    );
   });
 
   it('reads impersonation (as, as-uid, as-groups, as-user-extra) for the Impersonate-* headers', async () => {
-    const file = write('as.yaml', oneUser('token: abc.def\n    as: system:serviceaccount:ci:reader\n    as-uid: "1234"\n    as-groups: [team-a, team-b]\n    as-user-extra: { scopes: [view, edit], empty: [] }'));
+    const file = write(
+      'as.yaml',
+      oneUser(
+        'token: abc.def\n    as: system:serviceaccount:ci:reader\n    as-uid: "1234"\n    as-groups: [team-a, team-b]\n    as-user-extra: { scopes: [view, edit], empty: [] }',
+      ),
+    );
     const cfg = await loadKubeConfigFile(file);
-    expect(cfg.impersonate).toEqual({ user: 'system:serviceaccount:ci:reader', uid: '1234', groups: ['team-a', 'team-b'], extra: { scopes: ['view', 'edit'] } });
+    expect(cfg.impersonate).toEqual({
+      user: 'system:serviceaccount:ci:reader',
+      uid: '1234',
+      groups: ['team-a', 'team-b'],
+      extra: { scopes: ['view', 'edit'] },
+    });
     expect(impersonationHeaders(cfg.impersonate)).toEqual({
       'Impersonate-User': 'system:serviceaccount:ci:reader',
       'Impersonate-Uid': '1234',
@@ -181,7 +211,9 @@ describe('loadKubeConfigFile', () => {
     const file = write('as-only.yaml', oneUser(`token: abc.def\n    ${setting}`));
     const err = await failure(loadKubeConfigFile(file));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(err.message).toBe(`kubeconfig ${file}: user "u" (context "c") sets ${field} without "as"; impersonating groups, a uid or extras needs a user to impersonate. Add "as: <user>" or remove the other as-* fields`);
+    expect(err.message).toBe(
+      `kubeconfig ${file}: user "u" (context "c") sets ${field} without "as"; impersonating groups, a uid or extras needs a user to impersonate. Add "as: <user>" or remove the other as-* fields`,
+    );
   });
 
   it.each([
@@ -228,7 +260,9 @@ describe('loadKubeConfigFile', () => {
   });
 
   it('verifies with the CA when insecure-skip-tls-verify is false, and passes tls-server-name on', async () => {
-    const cfg = await loadKubeConfigFile(write('ca.yaml', oneUser('token: abc.def', 'insecure-skip-tls-verify: false\n    certificate-authority: ca.crt\n    tls-server-name: kubernetes')));
+    const cfg = await loadKubeConfigFile(
+      write('ca.yaml', oneUser('token: abc.def', 'insecure-skip-tls-verify: false\n    certificate-authority: ca.crt\n    tls-server-name: kubernetes')),
+    );
     expect(cfg).toMatchObject({ ca: Buffer.from('CA PEM'), tlsServerName: 'kubernetes' });
     expect(cfg.insecureSkipTlsVerify).toBeUndefined();
   });
@@ -268,7 +302,13 @@ describe('loadKubeConfig', () => {
     writeFileSync(join(sa, 'ca.crt'), 'CLUSTER CA');
     writeFileSync(join(sa, 'namespace'), 'ci\n');
     const cfg = await loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: sa });
-    expect(cfg).toEqual({ server: 'https://[fd00::1]:443', ca: Buffer.from('CLUSTER CA'), tokenFile: join(sa, 'token'), namespace: 'ci', source: 'in-cluster config' });
+    expect(cfg).toEqual({
+      server: 'https://[fd00::1]:443',
+      ca: Buffer.from('CLUSTER CA'),
+      tokenFile: join(sa, 'token'),
+      namespace: 'ci',
+      source: 'in-cluster config',
+    });
   });
 });
 

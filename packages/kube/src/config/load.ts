@@ -120,18 +120,26 @@ export async function loadKubeConfig(options: LoadKubeConfigOptions = {}): Promi
   if (list.length > 0) return loadKubeConfigFiles(list, options.context);
   if (env.KUBERNETES_SERVICE_HOST) {
     if (options.context !== undefined) {
-      throw new KubeConfigError('CONFIG_INVALID', `context ${JSON.stringify(options.context)} was given, but there is no kubeconfig: KUBECONFIG is not set and the in-cluster service account has no contexts`, {
-        hint: 'Pass --kubeconfig or set KUBECONFIG, or leave out the context',
-      });
+      throw new KubeConfigError(
+        'CONFIG_INVALID',
+        `context ${JSON.stringify(options.context)} was given, but there is no kubeconfig: KUBECONFIG is not set and the in-cluster service account has no contexts`,
+        {
+          hint: 'Pass --kubeconfig or set KUBECONFIG, or leave out the context',
+        },
+      );
     }
     return loadInClusterConfig(env, options.serviceAccountDir);
   }
   const home = env.HOME ?? homedir();
   const file = `${home}/.kube/config`;
   if (!existsSync(file)) {
-    throw new KubeConfigError('CONFIG_INVALID', `no Kubernetes configuration found: KUBECONFIG is not set, KUBERNETES_SERVICE_HOST is not set (not in a pod), and ${file} does not exist`, {
-      hint: 'Run inside a pod with a service account, or set KUBECONFIG',
-    });
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `no Kubernetes configuration found: KUBECONFIG is not set, KUBERNETES_SERVICE_HOST is not set (not in a pod), and ${file} does not exist`,
+      {
+        hint: 'Run inside a pod with a service account, or set KUBECONFIG',
+      },
+    );
   }
   return loadKubeConfigFiles([file], options.context);
 }

@@ -13,7 +13,10 @@ const write = (name: string, text: string, mode = 0o600) => {
   return path;
 };
 async function failure(p: Promise<unknown>): Promise<KubeConfigError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(KubeConfigError);
   return err as KubeConfigError;
 }
@@ -28,8 +31,16 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kube-plugin-'));
   mkdirSync(join(dir, 'bin'));
   // Prints an ExecCredential with a token made of its first argument and $SUFFIX.
-  write('bin/token-plugin', '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s%s"}}\' "$1" "$SUFFIX"\n', 0o755);
-  write('bin/cert-plugin', `#!/bin/sh\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"CERT PEM","clientKeyData":"KEY PEM"}}'\n`, 0o755);
+  write(
+    'bin/token-plugin',
+    '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s%s"}}\' "$1" "$SUFFIX"\n',
+    0o755,
+  );
+  write(
+    'bin/cert-plugin',
+    `#!/bin/sh\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"CERT PEM","clientKeyData":"KEY PEM"}}'\n`,
+    0o755,
+  );
   write('bin/failing-plugin', '#!/bin/sh\necho "error: you must be logged in to the server (run kubelogin first)" >&2\nexit 1\n', 0o755);
   write('bin/garbage-plugin', '#!/bin/sh\necho "not json"\n', 0o755);
   write('bin/empty-plugin', `#!/bin/sh\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}'\n`, 0o755);
@@ -69,10 +80,18 @@ describe('exec credential plugins', () => {
   });
 
   it.each([
-    ['an unknown apiVersion', '{ apiVersion: client.authentication.k8s.io/v1alpha1, command: x }', 'has an invalid exec credential plugin: "exec.apiVersion" must be client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1, got "client.authentication.k8s.io/v1alpha1"'],
+    [
+      'an unknown apiVersion',
+      '{ apiVersion: client.authentication.k8s.io/v1alpha1, command: x }',
+      'has an invalid exec credential plugin: "exec.apiVersion" must be client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1, got "client.authentication.k8s.io/v1alpha1"',
+    ],
     ['several problems', '{ command: 7, args: oops, cmd: x }', 'has an invalid exec credential plugin: "exec.cmd" is not an exec plugin field'],
     ['provideClusterInfo', `{ ${V1}, command: x, provideClusterInfo: true }`, 'sets "exec.provideClusterInfo: true", which this client does not support'],
-    ['interactiveMode Always', `{ ${V1}, command: x, interactiveMode: Always }`, 'sets "exec.interactiveMode: Always", which this client does not support: the plugin is run without a terminal'],
+    [
+      'interactiveMode Always',
+      `{ ${V1}, command: x, interactiveMode: Always }`,
+      'sets "exec.interactiveMode: Always", which this client does not support: the plugin is run without a terminal',
+    ],
   ])('refuses %s before running anything', async (_what, exec, message) => {
     const file = write('refused.yaml', withExec(exec));
     const err = await failure(loadKubeConfigFile(file));
@@ -94,7 +113,10 @@ describe('exec credential plugins', () => {
 
 describe('a KUBECONFIG list, merged like kubectl', () => {
   const clusterFile = () =>
-    write('clusters.yaml', 'current-context: first\nclusters:\n- name: k\n  cluster: {server: "https://127.0.0.1:1", certificate-authority: ca.crt}\ncontexts:\n- {name: first, context: {cluster: k, user: cert, namespace: one}}\n- {name: plugin, context: {cluster: k, user: exec, namespace: two}}\n');
+    write(
+      'clusters.yaml',
+      'current-context: first\nclusters:\n- name: k\n  cluster: {server: "https://127.0.0.1:1", certificate-authority: ca.crt}\ncontexts:\n- {name: first, context: {cluster: k, user: cert, namespace: one}}\n- {name: plugin, context: {cluster: k, user: exec, namespace: two}}\n',
+    );
   const userFile = () =>
     write(
       'users.yaml',

@@ -41,7 +41,11 @@ export async function resolvePluginCredentials(plugin: CredentialPlugin, userNam
   const clientCert = opts.cert === undefined ? undefined : Buffer.from(opts.cert);
   const clientKey = opts.key === undefined ? undefined : Buffer.from(opts.key);
   if (!token && !(clientCert && clientKey)) {
-    throw new KubeConfigError('CONFIG_INVALID', `${owner}: the ${what} gave no credentials (neither status.token nor status.clientCertificateData with clientKeyData)`, { hint: pluginHint(plugin) });
+    throw new KubeConfigError(
+      'CONFIG_INVALID',
+      `${owner}: the ${what} gave no credentials (neither status.token nor status.clientCertificateData with clientKeyData)`,
+      { hint: pluginHint(plugin) },
+    );
   }
   return { ...(token && { token }), ...(clientCert && clientKey && { clientCert, clientKey }) };
 }
@@ -56,6 +60,7 @@ function describeFailure(err: unknown): string {
 }
 
 function pluginHint(plugin: CredentialPlugin): string {
-  if (plugin.kind === 'exec') return plugin.installHint?.trim() || `Check that ${plugin.command} runs and prints an ExecCredential (run it by hand with the same arguments)`;
+  if (plugin.kind === 'exec')
+    return plugin.installHint?.trim() || `Check that ${plugin.command} runs and prints an ExecCredential (run it by hand with the same arguments)`;
   return `Check the auth provider's config (name ${plugin.name})`;
 }

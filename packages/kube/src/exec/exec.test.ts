@@ -54,11 +54,22 @@ afterEach(async () => {
 });
 
 const opts = { namespace: 'ci', pod: 'job-1', container: 'job', command: ['sh', '-c', 'tar x'] };
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('exec resolved, expected a rejection'); }, (e: unknown) => e as KubeError);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('exec resolved, expected a rejection');
+    },
+    (e: unknown) => e as KubeError,
+  );
 
 function collect(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
-  const stream = new Writable({ write: (c: Buffer, _e, cb) => { chunks.push(c); cb(); } });
+  const stream = new Writable({
+    write: (c: Buffer, _e, cb) => {
+      chunks.push(c);
+      cb();
+    },
+  });
   return { stream, text: () => Buffer.concat(chunks).toString() };
 }
 
@@ -72,7 +83,9 @@ describe('exec over a stream that fails', () => {
     const err = await rejection(client.exec({ ...opts, stdout: out.stream }));
     expect(err).toBeInstanceOf(ExecStreamError);
     expect(err.code).toBe('EXEC_STREAM_LOST');
-    expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job closed without an exit status \(the connection dropped\); the step's result is unknown/);
+    expect(err.message).toMatch(
+      /^the exec stream to pod ci\/job-1 container job closed without an exit status \(the connection dropped\); the step's result is unknown/,
+    );
     expect(out.text()).toBe('partial output\n');
     // Once the command started, the exec is never sent again.
     expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
@@ -136,7 +149,12 @@ describe('exec over a stream that fails', () => {
           maxFrame = Math.max(maxFrame, data.length);
         } else if (data[0] === 255 && data[1] === 0) {
           ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(`got ${received}`)]));
-          ws.send(Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}')]));
+          ws.send(
+            Buffer.concat([
+              Buffer.from([3]),
+              Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}'),
+            ]),
+          );
           ws.close(1000);
         }
       });
@@ -149,7 +167,10 @@ describe('exec over a stream that fails', () => {
   });
 });
 
-const STATUS_EXIT_5 = Buffer.concat([Buffer.from([3]), Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"5"}]}}')]);
+const STATUS_EXIT_5 = Buffer.concat([
+  Buffer.from([3]),
+  Buffer.from('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"5"}]}}'),
+]);
 
 /** The server side's raw socket of the next websocket connection (for frames `ws` would not send). */
 function nextSocket(server: Server): Promise<Socket> {
@@ -158,11 +179,13 @@ function nextSocket(server: Server): Promise<Socket> {
 
 /** Stdin that sends one chunk, then a second one only once `gate` resolves. */
 function gatedStdin(gate: Promise<unknown>): Readable {
-  return Readable.from((async function* () {
-    yield Buffer.from('first chunk');
-    await gate;
-    yield Buffer.from('second chunk');
-  })());
+  return Readable.from(
+    (async function* () {
+      yield Buffer.from('first chunk');
+      await gate;
+      yield Buffer.from('second chunk');
+    })(),
+  );
 }
 
 describe('exec start-up and deadline', () => {
@@ -200,7 +223,9 @@ describe('exec start-up and deadline', () => {
     const err = await rejection(client.exec({ ...opts, command: ['sync', '-f', '/CONAN_HOME'], stdout: out.stream, timeoutMs: 200 }));
     expect(err).toBeInstanceOf(ExecTimeoutError);
     expect(err.code).toBe('EXEC_TIMEOUT');
-    expect(err.message).toBe('exec of "sync" in pod ci/job-1 container job did not finish within 0.2 s; the stream was closed. The command may still be running in the container');
+    expect(err.message).toBe(
+      'exec of "sync" in pod ci/job-1 container job did not finish within 0.2 s; the stream was closed. The command may still be running in the container',
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     expect(out.text()).toBe('working\n');
     await serverClosed;
@@ -226,7 +251,12 @@ describe('exec: a received exit status is the result', () => {
     const socket = nextSocket(server);
     let sawOutput!: () => void;
     const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
-    const out = new Writable({ write: (_c: Buffer, _e, cb) => { sawOutput(); cb(); } });
+    const out = new Writable({
+      write: (_c: Buffer, _e, cb) => {
+        sawOutput();
+        cb();
+      },
+    });
     // The second chunk goes out after the status and the close frame arrived: its send fails.
     const stdin = gatedStdin(outputSeen.then(() => new Promise((r) => setTimeout(r, 100))));
     await expect(client.exec({ ...opts, stdin, stdout: out })).resolves.toEqual({ exitCode: 5, protocol: 'v5.channel.k8s.io' });
@@ -248,12 +278,14 @@ describe('exec: a received exit status is the result', () => {
     const { client } = await fakeServer((ws) => {
       ws.once('message', () => ws.send(STATUS_EXIT_5, () => statusSent()));
     });
-    const stdin = Readable.from((async function* () {
-      yield Buffer.from('first chunk');
-      await sent;
-      await new Promise((r) => setTimeout(r, 100));
-      throw new Error('disk went away');
-    })());
+    const stdin = Readable.from(
+      (async function* () {
+        yield Buffer.from('first chunk');
+        await sent;
+        await new Promise((r) => setTimeout(r, 100));
+        throw new Error('disk went away');
+      })(),
+    );
     await expect(client.exec({ ...opts, stdin })).resolves.toMatchObject({ exitCode: 5 });
   });
 
@@ -272,10 +304,12 @@ describe('exec: a received exit status is the result', () => {
 
   it('rejects with ExecStreamError when stdin fails to read and no status came', async () => {
     const { client } = await fakeServer(() => undefined);
-    const stdin = Readable.from((async function* () {
-      yield Buffer.from('first chunk');
-      throw new Error('disk went away');
-    })());
+    const stdin = Readable.from(
+      (async function* () {
+        yield Buffer.from('first chunk');
+        throw new Error('disk went away');
+      })(),
+    );
     const err = await rejection(client.exec({ ...opts, stdin }));
     expect(err).toBeInstanceOf(ExecStreamError);
     expect(err.message).toBe('sending stdin to pod ci/job-1 container job failed: disk went away');
@@ -288,7 +322,9 @@ describe('exec: a received exit status is the result', () => {
     const socket = nextSocket(server);
     const err = await rejection(client.exec(opts));
     expect(err).toBeInstanceOf(ExecStreamError);
-    expect(err.message).toMatch(/^the exec stream to pod ci\/job-1 container job failed \(Invalid WebSocket frame: invalid opcode 3\); the step's result is unknown/);
+    expect(err.message).toMatch(
+      /^the exec stream to pod ci\/job-1 container job failed \(Invalid WebSocket frame: invalid opcode 3\); the step's result is unknown/,
+    );
   });
 });
 
@@ -302,7 +338,11 @@ describe('connection failures', () => {
     const client = createKubeClient({ server: `http://127.0.0.1:${port}`, namespace: 'ci', source: 'test' }, { retry: { maxAttempts: 2, baseDelayMs: 10 } });
     const err = await rejection(client.exec(opts));
     expect(err).toBeInstanceOf(KubeConnectionError);
-    expect(err.message).toMatch(new RegExp(`^cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\): .*; gave up after 2 attempts in \\d+\\.\\d s\\. Check that the API server is running`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\): .*; gave up after 2 attempts in \\d+\\.\\d s\\. Check that the API server is running`,
+      ),
+    );
     expect(client.stats.byKind.get('EXEC pods/exec')).toBe(2);
     expect(client.stats.recoveries?.get('RETRY EXEC pods/exec')).toBe(1);
     const getErr = await rejection(client.get({ type: { group: '', version: 'v1', plural: 'pods', namespaced: true }, namespace: 'ci', name: 'x' }));

@@ -110,9 +110,11 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
       const ms = options.timeoutMs;
       deadline = setTimeout(() => {
         if (hasStatus()) return finishWithStatus();
-        settle(new ExecTimeoutError(`exec of ${command} in ${where} did not finish within ${seconds(ms)}; the stream was closed`, {
-          hint: 'The command may still be running in the container',
-        }));
+        settle(
+          new ExecTimeoutError(`exec of ${command} in ${where} did not finish within ${seconds(ms)}; the stream was closed`, {
+            hint: 'The command may still be running in the container',
+          }),
+        );
       }, ms);
     }
 
@@ -172,9 +174,14 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
         if (keepaliveMs > 0) {
           keepalive = setInterval(() => {
             if (!sock.isPaused && Date.now() - lastSeen > MISSED_PONGS * keepaliveMs) {
-              fail(new ExecStreamError(`the exec stream to ${where} stopped answering keepalive pings for ${Math.round((Date.now() - lastSeen) / 1000)} s; the step's result is unknown`, {
-                hint: 'The connection to the API server or the node was lost',
-              }));
+              fail(
+                new ExecStreamError(
+                  `the exec stream to ${where} stopped answering keepalive pings for ${Math.round((Date.now() - lastSeen) / 1000)} s; the step's result is unknown`,
+                  {
+                    hint: 'The connection to the API server or the node was lost',
+                  },
+                ),
+              );
               return;
             }
             sock.ping();
@@ -182,7 +189,9 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
           keepalive.unref?.();
         }
         if (options.stdin !== undefined) {
-          pumpStdin(sock, options.stdin).catch((err: unknown) => fail(err instanceof KubeError ? err : new ExecStreamError(`sending stdin to ${where} failed: ${(err as Error).message}`, { cause: err })));
+          pumpStdin(sock, options.stdin).catch((err: unknown) =>
+            fail(err instanceof KubeError ? err : new ExecStreamError(`sending stdin to ${where} failed: ${(err as Error).message}`, { cause: err })),
+          );
         }
       });
 
@@ -227,9 +236,11 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
         if (!current() || !opened) return;
         if (hasStatus()) return finishWithStatus();
         const why = code === 1006 ? 'the connection dropped' : `close code ${code}${reason.length ? ` "${reason.toString()}"` : ''}`;
-        settle(new ExecStreamError(`the exec stream to ${where} closed without an exit status (${why}); the step's result is unknown`, {
-          hint: 'The API server, the node or the network ended the stream; re-run the step',
-        }));
+        settle(
+          new ExecStreamError(`the exec stream to ${where} closed without an exit status (${why}); the step's result is unknown`, {
+            hint: 'The API server, the node or the network ended the stream; re-run the step',
+          }),
+        );
       });
       sock.on('error', (err: Error) => {
         if (!current()) return;
@@ -241,9 +252,13 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
     const pumpStdin = async (sock: WebSocket, stdin: Readable | Buffer | string) => {
       const v5 = sock.protocol === EXEC_PROTOCOLS[0];
       if (!v5 && options.requireStdinEof !== false) {
-        throw new ExecError('EXEC_STDIN_EOF_UNSUPPORTED', `the API server for ${where} speaks only ${sock.protocol || 'an old exec protocol'}, which cannot signal end of input on stdin`, {
-          hint: 'Use a Kubernetes API server that supports v5.channel.k8s.io (1.30 or later), or a command that reads a known number of bytes and pass requireStdinEof: false',
-        });
+        throw new ExecError(
+          'EXEC_STDIN_EOF_UNSUPPORTED',
+          `the API server for ${where} speaks only ${sock.protocol || 'an old exec protocol'}, which cannot signal end of input on stdin`,
+          {
+            hint: 'Use a Kubernetes API server that supports v5.channel.k8s.io (1.30 or later), or a command that reads a known number of bytes and pass requireStdinEof: false',
+          },
+        );
       }
       let last: Promise<void> = Promise.resolve();
       const send = (frame: Buffer) => {

@@ -89,7 +89,9 @@ export async function playExec(options: ExecOptions, outcome: ExecOutcome): Prom
     throw new ExecAbortedError(`the exec in pod ${options.namespace}/${options.pod} was stopped`);
   }
   if (outcome.lost) {
-    throw new ExecStreamError(typeof outcome.lost === 'string' ? outcome.lost : `the exec stream of pod ${options.namespace}/${options.pod} ended without an exit status`);
+    throw new ExecStreamError(
+      typeof outcome.lost === 'string' ? outcome.lost : `the exec stream of pod ${options.namespace}/${options.pod} ended without an exit status`,
+    );
   }
   if (outcome.error) throw outcome.error;
   return { exitCode: outcome.exitCode ?? 0, protocol: 'v5.channel.k8s.io' };

@@ -7,7 +7,13 @@ import { apiError, FakeKubeClient, type FakeObject } from './index.js';
 
 const pods = { type: R.pods, namespace: 'ci' };
 const pod = (name: string, labels: Record<string, string> = {}): FakeObject => ({ metadata: { name, labels }, status: { phase: 'Pending' } });
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('resolved, expected a rejection'); }, (e: unknown) => e as Error);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('resolved, expected a rejection');
+    },
+    (e: unknown) => e as Error,
+  );
 
 afterEach(() => vi.useRealTimers());
 
@@ -99,10 +105,14 @@ describe('FakeKubeClient watches', () => {
     const a = await fake.create(pods, pod('a'));
     await fake.replace({ ...pods, name: 'a' }, { ...a, status: { phase: 'Running' } });
     const seen: string[] = [];
-    const done = fake.watch<FakeObject>(pods, (e) => {
-      seen.push(`${e.type} ${e.object.metadata?.name} ${(e.object.status as { phase: string }).phase}`);
-      return e.type === 'DELETED';
-    }, { resourceVersion: a.metadata?.resourceVersion });
+    const done = fake.watch<FakeObject>(
+      pods,
+      (e) => {
+        seen.push(`${e.type} ${e.object.metadata?.name} ${(e.object.status as { phase: string }).phase}`);
+        return e.type === 'DELETED';
+      },
+      { resourceVersion: a.metadata?.resourceVersion },
+    );
     await fake.delete({ ...pods, name: 'a' });
     expect(await done).toMatchObject({ metadata: { name: 'a' } });
     expect(seen).toEqual(['MODIFIED a Running', 'DELETED a Running']);
@@ -144,10 +154,14 @@ describe('FakeKubeClient watches', () => {
     const created = await fake.create(pods, pod('job-1'));
     fake.put('pods', { ...created, status: { phase: 'Running' } });
     fake.compact();
-    const running = await watchUntil<FakeObject>(fake, { ...pods, name: 'job-1' }, {
-      from: { resourceVersion: created.metadata?.resourceVersion ?? '' },
-      onEvent: ({ object }) => ((object.status as { phase: string }).phase === 'Running' ? object : undefined),
-    });
+    const running = await watchUntil<FakeObject>(
+      fake,
+      { ...pods, name: 'job-1' },
+      {
+        from: { resourceVersion: created.metadata?.resourceVersion ?? '' },
+        onEvent: ({ object }) => ((object.status as { phase: string }).phase === 'Running' ? object : undefined),
+      },
+    );
     expect(running.metadata?.name).toBe('job-1');
     expect(fake.calls.map((c) => `${c.verb} ${c.resourceVersion ?? ''}`.trim())).toEqual(['create', 'watch ' + created.metadata?.resourceVersion, 'list']);
   });

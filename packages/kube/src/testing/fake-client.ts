@@ -1,15 +1,60 @@
 import type { Writable } from 'node:stream';
 import type { RequestContext } from '../api-error.js';
 import { isNotFound } from '../errors.js';
-import type { CreateOptions, ExecOptions, ExecResult, KubeClient, KubeList, ListOptions, LogOptions, PatchType, Query, ResourceRef, WatchHandler, WatchOptions } from '../types.js';
-import { drain, execMatches, logMatches, playExec, playLogs, take, type ExecMatch, type ExecReply, type LogMatch, type LogReply, type ScriptEntry } from './exec-script.js';
+import type {
+  CreateOptions,
+  ExecOptions,
+  ExecResult,
+  KubeClient,
+  KubeList,
+  ListOptions,
+  LogOptions,
+  PatchType,
+  Query,
+  ResourceRef,
+  WatchHandler,
+  WatchOptions,
+} from '../types.js';
+import {
+  drain,
+  execMatches,
+  logMatches,
+  playExec,
+  playLogs,
+  take,
+  type ExecMatch,
+  type ExecReply,
+  type LogMatch,
+  type LogReply,
+  type ScriptEntry,
+} from './exec-script.js';
 import { faultError, isApiFault, type ApiFault } from './faults.js';
 import { matchesFields, matchesLabels, mergePatch } from './selectors.js';
 import type { FakeCall, FakeObject, FakeVerb, Fault, FaultOptions, Reactor } from './fake-types.js';
 import { WatchHub } from './watch-hub.js';
 
-const HTTP: Readonly<Record<FakeVerb, string>> = { get: 'GET', list: 'LIST', create: 'POST', replace: 'PUT', patch: 'PATCH', delete: 'DELETE', watch: 'WATCH', exec: 'EXEC', logs: 'LOGS' };
-const RBAC: Readonly<Record<FakeVerb, string>> = { get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete', watch: 'watch', exec: 'create', logs: 'get' };
+const HTTP: Readonly<Record<FakeVerb, string>> = {
+  get: 'GET',
+  list: 'LIST',
+  create: 'POST',
+  replace: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+  watch: 'WATCH',
+  exec: 'EXEC',
+  logs: 'LOGS',
+};
+const RBAC: Readonly<Record<FakeVerb, string>> = {
+  get: 'get',
+  list: 'list',
+  create: 'create',
+  replace: 'update',
+  patch: 'patch',
+  delete: 'delete',
+  watch: 'watch',
+  exec: 'create',
+  logs: 'get',
+};
 const SUBRESOURCE: Partial<Record<FakeVerb, string>> = { exec: 'pods/exec', logs: 'pods/log' };
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -153,7 +198,8 @@ export class FakeKubeClient implements KubeClient {
     const meta = obj.metadata ?? {};
     const call: FakeCall = { verb: 'create', ...this.where(ref), name: meta.name, body: copy(body), query };
     return this.run(call, ref, () => {
-      const name = meta.name ?? (meta.generateName !== undefined ? `${meta.generateName}${(this.uid * 7919).toString(36).padStart(5, '0').slice(-5)}` : undefined);
+      const name =
+        meta.name ?? (meta.generateName !== undefined ? `${meta.generateName}${(this.uid * 7919).toString(36).padStart(5, '0').slice(-5)}` : undefined);
       if (name === undefined) throw this.fail(call, ref, { status: 422, reason: 'Invalid', message: 'name or generateName is required' });
       call.name = name;
       if (this.store.has(this.key(ref.type.plural, ref.namespace, name))) throw this.fail(call, ref, { status: 409, reason: 'AlreadyExists' });
@@ -170,7 +216,10 @@ export class FakeKubeClient implements KubeClient {
       const current = this.existing(target, 'replace');
       const rv = obj.metadata?.resourceVersion;
       if (rv !== undefined && rv !== current.metadata?.resourceVersion) throw this.fail(call, target, { status: 409, reason: 'Conflict' });
-      return this.put(ref.type.plural, { ...obj, metadata: { ...obj.metadata, name, namespace: ref.namespace, uid: current.metadata?.uid, creationTimestamp: current.metadata?.['creationTimestamp'] } }) as T;
+      return this.put(ref.type.plural, {
+        ...obj,
+        metadata: { ...obj.metadata, name, namespace: ref.namespace, uid: current.metadata?.uid, creationTimestamp: current.metadata?.['creationTimestamp'] },
+      }) as T;
     });
   }
 
@@ -194,7 +243,11 @@ export class FakeKubeClient implements KubeClient {
       if (options.signal?.aborted) return undefined;
       const from = resourceVersion === undefined || resourceVersion === '' ? undefined : Number(resourceVersion);
       if (from !== undefined && from !== 0 && this.watches.isGone(from)) {
-        throw this.fail(call, ref, { status: 410, reason: 'Expired', message: `too old resource version: ${resourceVersion} (${this.watches.oldestWatchable})` });
+        throw this.fail(call, ref, {
+          status: 410,
+          reason: 'Expired',
+          message: `too old resource version: ${resourceVersion} (${this.watches.oldestWatchable})`,
+        });
       }
       // Without a version the watch starts with the objects there are (as ADDED), like the API server's.
       const backlog =
@@ -249,7 +302,8 @@ export class FakeKubeClient implements KubeClient {
 
   private existing(ref: ResourceRef, verb: FakeVerb): FakeObject {
     const found = this.store.get(this.key(ref.type.plural, ref.namespace, ref.name));
-    if (!found) throw faultError({ status: 404 }, { verb: RBAC[verb], group: ref.type.group, resource: ref.type.plural, namespace: ref.namespace, name: ref.name });
+    if (!found)
+      throw faultError({ status: 404 }, { verb: RBAC[verb], group: ref.type.group, resource: ref.type.plural, namespace: ref.namespace, name: ref.name });
     return found;
   }
 
@@ -262,7 +316,8 @@ export class FakeKubeClient implements KubeClient {
   private async run<T>(call: FakeCall, ref: ResourceRef, act: () => T | Promise<T>): Promise<T> {
     this.calls.push(call);
     try {
-      if (this.missingResources.has(call.plural)) throw this.fail(call, ref, { status: 404, reason: 'NotFound', message: 'the server could not find the requested resource' });
+      if (this.missingResources.has(call.plural))
+        throw this.fail(call, ref, { status: 404, reason: 'NotFound', message: 'the server could not find the requested resource' });
       const i = this.faults.findIndex((f) => f.verb === call.verb && f.plural === call.plural && (f.name === undefined || f.name === (call.name ?? ref.name)));
       const fault = this.faults[i];
       if (fault && --fault.times <= 0) this.faults.splice(i, 1);

@@ -4,7 +4,15 @@ import type { ApiFault } from './faults.js';
 
 /** A stored object: anything with (optional) metadata. */
 export type FakeObject = {
-  metadata?: { name?: string; generateName?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; [k: string]: unknown };
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 };
 

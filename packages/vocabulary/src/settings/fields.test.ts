@@ -11,8 +11,22 @@ const read = <T>(check: c.Check<T>, value: unknown): T | string[] => {
 
 describe('booleanField', () => {
   it.each([
-    ['true', true], ['TRUE', true], ['True', true], ['1', true], ['yes', true], ['Yes', true], ['on', true], ['ON', true], [' on ', true],
-    ['false', false], ['FALSE', false], ['0', false], ['no', false], ['NO', false], ['off', false], ['Off', false],
+    ['true', true],
+    ['TRUE', true],
+    ['True', true],
+    ['1', true],
+    ['yes', true],
+    ['Yes', true],
+    ['on', true],
+    ['ON', true],
+    [' on ', true],
+    ['false', false],
+    ['FALSE', false],
+    ['0', false],
+    ['no', false],
+    ['NO', false],
+    ['off', false],
+    ['Off', false],
   ])('reads %j as %s', (text, value) => {
     expect(read(booleanField, text)).toBe(value);
   });
@@ -23,7 +37,12 @@ describe('booleanField', () => {
 });
 
 describe('wholeNumberField', () => {
-  it.each([['0', 0], ['42', 42], [' 7 ', 7], ['007', 7]])('reads %j as %i', (text, value) => {
+  it.each([
+    ['0', 0],
+    ['42', 42],
+    [' 7 ', 7],
+    ['007', 7],
+  ])('reads %j as %i', (text, value) => {
     expect(read(wholeNumberField(), text)).toBe(value);
   });
 
@@ -34,7 +53,12 @@ describe('wholeNumberField', () => {
 });
 
 describe('durationField', () => {
-  it.each([['90s', 90], ['30m', 1800], [' 24h ', 86_400], ['1h30m', 5400]])('reads %j as %i seconds', (text, value) => {
+  it.each([
+    ['90s', 90],
+    ['30m', 1800],
+    [' 24h ', 86_400],
+    ['1h30m', 5400],
+  ])('reads %j as %i seconds', (text, value) => {
     expect(read(durationField, text)).toBe(value);
   });
 

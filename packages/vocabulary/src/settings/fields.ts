@@ -36,8 +36,7 @@ export function textField<T>(convert: (text: string) => T | Problem): c.Check<T>
 export const textSetting = textField((text) => text);
 
 /** A string matching `pattern`; `message` says what is expected when it does not. */
-export const matchingField = (pattern: RegExp, message: string): c.Check<string> =>
-  textField((text) => (pattern.test(text) ? text : new Problem(message)));
+export const matchingField = (pattern: RegExp, message: string): c.Check<string> => textField((text) => (pattern.test(text) ? text : new Problem(message)));
 
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];

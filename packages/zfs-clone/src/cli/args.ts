@@ -6,7 +6,11 @@ type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { readonly v
 export const GLOBAL_OPTIONS = {
   namespace: { type: 'string', short: 'n', value: '<ns>', help: "namespace (default: the kubeconfig context's, or the pod's)" },
   output: { type: 'string', short: 'o', value: 'table|json|yaml', help: 'output format (default: table)' },
-  kubeconfig: { type: 'string', value: '<file>', help: 'kubeconfig file, read alone (default: KUBECONFIG, merged; in a pod its ServiceAccount; ~/.kube/config)' },
+  kubeconfig: {
+    type: 'string',
+    value: '<file>',
+    help: 'kubeconfig file, read alone (default: KUBECONFIG, merged; in a pod its ServiceAccount; ~/.kube/config)',
+  },
   context: { type: 'string', value: '<name>', help: 'kubeconfig context (default: current-context)' },
   help: { type: 'boolean', short: 'h', help: 'this help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -28,7 +32,12 @@ export const COMMANDS = {
     options: {
       'from-pvc': { type: 'string', value: '<pvc>', help: 'snapshot this PVC (a filled seed volume)' },
       'from-snapshot': { type: 'string', value: '<snapshot>', help: 'use this ready VolumeSnapshot' },
-      repository: { type: 'string', multiple: true, value: '<owner/name>', help: 'jobs of this repository may promote the cache (repeatable, comma-separated, globs)' },
+      repository: {
+        type: 'string',
+        multiple: true,
+        value: '<owner/name>',
+        help: 'jobs of this repository may promote the cache (repeatable, comma-separated, globs)',
+      },
       'snapshot-class': { type: 'string', value: '<class>', help: 'VolumeSnapshotClass (default: the cluster default for the driver)' },
       timeout: { type: 'string', value: '<seconds>', help: 'how long to wait for the snapshot (default: 300)' },
     },
@@ -125,9 +134,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (token.kind !== 'option') continue;
     const known = options[token.name];
     if (!known) {
-      const elsewhere = Object.entries(COMMANDS).filter(([, c]) => Object.hasOwn(c.options, token.name)).map(([n]) => n);
+      const elsewhere = Object.entries(COMMANDS)
+        .filter(([, c]) => Object.hasOwn(c.options, token.name))
+        .map(([n]) => n);
       if (!token.inlineValue && tokens.find((t) => t.index === token.index + 1)?.kind === 'positional') valueOfUnknown.add(token.index + 1);
-      problems.push(`unknown option ${token.rawName}${elsewhere.length > 0 ? ` (an option of ${elsewhere.join(', ')})` : command === undefined ? '' : ` for ${command}`}`);
+      problems.push(
+        `unknown option ${token.rawName}${elsewhere.length > 0 ? ` (an option of ${elsewhere.join(', ')})` : command === undefined ? '' : ` for ${command}`}`,
+      );
     } else if (known.type === 'string' && token.value === undefined) {
       problems.push(`${token.rawName} needs a value`);
     } else if (known.type === 'string' && !token.inlineValue && token.value?.startsWith('-')) {
@@ -144,7 +157,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (spec && !help) {
     const required = spec.args.filter((a) => !a.startsWith('[')).length;
     if (args.length < required || args.length > spec.args.length) {
-      problems.push(`${command} takes ${spec.args.length === 0 ? 'no arguments' : spec.args.join(' ')}, got ${args.length === 0 ? 'none' : args.map((p) => JSON.stringify(p)).join(' ')}`);
+      problems.push(
+        `${command} takes ${spec.args.length === 0 ? 'no arguments' : spec.args.join(' ')}, got ${args.length === 0 ? 'none' : args.map((p) => JSON.stringify(p)).join(' ')}`,
+      );
     }
   }
   if (problems.length > 0) throw new UsageError(problems, command);
@@ -152,13 +167,17 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
 }
 
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
-  const rows = Object.entries(options).map(([name, o]) => [`${'short' in o && o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help]);
+  const rows = Object.entries(options).map(([name, o]) => [
+    `${'short' in o && o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`,
+    o.help,
+  ]);
   const width = Math.max(...rows.map(([l]) => (l as string).length));
   return rows.map(([l, h]) => `  ${(l as string).padEnd(width)}  ${h}`);
 }
 
 /** Exit codes, for every usage text and the README. */
-export const EXIT_CODES = 'Exit codes: 0 done; 1 failed (the error says why; gc: some object could not be deleted; promote: the head moved meanwhile); 2 usage error (nothing was done).';
+export const EXIT_CODES =
+  'Exit codes: 0 done; 1 failed (the error says why; gc: some object could not be deleted; promote: the head moved meanwhile); 2 usage error (nothing was done).';
 
 /** The usage of one command, or of the CLI. */
 export function usage(command?: CommandName): string {

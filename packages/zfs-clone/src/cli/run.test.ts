@@ -63,7 +63,9 @@ describe('zfs-clone CLI', () => {
     const fake = seededCluster();
     const { code, stdout, stderr } = await cliOn({ tty: true }, fake, 'seed', 'clang', '--from-pvc', 'golden');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}; no repository recorded: jobs promote it only where the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it\n$/);
+    expect(stdout).toMatch(
+      /^cache\/clang seeded: generation 1 -> clang-seed-[0-9a-f]{8}; no repository recorded: jobs promote it only where the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it\n$/,
+    );
     expect(stderr).toMatch(/\] snapshot clang-seed-[0-9a-f]{8} of PVC golden created, waiting until ready\n/);
     const quiet = await cli(seededCluster(), 'seed', 'clang', '--from-pvc', 'golden');
     expect(quiet.code).toBe(0);
@@ -73,21 +75,48 @@ describe('zfs-clone CLI', () => {
   it('shows the last events of the cache in status, and says why when it may not list them', async () => {
     const fake = seededCluster();
     const at = new Date('2025-01-01T00:58:00Z');
-    await fake.create({ type: R.events, namespace: NS }, buildCacheEvent(NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-gcc12' }, reason: 'Promoted', message: 'Cache gcc12 promoted to generation 2', cache: 'gcc12' }, at, 'r1'));
-    await fake.create({ type: R.events, namespace: NS }, buildCacheEvent(NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-clang' }, reason: 'Promoted', message: 'another cache', cache: 'clang' }, at, 'r1'));
+    await fake.create(
+      { type: R.events, namespace: NS },
+      buildCacheEvent(
+        NS,
+        { object: { kind: 'ConfigMap', name: 'zfs-cache-gcc12' }, reason: 'Promoted', message: 'Cache gcc12 promoted to generation 2', cache: 'gcc12' },
+        at,
+        'r1',
+      ),
+    );
+    await fake.create(
+      { type: R.events, namespace: NS },
+      buildCacheEvent(NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-clang' }, reason: 'Promoted', message: 'another cache', cache: 'clang' }, at, 'r1'),
+    );
     const { code, stdout } = await cli(fake, 'status', 'gcc12');
     expect(code).toBe(0);
     expect(stdout.slice(stdout.indexOf('\nEvents:'))).toBe(
       '\nEvents:\nLAST SEEN   TYPE     REASON     OBJECT                      MESSAGE\n2m          Normal   Promoted   ConfigMap/zfs-cache-gcc12   Cache gcc12 promoted to generation 2\n',
     );
     expect(JSON.parse((await cli(fake, 'status', 'gcc12', '-o', 'json')).stdout).events).toEqual([
-      { at: '2025-01-01T00:58:00.000Z', type: 'Normal', reason: 'Promoted', object: 'ConfigMap/zfs-cache-gcc12', message: 'Cache gcc12 promoted to generation 2' },
+      {
+        at: '2025-01-01T00:58:00.000Z',
+        type: 'Normal',
+        reason: 'Promoted',
+        object: 'ConfigMap/zfs-cache-gcc12',
+        message: 'Cache gcc12 promoted to generation 2',
+      },
     ]);
     const forbidden = seededCluster();
     const list = forbidden.list.bind(forbidden);
     forbidden.list = (async (ref, options) => {
       if (ref.type.plural === 'events') {
-        throw new KubeApiError('FORBIDDEN', 'events is forbidden', { status: 403, reason: 'Forbidden', serverMessage: 'events is forbidden', verb: 'list', resource: 'events', group: '', namespace: NS, name: undefined, causes: [] });
+        throw new KubeApiError('FORBIDDEN', 'events is forbidden', {
+          status: 403,
+          reason: 'Forbidden',
+          serverMessage: 'events is forbidden',
+          verb: 'list',
+          resource: 'events',
+          group: '',
+          namespace: NS,
+          name: undefined,
+          causes: [],
+        });
       }
       return list(ref, options);
     }) as typeof forbidden.list;
@@ -111,7 +140,12 @@ describe('zfs-clone CLI', () => {
   it('plans gc on a dry run without deleting', async () => {
     const fake = seededCluster();
     fake.put('volumesnapshots', {
-      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      metadata: {
+        name: 'old',
+        namespace: NS,
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
+      },
       spec: { source: { persistentVolumeClaimName: 'golden' } },
       status: { readyToUse: true },
     });
@@ -128,20 +162,37 @@ describe('zfs-clone CLI', () => {
     const { code, stdout } = await cli(fake, 'seed', 'clang', '--from-pvc', 'golden', '--repository', 'acme/compiler', '--repository', 'acme/tools,acme/x-*');
     expect(code).toBe(0);
     expect(stdout).toContain('; jobs of acme/compiler, acme/tools, acme/x-* may promote it\n');
-    expect(fake.store.get(`configmaps/${NS}/zfs-cache-clang`)?.metadata?.['annotations']).toEqual({ 'zrh.dev/repositories': 'acme/compiler,acme/tools,acme/x-*' });
-    expect((await cli(fake, 'seed', 'c2', '--from-pvc', 'golden', '--repository', 'acme')).stderr).toContain('--repository expects owner/name (globs allowed), got "acme"');
+    expect(fake.store.get(`configmaps/${NS}/zfs-cache-clang`)?.metadata?.['annotations']).toEqual({
+      'zrh.dev/repositories': 'acme/compiler,acme/tools,acme/x-*',
+    });
+    expect((await cli(fake, 'seed', 'c2', '--from-pvc', 'golden', '--repository', 'acme')).stderr).toContain(
+      '--repository expects owner/name (globs allowed), got "acme"',
+    );
   });
 
   it.each([
-    ['a head that does not parse', (fake: ReturnType<typeof seededCluster>) => {
-      const head = fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`);
-      fake.put('configmaps', { ...head, data: { ...(head?.['data'] as object), history: '[{' } });
-    }, /cache "gcc12": ConfigMap "zfs-cache-gcc12" is not a valid cache head: data\.history: not a JSON history list/],
-    ['a head whose snapshot is gone', (fake: ReturnType<typeof seededCluster>) => fake.store.delete(`volumesnapshots/${NS}/gcc12-g1`), /cache "gcc12": its head \(generation 1\) points at VolumeSnapshot "gcc12-g1", which does not exist/],
+    [
+      'a head that does not parse',
+      (fake: ReturnType<typeof seededCluster>) => {
+        const head = fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`);
+        fake.put('configmaps', { ...head, data: { ...(head?.['data'] as object), history: '[{' } });
+      },
+      /cache "gcc12": ConfigMap "zfs-cache-gcc12" is not a valid cache head: data\.history: not a JSON history list/,
+    ],
+    [
+      'a head whose snapshot is gone',
+      (fake: ReturnType<typeof seededCluster>) => fake.store.delete(`volumesnapshots/${NS}/gcc12-g1`),
+      /cache "gcc12": its head \(generation 1\) points at VolumeSnapshot "gcc12-g1", which does not exist/,
+    ],
   ])('gc deletes nothing and exits 1 naming the cache for %s', async (_what, damage, problem) => {
     const fake = seededCluster();
     fake.put('volumesnapshots', {
-      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      metadata: {
+        name: 'old',
+        namespace: NS,
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
+      },
       spec: { source: { persistentVolumeClaimName: 'golden' } },
       status: { readyToUse: true },
     });

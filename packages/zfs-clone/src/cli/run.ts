@@ -59,7 +59,10 @@ const repositories: c.Check<string[]> = {
 
 /** The options of every command, checked (their defaults filled); each problem names its option. */
 const optionsSchema = c.object({
-  output: c.optional(option('output', 'must be table, json or yaml', (v) => OUTPUTS.find((o) => o === v)), OUTPUTS[0]),
+  output: c.optional(
+    option('output', 'must be table, json or yaml', (v) => OUTPUTS.find((o) => o === v)),
+    OUTPUTS[0],
+  ),
   namespace: text('namespace'),
   kubeconfig: text('kubeconfig'),
   context: text('context'),
@@ -86,7 +89,8 @@ function checkValues(line: CommandLine, problems: string[]) {
   if (cache !== undefined && !isCacheName(cache)) problems.push(`"${cache}" is not a cache name (lower-case letters, digits and "-")`);
   if (checked === c.INVALID) return undefined;
   const o = checked;
-  if (line.command === 'seed' && (o['from-pvc'] === undefined) === (o['from-snapshot'] === undefined)) problems.push('seed needs exactly one of --from-pvc or --from-snapshot');
+  if (line.command === 'seed' && (o['from-pvc'] === undefined) === (o['from-snapshot'] === undefined))
+    problems.push('seed needs exactly one of --from-pvc or --from-snapshot');
   return {
     output: o.output,
     cache,
@@ -115,7 +119,10 @@ function given(value: string | undefined, what: string, command: CommandName): s
 }
 
 function writeUsageError(io: CliIo, error: UsageError): number {
-  const list = error.problems.length === 1 ? `error: ${error.problems[0]}\n` : `error: ${error.problems.length} problems:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`;
+  const list =
+    error.problems.length === 1
+      ? `error: ${error.problems[0]}\n`
+      : `error: ${error.problems.length} problems:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`;
   io.stderr.write(`${list}\n${usage(error.command)}`);
   return EXIT.usage;
 }

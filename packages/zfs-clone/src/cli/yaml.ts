@@ -12,7 +12,8 @@ const SPECIAL = /^(true|false|yes|no|on|off|null|~|y|n)$/i;
 
 function scalar(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return PLAIN.test(value) && !SPECIAL.test(value) && !value.endsWith(' ') && !value.includes(': ') && !value.includes(' #') ? value : JSON.stringify(value);
+  if (typeof value === 'string')
+    return PLAIN.test(value) && !SPECIAL.test(value) && !value.endsWith(' ') && !value.includes(': ') && !value.includes(' #') ? value : JSON.stringify(value);
   return JSON.stringify(value);
 }
 

@@ -48,9 +48,14 @@ describe('resolveCloneConfig', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('carries the wishes and the runner limits; the job\'s rights are decided once the head is read', () => {
+  it("carries the wishes and the runner limits; the job's rights are decided once the head is read", () => {
     const { config, warnings } = ok(
-      { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/7/merge', GITHUB_REPOSITORY: 'acme/app', ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12-*=acme/compiler, clang=acme/*' },
+      {
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_REF: 'refs/pull/7/merge',
+        GITHUB_REPOSITORY: 'acme/app',
+        ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12-*=acme/compiler, clang=acme/*',
+      },
       { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: 'true' },
     );
     expect(warnings).toEqual([]);
@@ -67,12 +72,24 @@ describe('resolveCloneConfig', () => {
 
   it.each([['gcc12'], ['gcc12=acme/a=b'], ['=acme/a'], ['gcc12=']])('refuses the cache binding %s', (binding) => {
     const result = resolveCloneConfig({ ...mainPush, ZFS_CLONE_CACHE_REPOSITORIES: binding }, { ZFS_CLONE_SOURCE: 'c' });
-    expect(!result.ok && result.problems[0]).toMatch(/^runner env\.ZFS_CLONE_CACHE_REPOSITORIES: ".*" is not <cache glob>=<repository glob>; write e\.g\. gcc12-\*=your-org\/compiler$/);
+    expect(!result.ok && result.problems[0]).toMatch(
+      /^runner env\.ZFS_CLONE_CACHE_REPOSITORIES: ".*" is not <cache glob>=<repository glob>; write e\.g\. gcc12-\*=your-org\/compiler$/,
+    );
   });
 
   it.each([
-    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['on', true], ['On', true],
-    ['false', false], ['False', false], ['0', false], ['no', false], ['off', false], ['OFF', false],
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['on', true],
+    ['On', true],
+    ['false', false],
+    ['False', false],
+    ['0', false],
+    ['no', false],
+    ['off', false],
+    ['OFF', false],
   ])('reads the boolean ZFS_CLONE_PROMOTE=%j as %s, like the hook settings', (value, promote) => {
     expect(ok(mainPush, { ZFS_CLONE_SOURCE: 'c', ZFS_CLONE_PROMOTE: value }).config?.promote).toBe(promote);
   });

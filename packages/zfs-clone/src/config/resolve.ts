@@ -103,9 +103,7 @@ export function resolveCloneConfig(runnerEnv: Env, containerEnv: Env, context: R
     );
   }
   if (promote && w.ZFS_CLONE_SNAPSHOT_BACK === 'never') {
-    problems.push(
-      'container.env.ZFS_CLONE_PROMOTE: promoting needs a snapshot, but ZFS_CLONE_SNAPSHOT_BACK=never; set it to on-success or always.',
-    );
+    problems.push('container.env.ZFS_CLONE_PROMOTE: promoting needs a snapshot, but ZFS_CLONE_SNAPSHOT_BACK=never; set it to on-success or always.');
   }
 
   const maxKeep = r.ZFS_CLONE_MAX_KEEP_TTL;

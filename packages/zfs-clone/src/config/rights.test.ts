@@ -44,7 +44,9 @@ describe('promoteDenial', () => {
     expect(as('acme/compiler', 'gcc12-main')).toBeUndefined();
     expect(as('acme/tools', 'gcc12-main')).toBeUndefined();
     expect(as('acme/anything', 'clang17')).toBeUndefined();
-    expect(as('acme/app', 'gcc12-main')).toBe('repository "acme/app" may not promote cache "gcc12-main": the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it to acme/compiler,acme/tools');
+    expect(as('acme/app', 'gcc12-main')).toBe(
+      'repository "acme/app" may not promote cache "gcc12-main": the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it to acme/compiler,acme/tools',
+    );
     expect(as('evil/fork', 'clang17')).toContain('binds it to acme/*');
     // A cache the mapping does not name falls back to what its head records: here nothing.
     expect(as('acme/compiler', 'other')).toContain('cache "other" is bound to no repository');
@@ -63,7 +65,9 @@ describe('promoteDenial', () => {
     const bound = limits({ ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12=acme/*' });
     expect(promoteDenial(jobFactsFrom(mainPush), bound, 'gcc12', ['acme/app'])).toBeUndefined();
     expect(promoteDenial(jobFactsFrom(mainPush), bound, 'gcc12', ['acme/lib'])).toContain('its head (ConfigMap zfs-cache-gcc12) records');
-    expect(promoteDenial(jobFactsFrom(mainPush), limits({ ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12=acme/lib' }), 'gcc12', ['acme/*'])).toContain('binds it to acme/lib');
+    expect(promoteDenial(jobFactsFrom(mainPush), limits({ ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12=acme/lib' }), 'gcc12', ['acme/*'])).toContain(
+      'binds it to acme/lib',
+    );
   });
 });
 
@@ -73,7 +77,7 @@ describe('decideRights', () => {
     expect(rights).toEqual({ promote: true, snapshotBack: 'on-success', denial: undefined, warnings: [] });
   });
 
-  it('drops a pull request\'s promotion and the snapshot it implied, with one warning', () => {
+  it("drops a pull request's promotion and the snapshot it implied, with one warning", () => {
     const pr = jobFactsFrom({ ...mainPush, GITHUB_EVENT_NAME: 'pull_request' });
     const rights = decideRights(promoting, pr, limits(), cache, ['acme/app']);
     expect(rights).toMatchObject({ promote: false, snapshotBack: 'never' });
@@ -94,17 +98,29 @@ describe('decideRights', () => {
     expect(allowed).toMatchObject({ promote: false, snapshotBack: 'always', warnings: [] });
   });
 
-  it('refuses both promotion and an explicit snapshot back to another repository\'s cache', () => {
-    const rights = decideRights({ ...promoting, snapshotBack: 'always', snapshotBackSet: true }, { ...jobFactsFrom(mainPush), repository: 'evil/b' }, limits(), cache, ['acme/app']);
+  it("refuses both promotion and an explicit snapshot back to another repository's cache", () => {
+    const rights = decideRights(
+      { ...promoting, snapshotBack: 'always', snapshotBackSet: true },
+      { ...jobFactsFrom(mainPush), repository: 'evil/b' },
+      limits(),
+      cache,
+      ['acme/app'],
+    );
     expect(rights).toMatchObject({ promote: false, snapshotBack: 'never' });
     expect(rights.warnings).toEqual([
       expect.stringMatching(/^ZFS_CLONE_PROMOTE=true is ignored: repository "evil\/b" may not promote cache "gcc12"/),
-      expect.stringMatching(/^ZFS_CLONE_SNAPSHOT_BACK=always is ignored: this job may not promote into its source and the runner's ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB is false/),
+      expect.stringMatching(
+        /^ZFS_CLONE_SNAPSHOT_BACK=always is ignored: this job may not promote into its source and the runner's ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB is false/,
+      ),
     ]);
   });
 
   it('lets a job that may promote snapshot back without promoting', () => {
-    expect(decideRights(snapshotting, jobFactsFrom(mainPush), limits(), cache, ['acme/app'])).toMatchObject({ promote: false, snapshotBack: 'always', warnings: [] });
+    expect(decideRights(snapshotting, jobFactsFrom(mainPush), limits(), cache, ['acme/app'])).toMatchObject({
+      promote: false,
+      snapshotBack: 'always',
+      warnings: [],
+    });
   });
 
   it('treats a snapshot source as a source nobody may promote into', () => {

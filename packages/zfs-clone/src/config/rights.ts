@@ -93,13 +93,7 @@ export interface Rights {
  * Applies the limits to what a job asked for: a job that may not promote into its source does not
  * promote, and takes no snapshot back unless the runner sets `ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB`.
  */
-export function decideRights(
-  wanted: WantedPolicy,
-  job: JobFacts,
-  limits: RightsLimits,
-  source: CloneSource,
-  recorded: readonly string[] | undefined,
-): Rights {
+export function decideRights(wanted: WantedPolicy, job: JobFacts, limits: RightsLimits, source: CloneSource, recorded: readonly string[] | undefined): Rights {
   const denial = source.kind === 'cache' ? promoteDenial(job, limits, source.name, recorded) : `"snapshot:${source.name}" is not a cache`;
   const warnings: string[] = [];
   if (!denial) return { promote: wanted.promote, snapshotBack: wanted.snapshotBack, denial, warnings };

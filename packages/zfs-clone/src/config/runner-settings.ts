@@ -21,7 +21,7 @@ export const runnerSettingsSchema = c.object({
     syntax: 'glob list',
   }),
   ZFS_CLONE_DEFAULT_STORAGE_CLASS: optionalSetting(objectNameField, {
-    description: 'StorageClass of clone PVCs when the workflow sets none. Unset: the class of the snapshot\'s source PVC.',
+    description: "StorageClass of clone PVCs when the workflow sets none. Unset: the class of the snapshot's source PVC.",
     syntax: 'name',
   }),
   ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS: optionalSetting(objectNameField, {
@@ -49,7 +49,7 @@ export const runnerSettingsSchema = c.object({
   }),
   ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB: defaultedSetting(booleanField, 'false', {
     description:
-      'Let jobs that may not promote into their source (pull requests, other refs, repositories not bound to the cache, `snapshot:` sources) take a snapshot back (`ZFS_CLONE_SNAPSHOT_BACK`). Off: such a job\'s clone is released and its `ZFS_CLONE_SNAPSHOT_BACK` ignored with a warning.',
+      "Let jobs that may not promote into their source (pull requests, other refs, repositories not bound to the cache, `snapshot:` sources) take a snapshot back (`ZFS_CLONE_SNAPSHOT_BACK`). Off: such a job's clone is released and its `ZFS_CLONE_SNAPSHOT_BACK` ignored with a warning.",
     syntax: 'true|false',
   }),
   ZFS_CLONE_MAX_KEPT_SNAPSHOTS: defaultedSetting(wholeNumberField(), '3', {
@@ -59,7 +59,7 @@ export const runnerSettingsSchema = c.object({
   }),
   ZFS_CLONE_KEEP_TTL: defaultedSetting(durationField, '24h', {
     description:
-      'How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots. Counted from the end of cleanup_job, and never less than 10 minutes (the grace in which another job\'s gc leaves them alone).',
+      "How long kept objects live when no duration is given: failed clones (`ZFS_CLONE_KEEP_ON_FAILURE=true`), unpromoted snapshots. Counted from the end of cleanup_job, and never less than 10 minutes (the grace in which another job's gc leaves them alone).",
     syntax: 'duration',
   }),
   ZFS_CLONE_MAX_KEEP_TTL: defaultedSetting(durationField, '7d', {
@@ -79,8 +79,7 @@ export const runnerSettingsSchema = c.object({
     syntax: 'true|false',
   }),
   ZFS_CLONE_FS_GROUP: optionalSetting(wholeNumberField(), {
-    description:
-      'Group id given to the job pod as `fsGroup` (with `fsGroupChangePolicy: OnRootMismatch`) so a non-root job user can write the clone.',
+    description: 'Group id given to the job pod as `fsGroup` (with `fsGroupChangePolicy: OnRootMismatch`) so a non-root job user can write the clone.',
     syntax: 'number',
   }),
   ZFS_CLONE_TIMEOUT_SECONDS: defaultedSetting(wholeNumberField('seconds'), '300', {

@@ -21,9 +21,7 @@ export function parseSource(text: string): CloneSource | string {
   const prefix = colon < 0 ? 'cache' : value.slice(0, colon);
   const name = colon < 0 ? value : value.slice(colon + 1);
   if (prefix === 'cache') {
-    return CACHE_NAME.test(name)
-      ? { kind: 'cache', name }
-      : `"${name}" is not a cache name (lower-case letters, digits and "-", at most 53 characters)`;
+    return CACHE_NAME.test(name) ? { kind: 'cache', name } : `"${name}" is not a cache name (lower-case letters, digits and "-", at most 53 characters)`;
   }
   if (prefix === 'snapshot') {
     return OBJECT_NAME.test(name) ? { kind: 'snapshot', name } : `"${name}" is not a VolumeSnapshot name`;

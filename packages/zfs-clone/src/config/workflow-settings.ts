@@ -24,13 +24,11 @@ export const workflowSettingsSchema = c.object({
     syntax: 'variable name',
   }),
   ZFS_CLONE_STORAGE_CLASS: optionalSetting(objectNameField, {
-    description:
-      "StorageClass of the clone PVC. Unset: the runner's `ZFS_CLONE_DEFAULT_STORAGE_CLASS`, else the class of the snapshot's source PVC.",
+    description: "StorageClass of the clone PVC. Unset: the runner's `ZFS_CLONE_DEFAULT_STORAGE_CLASS`, else the class of the snapshot's source PVC.",
     syntax: 'name',
   }),
   ZFS_CLONE_SNAPSHOT_CLASS: optionalSetting(objectNameField, {
-    description:
-      "VolumeSnapshotClass for snapshots taken back. Unset: the runner's `ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS`, else the class of the source snapshot.",
+    description: "VolumeSnapshotClass for snapshots taken back. Unset: the runner's `ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS`, else the class of the source snapshot.",
     syntax: 'name',
   }),
   ZFS_CLONE_SNAPSHOT_BACK: optionalSetting(choiceField(SNAPSHOT_BACK_POLICIES), {

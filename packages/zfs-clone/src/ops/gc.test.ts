@@ -116,7 +116,9 @@ describe('gc against a head that moves while it runs', () => {
   it('puts the head back when a gc that read it before the swap deleted the snapshot a rollback moves it to', async () => {
     const fake = rolledBackCluster();
     let collected: readonly string[] = [];
-    fake.beforeFirstHeadReplace = async () => void (collected = (await gc(fake, { namespace: NS, policy })).deleted);
+    fake.beforeFirstHeadReplace = async () => {
+      collected = (await gc(fake, { namespace: NS, policy })).deleted;
+    };
     await expect(rollback(fake, { namespace: NS, cache: 'gcc12', toGeneration: 2 })).rejects.toThrow(
       'VolumeSnapshot "g2" in namespace "ci" was deleted (by a gc that read cache "gcc12" before its head moved) just as the head moved to it; the head is back at the snapshot of generation 3 ("g1") as generation 5.',
     );

@@ -14,7 +14,8 @@ interface EventLike {
 }
 
 /** The events recorded so far, as `reason kind/name: message`. */
-const events = (fake: FakeKube) => (fake.all('events') as EventLike[]).map((e) => `${e.reason} ${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.message}`);
+const events = (fake: FakeKube) =>
+  (fake.all('events') as EventLike[]).map((e) => `${e.reason} ${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.message}`);
 const uidOf = (fake: FakeKube, plural: string, name: string) => fake.store.get(`${plural}/${NS}/${name}`)?.metadata?.uid;
 
 describe('cache actions recorded as Kubernetes Events', () => {
@@ -26,7 +27,11 @@ describe('cache actions recorded as Kubernetes Events', () => {
     const report = await s.cleanup(state, { succeeded: true });
     const snapshot = report.snapshot ?? '';
     expect(events(fake).slice(1)).toEqual([
-      expect.stringMatching(new RegExp(`^SnapshotTaken VolumeSnapshot/${snapshot}: Snapshot of clone PVC ${state.pvc} \\(cloned from generation 1 of cache gcc12\\) is ready after \\d+ ms$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^SnapshotTaken VolumeSnapshot/${snapshot}: Snapshot of clone PVC ${state.pvc} \\(cloned from generation 1 of cache gcc12\\) is ready after \\d+ ms$`,
+        ),
+      ),
       `Promoted ConfigMap/zfs-cache-gcc12: Cache gcc12 promoted to generation 2: VolumeSnapshot ${snapshot}, taken from clone PVC ${state.pvc} of generation 1, by acme/app@refs/heads/main (push) via r1`,
     ]);
     const all = fake.all('events') as EventLike[];
@@ -51,7 +56,13 @@ describe('cache actions recorded as Kubernetes Events', () => {
   it('gc after a promotion: what it deleted, on the cache head', async () => {
     const fake = seededCluster();
     fake.put('volumesnapshots', {
-      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', annotations: { 'zrh.dev/expires-at': '2024-01-02T00:00:00Z' }, labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      metadata: {
+        name: 'old',
+        namespace: NS,
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        annotations: { 'zrh.dev/expires-at': '2024-01-02T00:00:00Z' },
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
+      },
       spec: { source: { persistentVolumeClaimName: 'golden' } },
       status: { readyToUse: true },
     });

@@ -42,7 +42,11 @@ describe('CacheSession.prepare', () => {
 
   it('leaves no PVC behind when provisioning fails', async () => {
     const fake = seededCluster();
-    fake.reactors.splice(0, 1, bindPvcs(() => 'clone volume size is not matching'));
+    fake.reactors.splice(
+      0,
+      1,
+      bindPvcs(() => 'clone volume size is not matching'),
+    );
     await expect(session(fake).s.prepare({ ZFS_CLONE_SOURCE: 'gcc12' })).rejects.toThrow('clone volume size is not matching');
     expect(pvcs(fake)).toEqual([]);
   });
@@ -118,7 +122,8 @@ describe('CacheSession.cleanup', () => {
       runInJob: recordFlush(flushed, () => ({ exitCode: 1, stderr: "sync: error syncing '/CONAN_HOME': Input/output error\n" })),
     });
     expect(flushed).toEqual([['sync', '-f', '/CONAN_HOME']]);
-    const said = "no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error";
+    const said =
+      "no snapshot is taken and nothing is promoted: `sync -f /CONAN_HOME` exited with 1 in the job container: sync: error syncing '/CONAN_HOME': Input/output error";
     expect(report.problems).toEqual([said]);
     expect(lines).toContain(`warning: ${said}`);
     expect(report).toMatchObject({ snapshot: undefined, promotion: undefined, released: true });
@@ -126,7 +131,7 @@ describe('CacheSession.cleanup', () => {
     expect(pvcs(fake)).toEqual([]);
   });
 
-  it('stops the job container\'s processes before the flush; when they cannot be stopped, no snapshot', async () => {
+  it("stops the job container's processes before the flush; when they cannot be stopped, no snapshot", async () => {
     const fake = seededCluster();
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_SNAPSHOT_BACK: 'always' }, 'r1');
     const ran: string[][] = [];
@@ -138,7 +143,9 @@ describe('CacheSession.cleanup', () => {
       },
     });
     expect(ran).toEqual([[...STOP_JOB_PROCESSES]]);
-    expect(report.problems).toEqual(["no snapshot is taken: stopping the job's processes before the snapshot failed (exit 3): processes still running after SIGKILL: 42 43"]);
+    expect(report.problems).toEqual([
+      "no snapshot is taken: stopping the job's processes before the snapshot failed (exit 3): processes still running after SIGKILL: 42 43",
+    ]);
     expect(report.snapshot).toBeUndefined();
   });
 
@@ -193,7 +200,7 @@ describe('CacheSession.cleanup', () => {
     expect(refused.released).toBe(true);
   });
 
-  it('deletes this runner pod\'s leftover clones when the state was lost', async () => {
+  it("deletes this runner pod's leftover clones when the state was lost", async () => {
     const fake = seededCluster();
     await job(fake, { ZFS_CLONE_SOURCE: 'gcc12' }, 'r1');
     await job(fake, { ZFS_CLONE_SOURCE: 'gcc12' }, 'r2');

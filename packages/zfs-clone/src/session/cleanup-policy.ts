@@ -98,8 +98,10 @@ export function cloneMismatch(pvc: V1PersistentVolumeClaim, state: CloneState, n
   if (labels[RUNNER_POD_LABEL] !== runnerPod) return `PVC "${state.pvc}" belongs to runner pod "${labels[RUNNER_POD_LABEL] ?? '?'}", not "${runnerPod}"`;
   const origin = pvc.spec?.dataSource?.kind === 'VolumeSnapshot' ? pvc.spec.dataSource.name : undefined;
   if (origin !== state.snapshot) return `PVC "${state.pvc}" is a clone of "${origin ?? 'nothing'}", the state says "${state.snapshot}"`;
-  if (state.source.kind === 'cache' && state.cache?.name !== state.source.name) return `the state's cache "${state.cache?.name ?? '?'}" is not its source "${state.source.name}"`;
-  if (labels[CACHE] !== state.cache?.name) return `PVC "${state.pvc}" belongs to cache "${labels[CACHE] ?? 'none'}", the state says "${state.cache?.name ?? 'none'}"`;
+  if (state.source.kind === 'cache' && state.cache?.name !== state.source.name)
+    return `the state's cache "${state.cache?.name ?? '?'}" is not its source "${state.source.name}"`;
+  if (labels[CACHE] !== state.cache?.name)
+    return `PVC "${state.pvc}" belongs to cache "${labels[CACHE] ?? 'none'}", the state says "${state.cache?.name ?? 'none'}"`;
   if (state.cache && labels[PARENT_GENERATION] !== String(state.cache.generation)) {
     return `PVC "${state.pvc}" is a clone of generation ${labels[PARENT_GENERATION] ?? '?'}, the state says ${state.cache.generation}`;
   }

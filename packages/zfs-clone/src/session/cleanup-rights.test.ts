@@ -10,16 +10,22 @@ const pullRequest = { ...mainPush, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF
 const PROMOTING = { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_PROMOTE: 'true' };
 
 /** The state with its policy rewritten, as a job that reached the response file could. */
-const forged = (state: CloneState, policy: Partial<CloneState['policy']>, more: Partial<CloneState> = {}): CloneState => ({ ...state, ...more, policy: { ...state.policy, ...policy } });
+const forged = (state: CloneState, policy: Partial<CloneState['policy']>, more: Partial<CloneState> = {}): CloneState => ({
+  ...state,
+  ...more,
+  policy: { ...state.policy, ...policy },
+});
 
-describe('cleanup decides again from the hook\'s environment, not from the state', () => {
-  it('prepare_job refuses a pull request\'s promotion and snapshot back with a warning, and records no wish', async () => {
+describe("cleanup decides again from the hook's environment, not from the state", () => {
+  it("prepare_job refuses a pull request's promotion and snapshot back with a warning, and records no wish", async () => {
     const fake = seededCluster();
     const { state, lines } = await job(fake, { ...PROMOTING, ZFS_CLONE_SNAPSHOT_BACK: 'always' }, 'r1', pullRequest);
     expect(state.policy).toMatchObject({ promote: false, snapshotBack: 'never' });
     expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([
       expect.stringMatching(/^warning: ZFS_CLONE_PROMOTE=true is ignored: event "pull_request" is not in the runner's ZFS_CLONE_PROMOTE_EVENTS/),
-      expect.stringMatching(/^warning: ZFS_CLONE_SNAPSHOT_BACK=always is ignored: this job may not promote into its source and the runner's ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB is false; no snapshot is taken\.$/),
+      expect.stringMatching(
+        /^warning: ZFS_CLONE_SNAPSHOT_BACK=always is ignored: this job may not promote into its source and the runner's ZFS_CLONE_SNAPSHOT_BACK_ANY_JOB is false; no snapshot is taken\.$/,
+      ),
     ]);
   });
 
@@ -36,7 +42,7 @@ describe('cleanup decides again from the hook\'s environment, not from the state
     expect(pvcs(fake)).toEqual([]);
   });
 
-  it('a state forged to promote another repository\'s cache does not promote it', async () => {
+  it("a state forged to promote another repository's cache does not promote it", async () => {
     const fake = seededCluster();
     const other = { ...mainPush, GITHUB_REPOSITORY: 'evil/b' };
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12' }, 'r1', other);
@@ -47,12 +53,14 @@ describe('cleanup decides again from the hook\'s environment, not from the state
     expect(snapshots(fake)).toEqual([]);
   });
 
-  it('a state that names another PVC (the seed) is not acted on: only this runner pod\'s own clone is released', async () => {
+  it("a state that names another PVC (the seed) is not acted on: only this runner pod's own clone is released", async () => {
     const fake = seededCluster();
     const { s, state } = await job(fake, PROMOTING, 'r1');
     const report = await s.cleanup(forged(state, {}, { pvc: 'golden' }), { succeeded: true });
     expect(report.problems).toEqual([
-      expect.stringMatching(/^The clone state does not describe this runner's clone \(PVC "golden" is not a clone made by the hook\); nothing is snapshotted, promoted or kept/),
+      expect.stringMatching(
+        /^The clone state does not describe this runner's clone \(PVC "golden" is not a clone made by the hook\); nothing is snapshotted, promoted or kept/,
+      ),
     ]);
     expect(fake.store.has(`persistentvolumeclaims/${NS}/golden`)).toBe(true);
     expect(snapshots(fake)).toEqual([]);
@@ -99,14 +107,16 @@ describe('kept snapshots', () => {
     const { s, state } = await job(fake, keeping, 'r1', { ...mainPush, ZFS_CLONE_KEEP_TTL: '0s', ZFS_CLONE_GC_ON_CLEANUP: 'false' });
     const report = await s.cleanup(state, { succeeded: true });
     expect(report.kept?.until).toBe('2025-06-01T00:10:00.000Z');
-    expect(fake.store.get(`volumesnapshots/${NS}/${report.snapshot}`)?.metadata?.['annotations']).toMatchObject({ 'zrh.dev/expires-at': '2025-06-01T00:10:00.000Z' });
+    expect(fake.store.get(`volumesnapshots/${NS}/${report.snapshot}`)?.metadata?.['annotations']).toMatchObject({
+      'zrh.dev/expires-at': '2025-06-01T00:10:00.000Z',
+    });
   });
 
   it('survive another job\'s gc that runs between "ready" and the compare-and-swap', async () => {
     const fake = seededCluster();
     const cas: KubeClient['replace'] = fake.replace.bind(fake);
     let collected: string[] = [];
-    fake.replace = async <T,>(ref: ResourceRef, body: T): Promise<T> => {
+    fake.replace = async <T>(ref: ResourceRef, body: T): Promise<T> => {
       if (ref.type.plural === 'configmaps') {
         // Another job's gc a minute later, with no grace at all: only an expiry keeps the snapshot.
         collected = [...(await gc(fake, { namespace: NS, now: Date.now() + 60_000, policy: { keepGenerations: 5, graceSeconds: 0 } })).deleted];
@@ -132,7 +142,9 @@ describe('kept snapshots', () => {
     expect((await a.s.cleanup(a.state, { succeeded: true })).promotion?.outcome).toBe('promoted');
     const lost = await b.s.cleanup(b.state, { succeeded: true });
     expect(lost).toMatchObject({ promotion: { outcome: 'lost' }, kept: undefined, released: true });
-    expect(lost.problems).toEqual([`not keeping snapshot ${lost.snapshot}: 0 unpromoted snapshots of cache gcc12 are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=0)`]);
+    expect(lost.problems).toEqual([
+      `not keeping snapshot ${lost.snapshot}: 0 unpromoted snapshots of cache gcc12 are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=0)`,
+    ]);
     expect(fake.store.has(`volumesnapshots/${NS}/${lost.snapshot}`)).toBe(false);
   });
 });
@@ -144,7 +156,12 @@ describe('the cap on kept snapshots', () => {
       metadata: {
         name: `other-${kept ? 'kept' : 'in-flight'}`,
         namespace: NS,
-        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12', ...(kept ? { 'zrh.dev/kept': 'true' } : {}) },
+        labels: {
+          'app.kubernetes.io/managed-by': 'zfs-runner-hooks',
+          'zrh.dev/role': 'candidate',
+          'zrh.dev/cache': 'gcc12',
+          ...(kept ? { 'zrh.dev/kept': 'true' } : {}),
+        },
         annotations: { 'zrh.dev/expires-at': '2025-06-01T00:20:00.000Z' },
       },
     });
@@ -170,7 +187,9 @@ describe('the cap on kept snapshots', () => {
     expect((await a.s.cleanup(a.state, { succeeded: true })).promotion?.outcome).toBe('promoted');
     const lost = await b.s.cleanup(b.state, { succeeded: true });
     expect(lost).toMatchObject({ promotion: { outcome: 'lost' }, kept: undefined, released: true });
-    expect(lost.problems).toEqual([`not keeping snapshot ${lost.snapshot}: 1 unpromoted snapshots of cache gcc12 are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=1)`]);
+    expect(lost.problems).toEqual([
+      `not keeping snapshot ${lost.snapshot}: 1 unpromoted snapshots of cache gcc12 are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=1)`,
+    ]);
   });
 });
 
@@ -194,7 +213,12 @@ describe('gc on cleanup', () => {
     const fake = seededCluster();
     const { s, state } = await job(fake, { ZFS_CLONE_SOURCE: 'gcc12', ZFS_CLONE_KEEP_ON_FAILURE: '1h' }, 'r1');
     fake.put('volumesnapshots', {
-      metadata: { name: 'old', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z', labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' } },
+      metadata: {
+        name: 'old',
+        namespace: NS,
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
+      },
       spec: { source: { persistentVolumeClaimName: 'golden' } },
       status: { readyToUse: true },
     });
@@ -203,7 +227,9 @@ describe('gc on cleanup', () => {
     const report = await s.cleanup(state, { succeeded: false });
     expect(report.kept?.object).toBe(`volume/${state.pvc}`);
     expect(report.problems).toEqual([
-      expect.stringMatching(/^gc failed: gc refused to run in namespace "ci", nothing was deleted: cache "gcc12": ConfigMap "zfs-cache-gcc12" is not a valid cache head: data\.generation: expected a whole number/),
+      expect.stringMatching(
+        /^gc failed: gc refused to run in namespace "ci", nothing was deleted: cache "gcc12": ConfigMap "zfs-cache-gcc12" is not a valid cache head: data\.generation: expected a whole number/,
+      ),
     ]);
     expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(true);
     expect(fake.store.has(`volumesnapshots/${NS}/gcc12-g1`)).toBe(true);

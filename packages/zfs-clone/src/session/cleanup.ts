@@ -60,7 +60,13 @@ export interface CleanupContext {
  * runner's own clone (`cloneMismatch`). Never throws for a cache problem: problems are logged as
  * warnings and reported, and anything left behind carries an expiry for gc.
  */
-export async function cleanupClone(kube: KubeClient, state: CloneState, input: CleanupInput, logger: CacheLogger, context: CleanupContext): Promise<CleanupReport> {
+export async function cleanupClone(
+  kube: KubeClient,
+  state: CloneState,
+  input: CleanupInput,
+  logger: CacheLogger,
+  context: CleanupContext,
+): Promise<CleanupReport> {
   const started = Date.now();
   const { namespace, runnerPod, now } = context;
   const { pvc } = state;
@@ -73,7 +79,10 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   const claim = await kube.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: pvc });
   const mismatch = claim ? cloneMismatch(claim, state, namespace, runnerPod) : undefined;
   if (!claim || mismatch) {
-    if (mismatch) problems.push(`The clone state does not describe this runner's clone (${mismatch}); nothing is snapshotted, promoted or kept, only this runner pod's own clones are released.`);
+    if (mismatch)
+      problems.push(
+        `The clone state does not describe this runner's clone (${mismatch}); nothing is snapshotted, promoted or kept, only this runner pod's own clones are released.`,
+      );
     else logger.debug(`clone PVC ${pvc} no longer exists`);
     const deleted = await cleanupOrphans(kube, namespace, runnerPod).catch((error: unknown) => {
       problems.push(`releasing this runner pod's clones failed: ${message(error)}`);
@@ -130,7 +139,9 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
     try {
       const count = await countKeptSnapshots(kube, namespace, cacheName);
       if (count >= policy.maxKeptSnapshots) {
-        problems.push(`not taking a snapshot: ${count} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`);
+        problems.push(
+          `not taking a snapshot: ${count} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`,
+        );
         wantSnapshot = false;
       }
     } catch (error) {
@@ -219,20 +230,39 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
           promotion = { outcome: 'lost', generation: result.head.generation };
           const full = policy.onConflict === 'keep' ? await countKeptSnapshots(kube, namespace, cacheName, snapshot) : 0;
           if (policy.onConflict === 'drop' || full >= policy.maxKeptSnapshots) {
-            if (policy.onConflict === 'keep') problems.push(`not keeping snapshot ${snapshot}: ${full} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`);
-            logger.info(`Cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot ${snapshot} dropped`);
-            await note(snapshotObject, 'LostRace', `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot dropped`);
+            if (policy.onConflict === 'keep')
+              problems.push(
+                `not keeping snapshot ${snapshot}: ${full} unpromoted snapshots of ${group} are kept already (ZFS_CLONE_MAX_KEPT_SNAPSHOTS=${policy.maxKeptSnapshots})`,
+              );
+            logger.info(
+              `Cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot ${snapshot} dropped`,
+            );
+            await note(
+              snapshotObject,
+              'LostRace',
+              `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot dropped`,
+            );
             await drop(snapshot);
           } else {
             kept = await keep(snapshot);
             logger.info(`Cache ${state.cache.name} moved on meanwhile; snapshot ${snapshot} kept until ${kept.until}`);
-            await note(snapshotObject, 'LostRace', `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot kept until ${kept.until}`);
+            await note(
+              snapshotObject,
+              'LostRace',
+              `Not promoted: cache ${state.cache.name} moved to generation ${result.head.generation} since this job cloned generation ${state.cache.generation}; snapshot kept until ${kept.until}`,
+            );
           }
         }
       } else {
         kept = await keep(snapshot);
-        logger.info(`Snapshot ${snapshot} kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`);
-        await note(snapshotObject, 'Kept', `Not promoted, kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`);
+        logger.info(
+          `Snapshot ${snapshot} kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`,
+        );
+        await note(
+          snapshotObject,
+          'Kept',
+          `Not promoted, kept until ${kept.until}${state.cache ? `; promote it with: zfs-clone promote ${state.cache.name} ${snapshot}` : ''}`,
+        );
       }
     } catch (error) {
       problems.push(`snapshot back failed: ${message(error)}`);
@@ -247,7 +277,11 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
         await keepClone(kube, namespace, pvc, until);
         kept = { object: `volume/${pvc}`, until: until.toISOString() };
         logger.info(`Failed job's clone ${pvc} kept for ${formatDuration(policy.keepOnFailureSeconds)} (until ${kept.until})`);
-        await note({ kind: 'PersistentVolumeClaim', name: pvc, uid: claim.metadata?.uid }, 'Kept', `Failed job's clone kept for inspection until ${kept.until}`);
+        await note(
+          { kind: 'PersistentVolumeClaim', name: pvc, uid: claim.metadata?.uid },
+          'Kept',
+          `Failed job's clone kept for inspection until ${kept.until}`,
+        );
       }
     } catch (error) {
       problems.push(`keeping the failed clone failed: ${message(error)}`);
@@ -264,10 +298,18 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
 
   if (policy.gcOnCleanup && state.cache && (promotion?.outcome === 'promoted' || kept)) {
     try {
-      const result = await gc(kube, { namespace, now: now().getTime(), policy: { keepGenerations: policy.keepGenerations, graceSeconds: MIN_KEEP_SECONDS, caches: [state.cache.name] } });
+      const result = await gc(kube, {
+        namespace,
+        now: now().getTime(),
+        policy: { keepGenerations: policy.keepGenerations, graceSeconds: MIN_KEEP_SECONDS, caches: [state.cache.name] },
+      });
       if (result.deleted.length > 0) {
         logger.info(`gc of cache ${state.cache.name}: deleted ${result.deleted.join(', ')}`);
-        await note({ kind: 'ConfigMap', name: headConfigMapName(state.cache.name) }, 'GarbageCollected', `gc deleted ${result.deleted.length} object(s) of cache ${state.cache.name}: ${result.deleted.join(', ')}`);
+        await note(
+          { kind: 'ConfigMap', name: headConfigMapName(state.cache.name) },
+          'GarbageCollected',
+          `gc deleted ${result.deleted.length} object(s) of cache ${state.cache.name}: ${result.deleted.join(', ')}`,
+        );
       }
       for (const f of result.failed) problems.push(`gc: ${f.object}: ${f.error}`);
     } catch (error) {
@@ -276,7 +318,9 @@ export async function cleanupClone(kube: KubeClient, state: CloneState, input: C
   }
   await Promise.all(recording);
   const report = finish({ snapshot, promotion, kept, released }, { snapshotMs, promoteMs });
-  logger.debug(`zfs-clone cleanup: ${report.timings.totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`);
+  logger.debug(
+    `zfs-clone cleanup: ${report.timings.totalMs} ms in all (flush ${flushMs ?? '-'} ms, snapshot create→ready ${snapshotMs ?? '-'} ms, promotion ${promoteMs ?? '-'} ms)`,
+  );
   return report;
 }
 

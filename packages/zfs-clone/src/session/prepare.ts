@@ -88,7 +88,12 @@ export async function prepareClone(input: PrepareInput): Promise<PreparedClone> 
   const recorded = recordCacheEvent(
     kube,
     namespace,
-    { object: { kind: 'PersistentVolumeClaim', name: pvc, uid: created.metadata?.uid }, reason: 'CloneCreated', message: `Cloned from ${from} for runner pod ${runnerPod.name}`, cache: resolved.cache?.name },
+    {
+      object: { kind: 'PersistentVolumeClaim', name: pvc, uid: created.metadata?.uid },
+      reason: 'CloneCreated',
+      message: `Cloned from ${from} for runner pod ${runnerPod.name}`,
+      cache: resolved.cache?.name,
+    },
     logger,
     { now: () => new Date(), instance: runnerPod.name },
   );
@@ -167,6 +172,6 @@ export function explainNodeConflict(cloneNode: string | undefined, requiredNode:
   return (
     `The ZFS clone lives on node "${cloneNode}" (a zfs-localpv clone always lands on its snapshot's node), ` +
     `but the workspace volume forces the job pod onto node "${requiredNode}". Run the runner on "${cloneNode}", ` +
-    'use the copy workspace mode (ZRH_WORKSPACE_MODE=copy), or keep the cache on the runner\'s node.'
+    "use the copy workspace mode (ZRH_WORKSPACE_MODE=copy), or keep the cache on the runner's node."
   );
 }

@@ -4,7 +4,12 @@ import { createCacheSession } from './cache-session.js';
 import type { CacheLogger } from './logger.js';
 
 /** The hook's environment for a push to main of acme/app, which the runner binds to cache gcc12. */
-export const mainPush = { GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'acme/app', ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12=acme/app' };
+export const mainPush = {
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_REPOSITORY: 'acme/app',
+  ZFS_CLONE_CACHE_REPOSITORIES: 'gcc12=acme/app',
+};
 
 /** The sessions' clock unless a test needs the wall clock (the fake stamps objects with it). */
 export const NOW = new Date('2025-06-01T00:00:00Z');
@@ -37,7 +42,15 @@ export async function job(fake: FakeKube, env: Record<string, string>, runner: s
 }
 
 /** Names of the clone PVCs (all but the seed's). */
-export const pvcs = (fake: FakeKube) => fake.all('persistentvolumeclaims').map((p) => p.metadata?.name).filter((n) => n !== 'golden');
+export const pvcs = (fake: FakeKube) =>
+  fake
+    .all('persistentvolumeclaims')
+    .map((p) => p.metadata?.name)
+    .filter((n) => n !== 'golden');
 
 /** Names of the VolumeSnapshots other than the seed's. */
-export const snapshots = (fake: FakeKube) => fake.all('volumesnapshots').map((s) => s.metadata?.name).filter((n) => n !== 'gcc12-g1');
+export const snapshots = (fake: FakeKube) =>
+  fake
+    .all('volumesnapshots')
+    .map((s) => s.metadata?.name)
+    .filter((n) => n !== 'gcc12-g1');

@@ -5,7 +5,16 @@ const m = (rel: string, readOnly = false) => ({ target: `/t/${rel}`, rel, readOn
 
 describe('splitSources', () => {
   it('takes file commands from the runner, externals from its externals and the rest from the job pod', () => {
-    expect(splitSources([m('repo/repo'), m('_temp/_github_home'), m('_temp/_runner_file_commands'), m('_temp'), m('_externals/node20', true), m('_externals/node20/bin', true)])).toEqual({
+    expect(
+      splitSources([
+        m('repo/repo'),
+        m('_temp/_github_home'),
+        m('_temp/_runner_file_commands'),
+        m('_temp'),
+        m('_externals/node20', true),
+        m('_externals/node20/bin', true),
+      ]),
+    ).toEqual({
       local: ['_temp/_runner_file_commands'],
       externals: ['_externals/node20'],
       fromJob: ['_temp', 'repo/repo'],

@@ -34,9 +34,26 @@ export function splitSources(mounts: readonly StepMount[]): StepSources {
  * job pod's folders and the externals go in at the same time; the runner's file commands too,
  * unless a folder from the job pod holds them (then they follow it, so the fresh files win).
  */
-export async function copyIntoStepPod(io: WorkspaceIo, ws: WorkspaceState, step: StepPodRef, mounts: readonly StepMount[], rv: string | undefined, mark: Mark): Promise<string | undefined> {
+export async function copyIntoStepPod(
+  io: WorkspaceIo,
+  ws: WorkspaceState,
+  step: StepPodRef,
+  mounts: readonly StepMount[],
+  rv: string | undefined,
+  mark: Mark,
+): Promise<string | undefined> {
   const { namespace, pod } = step;
-  const running = await waitForPod(io.client, { namespace, name: pod, goal: { kind: 'running', container: INIT_CONTAINER }, resourceVersion: rv, timeoutSeconds: io.config.podTimeoutSeconds, unschedulableGraceSeconds: io.config.unschedulableGraceSeconds, log: io.log, signal: io.signal, what: 'Step pod' });
+  const running = await waitForPod(io.client, {
+    namespace,
+    name: pod,
+    goal: { kind: 'running', container: INIT_CONTAINER },
+    resourceVersion: rv,
+    timeoutSeconds: io.config.podTimeoutSeconds,
+    unschedulableGraceSeconds: io.config.unschedulableGraceSeconds,
+    log: io.log,
+    signal: io.signal,
+    what: 'Step pod',
+  });
   mark('init running');
   const init: PodTarget = { namespace, pod, container: INIT_CONTAINER };
   const { local, fromJob, externals } = splitSources(mounts);
@@ -72,7 +89,13 @@ async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
   for (let attempt = 1; attempt <= 2; attempt++) {
     const stderr = new TextSink(2048);
     try {
-      const { exitCode } = await io.client.exec({ ...init, command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`], stderr, timeoutMs: 30_000, signal: io.signal });
+      const { exitCode } = await io.client.exec({
+        ...init,
+        command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`],
+        stderr,
+        timeoutMs: 30_000,
+        signal: io.signal,
+      });
       if (exitCode === 0) return;
       problem = `the exec that writes its ready marker exited with ${exitCode}${stderr.text.trim() ? `: ${stderr.text.trim()}` : ''}`;
       break;
@@ -92,7 +115,10 @@ async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
     io.log.debug(`Step pod ${init.pod} started although ${problem}`);
     return;
   }
-  throw new HookError('COPY_FAILED', `Could not start step pod ${init.pod} after copying its inputs: ${problem}${ended ? ` (its init container ended with ${ended.exitCode})` : ''}`);
+  throw new HookError(
+    'COPY_FAILED',
+    `Could not start step pod ${init.pod} after copying its inputs: ${problem}${ended ? ` (its init container ended with ${ended.exitCode})` : ''}`,
+  );
 }
 
 /**

@@ -37,10 +37,12 @@ function open(io: WorkspaceIo, state: WorkspaceState): Workspace {
       const tar = localTar(state.workDir, rels);
       return { stdin: tar.stream, sent: tar.done, untarDir: CONTAINER_WORK };
     },
-    collectScriptStep: (target) => copyFromPod(io.client, target, { dir: CONTAINER_WORK, allowed: [FILE_COMMANDS_REL], root: state.workDir, signal: io.signal }),
+    collectScriptStep: (target) =>
+      copyFromPod(io.client, target, { dir: CONTAINER_WORK, allowed: [FILE_COMMANDS_REL], root: state.workDir, signal: io.signal }),
     containerStepHelperImage(jobImage) {
       const image = io.config.helperImage ?? jobImage;
-      if (!image) throw new HookError('UNSUPPORTED', 'Copy mode container steps need ACTIONS_RUNNER_IMAGE (an image with sh and tar) when the job has no job container');
+      if (!image)
+        throw new HookError('UNSUPPORTED', 'Copy mode container steps need ACTIONS_RUNNER_IMAGE (an image with sh and tar) when the job has no job container');
       return image;
     },
     fillStepPod: (step, mounts, resourceVersion, mark) => copyIntoStepPod(io, state, step, mounts, resourceVersion, mark),

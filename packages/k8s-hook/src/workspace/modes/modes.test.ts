@@ -16,7 +16,15 @@ const io = (config: Partial<WorkspaceIo['config']> = {}, client = new FakeKubeCl
   config: { podTimeoutSeconds: 60, unschedulableGraceSeconds: 10, helperImage: undefined, useKubeScheduler: false, ...config },
 });
 const dirs = { workDir: WORK, externalsDir: EXTERNALS };
-const volume: WorkspaceState = { mode: 'volume', workDir: WORK, externalsDir: EXTERNALS, claimName: 'w', claimSubPath: '', copiedActions: [], copiedExternals: [] };
+const volume: WorkspaceState = {
+  mode: 'volume',
+  workDir: WORK,
+  externalsDir: EXTERNALS,
+  claimName: 'w',
+  claimSubPath: '',
+  copiedActions: [],
+  copiedExternals: [],
+};
 const copy: WorkspaceState = { mode: 'copy', workDir: WORK, externalsDir: EXTERNALS, copiedActions: [], copiedExternals: [] };
 const container: ImageContainer = {
   image: 'node:20',
@@ -28,7 +36,12 @@ const container: ImageContainer = {
   userMountVolumes: [],
 };
 const plan = async (choice: WorkspaceChoice, config: Partial<WorkspaceIo['config']> = {}, client = new FakeKubeClient()) => {
-  const s = await planWorkspaceState(io(config, client), { choice, dirs, namespace: 'ci', runnerPod: runnerPod({ persistentVolumeClaim: { claimName: 'w' } }) });
+  const s = await planWorkspaceState(io(config, client), {
+    choice,
+    dirs,
+    namespace: 'ci',
+    runnerPod: runnerPod({ persistentVolumeClaim: { claimName: 'w' } }),
+  });
   return { s, calls: client.calls.map((c) => `${c.verb} ${c.plural}/${c.name}`) };
 };
 
@@ -50,7 +63,16 @@ describe('planWorkspaceState', () => {
 
   it('pins a volume-mode job to the runner node when its claim is single-node', async () => {
     const { s, calls } = await plan({ mode: 'volume', reason: 'r', claimName: 'w', claimSubPath: '_work', accessModes: ['ReadWriteOnce'] });
-    expect(s).toEqual({ mode: 'volume', workDir: WORK, externalsDir: EXTERNALS, claimName: 'w', claimSubPath: '_work', pinnedNode: 'node-a', copiedActions: [], copiedExternals: [] });
+    expect(s).toEqual({
+      mode: 'volume',
+      workDir: WORK,
+      externalsDir: EXTERNALS,
+      claimName: 'w',
+      claimSubPath: '_work',
+      pinnedNode: 'node-a',
+      copiedActions: [],
+      copiedExternals: [],
+    });
     expect(calls).toEqual([]);
   });
 
@@ -73,7 +95,11 @@ describe('workspaceFor', () => {
   const step = planStepCopy({ entryPoint: '/__e/node20/bin/node', args: ['/__w/_actions/o/r/v1/dist/index.js'], copiedActions: [], copiedExternals: [] });
 
   it('sends the step files, new actions and the env file before a copy-mode script step', () => {
-    expect(workspaceFor(io(), copy).sentBeforeScriptStep(step, '_temp/_zrh/1.env')).toEqual(['_temp/_runner_file_commands', '_actions/o/r/v1', '_temp/_zrh/1.env']);
+    expect(workspaceFor(io(), copy).sentBeforeScriptStep(step, '_temp/_zrh/1.env')).toEqual([
+      '_temp/_runner_file_commands',
+      '_actions/o/r/v1',
+      '_temp/_zrh/1.env',
+    ]);
   });
 
   it('sends nothing before a volume-mode script step, where the job pod sees _work', async () => {
