@@ -24,7 +24,8 @@ export type HookErrorOptions = HintedErrorOptions;
 
 /**
  * The one error class the hook throws on purpose: a stable `code`, a message that says what
- * failed and why, an optional `hint` with what to do, and the original error as `cause`.
+ * failed and why, an optional `hint` with what to do (joined to the message as its last sentence,
+ * as the client's and the cache's errors do: `withHint`), and the original error as `cause`.
  */
 export class HookError extends Error {
   override readonly name: string = 'HookError';
@@ -32,7 +33,7 @@ export class HookError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: HookErrorCode, message: string, options: HookErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(withHint(message, options.hint), { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
   }

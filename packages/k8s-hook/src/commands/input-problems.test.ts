@@ -28,7 +28,7 @@ describe('InputProblems', () => {
     });
     await p.checkAsync(() => Promise.reject(new Error('Invalid ZFS clone configuration (1 problem)')));
     p.check(() => {
-      throw new HookError('OPTION_REFUSED', 'Options refused; Remove them.', { hint: 'Remove them.' });
+      throw new HookError('OPTION_REFUSED', 'Options refused', { hint: 'Remove them.' });
     });
     let thrown: unknown;
     try {
@@ -41,7 +41,7 @@ describe('InputProblems', () => {
       'prepare_job found 3 problems in its input and started nothing (fix them all, then re-run the job):\n' +
         '1. Invalid ports of job container:\n     port "x": expected a number\n   Use the docker form.\n' +
         '2. Invalid ZFS clone configuration (1 problem)\n' +
-        '3. Options refused; Remove them.',
+        '3. Options refused\n   Remove them.',
     );
   });
 });

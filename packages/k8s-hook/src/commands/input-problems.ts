@@ -1,3 +1,4 @@
+import { splitHint } from '@zfs-runner-hooks/vocabulary';
 import { HookError } from '../errors.js';
 
 /**
@@ -42,6 +43,6 @@ export class InputProblems {
 /** An error's message, and its hint (when it has one the message does not hold) on the next line. */
 function item(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const hint = 'hint' in err && typeof err.hint === 'string' && err.hint && !err.message.includes(err.hint) ? `\n${err.hint}` : '';
-  return `${err.message}${hint}`;
+  const { message, hint } = splitHint(err as Error & { hint?: string });
+  return hint ? `${message}\n${hint}` : message;
 }

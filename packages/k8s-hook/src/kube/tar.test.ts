@@ -193,8 +193,8 @@ describe('copyFromPod', () => {
       () => undefined,
       (e: unknown) => e,
     )) as Error;
-    expect(err.message).toMatch(/tar in the pod exited with 2: e+$/);
-    expect(err.message.match(/e+$/)?.[0]).toHaveLength(8192);
+    expect(err.message).toMatch(/tar in the pod exited with 2: e+\. The job container needs `sh` and `tar`/);
+    expect(err.message.match(/: (e+)\. /)?.[1]).toHaveLength(8192);
   });
 });
 

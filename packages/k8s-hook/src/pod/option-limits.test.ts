@@ -144,7 +144,8 @@ describe('checkOptions', () => {
     expect((err as Error).message).toBe(
       'Options of the service redis are not allowed:\n' +
         '  --cap-add SYS_ADMIN: the runner does not allow adding SYS_ADMIN (ZRH_ALLOWED_CAPABILITIES is unset); add SYS_ADMIN to ZRH_ALLOWED_CAPABILITIES to allow it\n' +
-        '  --privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true to allow it',
+        '  --privileged: the runner does not allow privileged options; set ZRH_ALLOW_PRIVILEGED=true to allow it. ' +
+        "Remove them from the workflow's `options:`, or ask the runner's administrator for the setting named (docs/hook-configuration.md).",
     );
   });
 

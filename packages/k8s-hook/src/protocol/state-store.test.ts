@@ -167,7 +167,7 @@ describe('JobStateStore', () => {
   it('says there is no state when the runner passes none', async () => {
     await expect(hook().open(null, RESPONSE)).rejects.toMatchObject({
       code: 'STATE_INVALID',
-      message: 'No job state: prepare_job has not completed for this job',
+      message: expect.stringMatching(/^No job state: prepare_job has not completed for this job\. /),
     });
   });
 
