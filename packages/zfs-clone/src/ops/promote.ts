@@ -1,4 +1,4 @@
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isConflict, isNotFound, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
 import type { VolumeSnapshot } from '../kube-types.js';
@@ -96,7 +96,27 @@ export async function claimForHead(
     // A missing snapshot is reported by the check, with its own message.
     if (!isNotFound(error)) throw error;
   }
-  return requireReadySnapshot(kube, namespace, name, made);
+  const snapshot = await requireReadySnapshot(kube, namespace, name, made);
+  await requireSourceVolume(kube, namespace, snapshot);
+  return snapshot;
+}
+
+/**
+ * Checks that the PVC a snapshot was taken of still exists and is not being deleted. Under ZFS a
+ * snapshot lives inside its volume: destroying the volume destroys the snapshot, while its
+ * VolumeSnapshot still says `readyToUse: true` and every clone of it stays Pending. (A snapshot
+ * of no PVC, such as a pre-provisioned one, is not checked.)
+ */
+export async function requireSourceVolume(kube: KubeClient, namespace: string, snapshot: VolumeSnapshot): Promise<void> {
+  const source = snapshot.spec?.source?.persistentVolumeClaimName;
+  if (source === undefined) return;
+  const pvc = await kube.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: source });
+  if (pvc && !pvc.metadata?.deletionTimestamp) return;
+  throw new ZfsCloneError(
+    'PROMOTE_FAILED',
+    `VolumeSnapshot "${snapshot.metadata?.name}" in namespace "${namespace}" has lost its volume: PVC "${source}" ${pvc ? 'is being deleted' : 'is gone'}, and under ZFS a snapshot goes with its volume (clones of it would stay Pending); a cache head never moves to it.`,
+    { hint: 'Choose another snapshot; gc collects this one once its keep time has run out.' },
+  );
 }
 
 /**
