@@ -51,7 +51,9 @@ export type Step =
    * abandoned head and `zfs-clone gc --keep <keep> --grace 0` (which, reading the head before the
    * second rollback, sees the abandoned head as garbage).
    */
-  | { readonly kind: 'rollback-during-gc'; readonly keep: number };
+  | { readonly kind: 'rollback-during-gc'; readonly keep: number }
+  /** `zfs-clone promote <cache> <snapshot>` of a snapshot a job left (a race lost with keep, an abandoned kill): the `pick`th of them. */
+  | { readonly kind: 'promote-by-hand'; readonly pick: number };
 
 /** A step as the failure messages list it. */
 export function describeStep(step: Step): string {
@@ -74,6 +76,8 @@ export function describeStep(step: Step): string {
     }
     case 'gc-during-promotion':
       return `gc --keep ${step.keep} --grace 0 runs over and over while a job promotes`;
+    case 'promote-by-hand':
+      return `an operator promotes a snapshot a job left behind (pick ${step.pick})`;
     case 'rollback-during-gc':
       return `rollback to the generation before the head, then a rollback back to it at the same time as gc --keep ${step.keep} after the keep times ran out`;
   }
@@ -157,6 +161,7 @@ export function drawStep(random: () => number, model: LineageModel): Step {
     if (model.history[1] && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot)) return { kind: 'rollback-during-gc', keep };
     return { kind: 'promote' };
   }
+  if (r < 0.64) return { kind: 'promote-by-hand', pick: Math.floor(random() * 4) };
   if (r < 0.7) return { kind: 'kill', at: Math.floor(random() * KILL_POINTS.length), then: random() < 0.5 ? 'retry' : 'abandon' };
   if (r < 0.82) {
     const targets = model.kept().filter((g) => g.snapshot !== model.head.snapshot);
