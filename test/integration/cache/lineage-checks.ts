@@ -73,8 +73,11 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
   try {
     const done = await waitFor(
       `restore pod ${pod} to finish`,
-      () => world.core.readNamespacedPod({ name: pod, namespace: ns }),
-      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      async () => {
+        const p = await world.core.readNamespacedPod({ name: pod, namespace: ns });
+        return { phase: p.status?.phase, conditions: (p.status?.conditions ?? []).map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ''}`) };
+      },
+      (p) => p.phase === 'Succeeded' || p.phase === 'Failed',
       { timeoutMs: 240_000, intervalMs: 300 },
     ).catch(async (error: unknown) => {
       const events = await world.core.listNamespacedEvent({ namespace: ns });
@@ -83,7 +86,7 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
       throw new Error(`${error instanceof Error ? error.message : String(error)}\nWarnings: ${said.join('\n') || 'none'}`);
     });
     const log = await world.core.readNamespacedPodLog({ name: pod, namespace: ns });
-    if (done.status?.phase !== 'Succeeded') throw new Error(`restore pod ${pod} failed: ${log}`);
+    if (done.phase !== 'Succeeded') throw new Error(`restore pod ${pod} failed: ${log}`);
     const sections = log.split(/^== (\d+)$/m);
     for (let i = 1; i < sections.length; i += 2) {
       const claim = claims[Number(sections[i])];

@@ -350,7 +350,13 @@ class Torture {
   }
 
   async checkRestores(generations: readonly { generation: number; snapshot: string }[]): Promise<void> {
-    const found = await restoreMarkers(this.world, generations.map((g) => g.snapshot));
+    let found: Awaited<ReturnType<typeof restoreMarkers>> = new Map();
+    try {
+      found = await restoreMarkers(this.world, generations.map((g) => g.snapshot));
+    } catch (error) {
+      const which = generations.map((g) => `generation ${g.generation} (${g.snapshot})`).join(', ');
+      expect.fail(this.why(`restoring ${which} failed: ${error instanceof Error ? error.message : String(error)}`));
+    }
     for (const g of generations) {
       const markers = found.get(g.snapshot);
       const expected = this.model.markersOf(g.snapshot);
