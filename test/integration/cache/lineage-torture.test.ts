@@ -36,13 +36,21 @@ const RUNNER_ENV = { ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP), ZFS_CLONE_MA
 const STEPS = Number(process.env['ZRH_TORTURE_STEPS'] ?? 10);
 /** Every generation gc keeps is restored after every this many steps (and at the end). */
 const ALL_KEPT_EVERY = 4;
-/** Sequences that broke an invariant once (their first `steps` steps reach the break). */
-const FIXED: readonly { readonly seed: number; readonly steps: number }[] = [
-  // A rollback back to the abandoned head at the same time as gc --keep 1: gc deleted the snapshot the head had just moved to.
-  { seed: 8, steps: 5 },
-  // A cleanup_job SIGKILLed while its snapshot became ready, the runner pod gone with the clone; an
-  // operator promoted the snapshot left behind: the head pointed at a snapshot ZFS had destroyed.
-  { seed: 2425, steps: 5 },
+/**
+ * Sequences that broke an invariant once, as steps (so that new kinds of steps do not change them),
+ * with the seed that found them.
+ */
+const FIXED: readonly { readonly name: string; readonly found: number; readonly steps: readonly Step[] }[] = [
+  {
+    name: 'a rollback back to the abandoned head at the same time as gc --keep 1: gc deleted the snapshot the head had just moved to',
+    found: 8,
+    steps: [{ kind: 'promote' }, { kind: 'kill', at: 1, then: 'abandon' }, { kind: 'rollback-during-gc', keep: 1 }, { kind: 'gc', keep: 1, expire: true }],
+  },
+  {
+    name: 'a cleanup_job SIGKILLed while its snapshot became ready, the runner pod gone with the clone, then an operator promoted the snapshot left behind: the head pointed at a snapshot ZFS had destroyed',
+    found: 2425,
+    steps: [{ kind: 'kill', at: 1, then: 'abandon' }, { kind: 'promote' }, { kind: 'promote-by-hand', pick: 0 }, { kind: 'gc', keep: 4, expire: true }],
+  },
 ];
 const randomSeed = process.env['ZRH_TORTURE_SEED'] !== undefined ? Number(process.env['ZRH_TORTURE_SEED']) : Math.floor(Math.random() * 2 ** 31);
 
@@ -77,11 +85,16 @@ class Torture {
     return `${what}\n  seed ${this.seed} (ZRH_TORTURE_SEED=${this.seed} ZRH_TORTURE_STEPS=${this.stepCount}), steps so far:\n${this.steps.map((s, i) => `    ${i + 1}. ${s}`).join('\n')}`;
   }
 
-  async run(): Promise<void> {
+  /** Runs `fixed` steps, or `stepCount` steps drawn from the seed and a last gc. */
+  async run(fixed?: readonly Step[]): Promise<void> {
     const random = prng(this.seed);
     const seeded = await this.world.head(CACHE);
     this.#model = new LineageModel(seeded, HOOK_KEEP);
     await this.checkHead();
+    if (fixed) {
+      for (const [i, step] of fixed.entries()) await this.step(step, i === fixed.length - 1 || (i + 1) % ALL_KEPT_EVERY === 0);
+      return;
+    }
     for (let i = 0; i < this.stepCount; i++) await this.step(drawStep(random, this.model), (i + 1) % ALL_KEPT_EVERY === 0);
     await this.step({ kind: 'gc', keep: 1 + Math.floor(random() * 4), expire: true }, true);
   }
@@ -376,12 +389,13 @@ class Torture {
 
 describe('the cache lineage under seeded random jobs, rollbacks and gc', () => {
   // ZRH_TORTURE_SEED replays that one sequence; otherwise the fixed ones and a random one.
-  const seeds =
-    process.env['ZRH_TORTURE_SEED'] !== undefined
-      ? [{ seed: randomSeed, steps: STEPS, kind: 'given' }]
-      : [...FIXED.map((f) => ({ ...f, kind: 'fixed' })), { seed: randomSeed, steps: STEPS, kind: 'random' }];
+  const given = process.env['ZRH_TORTURE_SEED'] !== undefined;
+  const cases = [
+    ...(given ? [] : FIXED.map((f) => ({ title: `fixed: ${f.name} (seed ${f.found})`, seed: f.found, steps: f.steps.length, fixed: f.steps }))),
+    { title: `${given ? 'given' : 'random'} seed ${randomSeed}, ${STEPS} steps`, seed: randomSeed, steps: STEPS, fixed: undefined },
+  ];
 
-  describe.each(seeds)('seed $seed ($kind, $steps steps)', ({ seed, steps }) => {
+  describe.each(cases)('$title', ({ seed, steps, fixed }) => {
     let world: CacheWorld;
     beforeAll(async () => {
       world = await createCacheWorld(`torture-${seed % 100000}`, CACHE);
@@ -391,9 +405,9 @@ describe('the cache lineage under seeded random jobs, rollbacks and gc', () => {
     });
 
     it('keeps the head and every kept generation restorable with their lineage\'s markers, nothing pending, no data beyond the keep policy', async () => {
-      console.log(`lineage torture: seed ${seed} (ZRH_TORTURE_SEED=${seed} ZRH_TORTURE_STEPS=${steps}), ${steps} steps`);
+      console.log(`lineage torture: seed ${seed} (ZRH_TORTURE_SEED=${seed} ZRH_TORTURE_STEPS=${steps})${fixed ? ', fixed steps' : ''}`);
       const torture = new Torture(seed, steps, world);
-      await torture.run();
+      await torture.run(fixed);
       console.log(`lineage torture: seed ${seed} passed:\n${torture.steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n')}`);
     }, 900_000);
   });
