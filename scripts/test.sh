@@ -10,6 +10,9 @@ bash scripts/setup.sh
 echo "==> type-check"
 pnpm run typecheck
 
+echo "==> format and lint (Biome)"
+pnpm run lint
+
 echo "==> driver tests of the ZFS-LocalPV look-alike storage (Go)"
 (cd test/cluster/csi-zfslike && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" go test -count=1 ./...)
 

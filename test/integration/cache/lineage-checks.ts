@@ -66,7 +66,9 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
   await world.core.createNamespacedPod({
     namespace: ns,
     body: realNodePod(pod, {
-      containers: [{ name: 'ls', image: IMAGES.busybox, command: ['sh', '-c', script], volumeMounts: claims.map((c, i) => ({ name: `v${i}`, mountPath: `/r/${i}` })) }],
+      containers: [
+        { name: 'ls', image: IMAGES.busybox, command: ['sh', '-c', script], volumeMounts: claims.map((c, i) => ({ name: `v${i}`, mountPath: `/r/${i}` })) },
+      ],
       volumes: claims.map((c, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: c.pvc } })),
     }),
   });
@@ -82,7 +84,9 @@ export async function restoreMarkers(world: CacheWorld, snapshots: readonly stri
     ).catch(async (error: unknown) => {
       const events = await world.core.listNamespacedEvent({ namespace: ns });
       const mine = new Set([pod, ...claims.map((c) => c.pvc)]);
-      const said = events.items.filter((e) => mine.has(e.involvedObject.name ?? '') && e.type === 'Warning').map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+      const said = events.items
+        .filter((e) => mine.has(e.involvedObject.name ?? '') && e.type === 'Warning')
+        .map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`);
       throw new Error(`${error instanceof Error ? error.message : String(error)}\nWarnings: ${said.join('\n') || 'none'}`);
     });
     const log = await world.core.readNamespacedPodLog({ name: pod, namespace: ns });
@@ -130,13 +134,15 @@ export async function stuckObjects(world: CacheWorld): Promise<string[]> {
   const pvs = await world.core.listPersistentVolume();
   for (const pv of pvs.items) {
     if (pv.spec?.claimRef?.namespace !== ns) continue;
-    if (pv.status?.phase !== 'Bound') problems.push(`PV ${pv.metadata?.name} (claim ${pv.spec.claimRef.name}) is ${pv.status?.phase}${pv.status?.message ? `: ${pv.status.message}` : ''}`);
+    if (pv.status?.phase !== 'Bound')
+      problems.push(`PV ${pv.metadata?.name} (claim ${pv.spec.claimRef.name}) is ${pv.status?.phase}${pv.status?.message ? `: ${pv.status.message}` : ''}`);
   }
   const state = driverState();
   const origins = new Set(Object.values(state.datasets).map((d) => d.origin));
   const mine = new Set(pvs.items.filter((pv) => pv.spec?.claimRef?.namespace === ns).map((pv) => pv.metadata?.name));
   for (const pending of state.pendingDestroys) {
-    if (mine.has(pending.split('@')[0]) && !origins.has(pending)) problems.push(`the driver's destroy of snapshot ${pending} is pending though no clone depends on it`);
+    if (mine.has(pending.split('@')[0]) && !origins.has(pending))
+      problems.push(`the driver's destroy of snapshot ${pending} is pending though no clone depends on it`);
   }
   return problems;
 }
@@ -151,7 +157,9 @@ export async function keptBeyondCaps(world: CacheWorld, cache: string, caps: { r
   const selector = 'zrh.dev/kept=true';
   const [pvcs, snaps] = await Promise.all([
     world.core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }),
-    world.custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns, labelSelector: `${selector},zrh.dev/cache=${cache}` }) as Promise<{ items: VolumeSnapshot[] }>,
+    world.custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns, labelSelector: `${selector},zrh.dev/cache=${cache}` }) as Promise<{
+      items: VolumeSnapshot[];
+    }>,
   ]);
   const now = Date.now();
   const live = <T extends { metadata?: { annotations?: Record<string, string>; deletionTimestamp?: unknown; name?: string } }>(items: readonly T[]) =>
@@ -159,7 +167,8 @@ export async function keptBeyondCaps(world: CacheWorld, cache: string, caps: { r
   const problems: string[] = [];
   const keptSnapshots = live(snaps.items);
   const keptClones = live(pvcs.items);
-  if (keptSnapshots.length > caps.snapshots) problems.push(`${keptSnapshots.length} kept snapshots of cache ${cache} (cap ${caps.snapshots}): ${keptSnapshots.join(', ')}`);
+  if (keptSnapshots.length > caps.snapshots)
+    problems.push(`${keptSnapshots.length} kept snapshots of cache ${cache} (cap ${caps.snapshots}): ${keptSnapshots.join(', ')}`);
   if (keptClones.length > caps.clones) problems.push(`${keptClones.length} kept clones (cap ${caps.clones}): ${keptClones.join(', ')}`);
   return problems;
 }
@@ -178,13 +187,19 @@ export interface DriverData {
  * also needs its dataset and a clone its origin snapshot. `known` collects the namespace's
  * datasets across calls (a dataset whose PVC is gone belongs to it still).
  */
-export async function dataBeyondPolicy(world: CacheWorld, keptSnapshots: readonly string[], known: Set<string>): Promise<{ extra: string[]; data: DriverData }> {
+export async function dataBeyondPolicy(
+  world: CacheWorld,
+  keptSnapshots: readonly string[],
+  known: Set<string>,
+): Promise<{ extra: string[]; data: DriverData }> {
   const ns = world.ns.name;
   const [pvcs, snaps, pvs, contents] = await Promise.all([
     world.core.listNamespacedPersistentVolumeClaim({ namespace: ns }),
     world.custom.listNamespacedCustomObject({ ...SNAPSHOTS, namespace: ns }) as Promise<{ items: VolumeSnapshot[] }>,
     world.core.listPersistentVolume(),
-    world.custom.listClusterCustomObject(CONTENTS) as Promise<{ items: { spec?: { volumeSnapshotRef?: { namespace?: string; name?: string } }; status?: { snapshotHandle?: string } }[] }>,
+    world.custom.listClusterCustomObject(CONTENTS) as Promise<{
+      items: { spec?: { volumeSnapshotRef?: { namespace?: string; name?: string } }; status?: { snapshotHandle?: string } }[];
+    }>,
   ]);
   const state = driverState();
   for (const pv of pvs.items) if (pv.spec?.claimRef?.namespace === ns && pv.metadata?.name) known.add(pv.metadata.name);
@@ -199,7 +214,9 @@ export async function dataBeyondPolicy(world: CacheWorld, keptSnapshots: readonl
     }
   }
   const datasets = Object.keys(state.datasets).filter((d) => known.has(d));
-  const snapshots = Object.entries(state.snapshots).filter(([, s]) => known.has(s.dataset)).map(([name]) => name);
+  const snapshots = Object.entries(state.snapshots)
+    .filter(([, s]) => known.has(s.dataset))
+    .map(([name]) => name);
   const pending = state.pendingDestroys.filter((p) => known.has(p.split('@')[0] ?? ''));
 
   const handleOf = new Map<string, string>();
@@ -234,6 +251,9 @@ export async function dataBeyondPolicy(world: CacheWorld, keptSnapshots: readonl
       if (origin) stack.push(origin);
     }
   }
-  const extra = [...datasets.filter((d) => !allowed.has(d)).map((d) => `dataset ${d}`), ...snapshots.filter((s) => !allowed.has(s)).map((s) => `snapshot ${s}${pending.includes(s) ? ' (pending destroy)' : ''}`)];
+  const extra = [
+    ...datasets.filter((d) => !allowed.has(d)).map((d) => `dataset ${d}`),
+    ...snapshots.filter((s) => !allowed.has(s)).map((s) => `snapshot ${s}${pending.includes(s) ? ' (pending destroy)' : ''}`),
+  ];
   return { extra, data: { datasets, snapshots, pending } };
 }

@@ -33,7 +33,7 @@ export type Step =
   /** Two jobs clone one generation; the first to clean up promotes, the other loses and keeps or drops its snapshot. */
   | { readonly kind: 'race'; readonly loser: 'keep' | 'drop' }
   /** A promoting job whose cleanup_job is SIGKILLed at `at`, then run again (`retry`) or abandoned (the runner pod goes). */
-  | { readonly kind: 'kill'; readonly at: number; readonly then: 'retry' | 'abandon' }
+  | { readonly kind: 'kill'; readonly at: number; readonly afterwards: 'retry' | 'abandon' }
   /** `zfs-clone rollback --to-generation <n>` (a generation the keep policy guarantees), or to the one before the head. */
   | { readonly kind: 'rollback'; readonly toGeneration: number | undefined }
   /** `zfs-clone gc --keep <keep> --grace 0`, after letting every keep time run out when `expire`. */
@@ -65,13 +65,18 @@ export function describeStep(step: Step): string {
     case 'race':
       return `two jobs race to promote, the loser ${step.loser}s its snapshot`;
     case 'kill':
-      return `a promoting job's cleanup_job is SIGKILLed ${KILL_POINTS[step.at]?.name ?? '?'}, then ${step.then === 'retry' ? 'run again' : 'abandoned'}`;
+      return `a promoting job's cleanup_job is SIGKILLed ${KILL_POINTS[step.at]?.name ?? '?'}, then ${step.afterwards === 'retry' ? 'run again' : 'abandoned'}`;
     case 'rollback':
       return step.toGeneration === undefined ? 'rollback to the generation before the head' : `rollback to generation ${step.toGeneration}`;
     case 'gc':
       return `gc --keep ${step.keep}${step.expire ? ' after the keep times ran out' : ''}`;
     case 'overlap': {
-      const inner = { rollback: 'a rollback to the generation before', gc: `gc --keep ${step.keep} after the keep times ran out`, promote: 'another job promotes', fail: 'another job fails and keeps its clone' }[step.inner];
+      const inner = {
+        rollback: 'a rollback to the generation before',
+        gc: `gc --keep ${step.keep} after the keep times ran out`,
+        promote: 'another job promotes',
+        fail: 'another job fails and keeps its clone',
+      }[step.inner];
       return `a promoting job clones the head, ${inner}, then the job cleans up (${step.loser} on conflict)`;
     }
     case 'gc-during-promotion':
@@ -152,17 +157,24 @@ export function drawStep(random: () => number, model: LineageModel): Step {
   if (r < 0.4) return { kind: 'race', loser: random() < 0.5 ? 'keep' : 'drop' };
   if (r < 0.5) {
     const inner = (['rollback', 'gc', 'promote', 'fail'] as const)[Math.floor(random() * 4)] ?? 'gc';
-    const canRollBack = model.history[1] !== undefined && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot);
-    return { kind: 'overlap', inner: inner === 'rollback' && !canRollBack ? 'gc' : inner, keep: 1 + Math.floor(random() * 4), loser: random() < 0.5 ? 'keep' : 'drop' };
+    const canRollBack =
+      model.history[1] !== undefined && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot);
+    return {
+      kind: 'overlap',
+      inner: inner === 'rollback' && !canRollBack ? 'gc' : inner,
+      keep: 1 + Math.floor(random() * 4),
+      loser: random() < 0.5 ? 'keep' : 'drop',
+    };
   }
   if (r < 0.55) return { kind: 'gc-during-promotion', keep: 1 + Math.floor(random() * 4) };
   if (r < 0.6) {
     const keep = 1 + Math.floor(random() * 2);
-    if (model.history[1] && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot)) return { kind: 'rollback-during-gc', keep };
+    if (model.history[1] && model.kept().some((g) => g.snapshot === model.history[1]?.snapshot && g.snapshot !== model.head.snapshot))
+      return { kind: 'rollback-during-gc', keep };
     return { kind: 'promote' };
   }
   if (r < 0.64) return { kind: 'promote-by-hand', pick: Math.floor(random() * 4) };
-  if (r < 0.7) return { kind: 'kill', at: Math.floor(random() * KILL_POINTS.length), then: random() < 0.5 ? 'retry' : 'abandon' };
+  if (r < 0.7) return { kind: 'kill', at: Math.floor(random() * KILL_POINTS.length), afterwards: random() < 0.5 ? 'retry' : 'abandon' };
   if (r < 0.82) {
     const targets = model.kept().filter((g) => g.snapshot !== model.head.snapshot);
     if (targets.length === 0) return { kind: 'promote' };

@@ -32,7 +32,11 @@ const BUSYBOX = 'zrh.local/busybox:1';
 const HOOK_KEEP = 4;
 /** The runners' caps on kept snapshots (per cache) and kept clones (per namespace). */
 const CAPS = { snapshots: 2, clones: 2 };
-const RUNNER_ENV = { ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP), ZFS_CLONE_MAX_KEPT_SNAPSHOTS: String(CAPS.snapshots), ZFS_CLONE_MAX_KEPT_CLONES: String(CAPS.clones) };
+const RUNNER_ENV = {
+  ZFS_CLONE_KEEP_GENERATIONS: String(HOOK_KEEP),
+  ZFS_CLONE_MAX_KEPT_SNAPSHOTS: String(CAPS.snapshots),
+  ZFS_CLONE_MAX_KEPT_CLONES: String(CAPS.clones),
+};
 const STEPS = Number(process.env['ZRH_TORTURE_STEPS'] ?? 10);
 /** Every generation gc keeps is restored after every this many steps (and at the end). */
 const ALL_KEPT_EVERY = 4;
@@ -44,12 +48,17 @@ const FIXED: readonly { readonly name: string; readonly found: number; readonly 
   {
     name: 'a rollback back to the abandoned head at the same time as gc --keep 1: gc deleted the snapshot the head had just moved to',
     found: 8,
-    steps: [{ kind: 'promote' }, { kind: 'kill', at: 1, then: 'abandon' }, { kind: 'rollback-during-gc', keep: 1 }, { kind: 'gc', keep: 1, expire: true }],
+    steps: [
+      { kind: 'promote' },
+      { kind: 'kill', at: 1, afterwards: 'abandon' },
+      { kind: 'rollback-during-gc', keep: 1 },
+      { kind: 'gc', keep: 1, expire: true },
+    ],
   },
   {
     name: 'a cleanup_job SIGKILLed while its snapshot became ready, the runner pod gone with the clone, then an operator promoted the snapshot left behind: the head pointed at a snapshot ZFS had destroyed',
     found: 2425,
-    steps: [{ kind: 'kill', at: 1, then: 'abandon' }, { kind: 'promote' }, { kind: 'promote-by-hand', pick: 0 }, { kind: 'gc', keep: 4, expire: true }],
+    steps: [{ kind: 'kill', at: 1, afterwards: 'abandon' }, { kind: 'promote' }, { kind: 'promote-by-hand', pick: 0 }, { kind: 'gc', keep: 4, expire: true }],
   },
 ];
 const randomSeed = process.env['ZRH_TORTURE_SEED'] !== undefined ? Number(process.env['ZRH_TORTURE_SEED']) : Math.floor(Math.random() * 2 ** 31);
@@ -113,7 +122,7 @@ class Torture {
         await this.race(step.loser);
         break;
       case 'kill':
-        await this.kill(step.at, step.then);
+        await this.kill(step.at, step.afterwards);
         break;
       case 'rollback':
         await this.rollback(step.toGeneration);
@@ -175,7 +184,10 @@ class Torture {
   async expectPromoted(job: Job, call: HookCall | undefined, parent: string): Promise<void> {
     const head = await this.world.head(CACHE);
     const said = call ? `\ncleanup_job said:\n${output(call)}` : '';
-    expect(head.generation, this.why(`${job.marker} should have promoted generation ${this.model.head.generation + 1}, the head is at ${head.generation}${said}`)).toBe(this.model.head.generation + 1);
+    expect(
+      head.generation,
+      this.why(`${job.marker} should have promoted generation ${this.model.head.generation + 1}, the head is at ${head.generation}${said}`),
+    ).toBe(this.model.head.generation + 1);
     this.model.promoted(head.snapshot, parent, job.marker);
   }
 
@@ -234,7 +246,8 @@ class Torture {
   async recordLeftBehind(job: Job, parent: string): Promise<void> {
     const inv = await this.world.inventory(job.runner.pod.name, CACHE);
     for (const snap of inv.snapshots) {
-      if (snap.runnerPod === job.runner.pod.name && !snap.deleting && snap.name !== this.model.head.snapshot) this.#leftBehind.set(snap.name, { parent, marker: job.marker });
+      if (snap.runnerPod === job.runner.pod.name && !snap.deleting && snap.name !== this.model.head.snapshot)
+        this.#leftBehind.set(snap.name, { parent, marker: job.marker });
     }
   }
 
@@ -268,7 +281,10 @@ class Torture {
     else await this.failJob(true);
     const call = await this.cleanup(job);
     if (this.model.head.generation === parent.generation) await this.expectPromoted(job, call, parent.snapshot);
-    else expect(output(call), this.why(`${job.marker} did not lose to the moved head:\n${output(call)}`)).toMatch(/moved (to generation \d+ since this job cloned|on meanwhile)/);
+    else
+      expect(output(call), this.why(`${job.marker} did not lose to the moved head:\n${output(call)}`)).toMatch(
+        /moved (to generation \d+ since this job cloned|on meanwhile)/,
+      );
     await this.finish(job);
   }
 
@@ -285,7 +301,10 @@ class Torture {
     this.model.guaranteed = Math.min(this.model.guaranteed, keep);
     const failed = runs.filter((r) => r.code !== 0);
     this.note(`${runs.length} gc runs during the promotion, ${runs.reduce((n, r) => n + (r.out.match(/deleted/g)?.length ?? 0), 0)} deletions`);
-    expect(failed.map((r) => r.err), this.why(`${failed.length} of ${runs.length} gc runs during the promotion failed`)).toEqual([]);
+    expect(
+      failed.map((r) => r.err),
+      this.why(`${failed.length} of ${runs.length} gc runs during the promotion failed`),
+    ).toEqual([]);
     await this.expectPromoted(job, call, parent);
     await this.finish(job);
   }
@@ -294,13 +313,18 @@ class Torture {
     const abandoned = this.model.head;
     await this.rollback(undefined);
     await this.world.expireKept(CACHE);
-    const [gc, back] = await Promise.all([this.world.cli('gc', CACHE, '--keep', String(keep), '--grace', '0'), this.world.cli('rollback', CACHE, '--to-generation', String(abandoned.generation))]);
+    const [gc, back] = await Promise.all([
+      this.world.cli('gc', CACHE, '--keep', String(keep), '--grace', '0'),
+      this.world.cli('rollback', CACHE, '--to-generation', String(abandoned.generation)),
+    ]);
     this.model.guaranteed = Math.min(this.model.guaranteed, keep);
     const target = this.model.head.snapshot;
     if (back.code === 0) this.model.rolledBack(abandoned.snapshot);
     else {
       // gc got to the snapshot first: the rollback refuses it, or puts the head back at once.
-      expect(back.err, this.why(`zfs-clone rollback --to-generation ${abandoned.generation} failed (${back.code}): ${back.err}`)).toMatch(/is being deleted|does not exist|was deleted/);
+      expect(back.err, this.why(`zfs-clone rollback --to-generation ${abandoned.generation} failed (${back.code}): ${back.err}`)).toMatch(
+        /is being deleted|does not exist|was deleted/,
+      );
       if ((await this.world.head(CACHE)).generation === this.model.head.generation + 2) {
         this.model.rolledBack(abandoned.snapshot);
         this.model.rolledBack(target);
@@ -334,10 +358,15 @@ class Torture {
     const kept = this.model.lastDistinct(keep).map((g) => g.snapshot);
     let last: Awaited<ReturnType<typeof dataBeyondPolicy>> | undefined;
     try {
-      await waitFor('the driver to hold only what the keep policy allows', async () => (last = await dataBeyondPolicy(this.world, kept, this.#known)), (d) => d.extra.length === 0 && d.data.pending.length === 0, {
-        timeoutMs: 240_000,
-        intervalMs: 500,
-      });
+      await waitFor(
+        'the driver to hold only what the keep policy allows',
+        async () => (last = await dataBeyondPolicy(this.world, kept, this.#known)),
+        (d) => d.extra.length === 0 && d.data.pending.length === 0,
+        {
+          timeoutMs: 240_000,
+          intervalMs: 500,
+        },
+      );
     } catch {
       expect.fail(
         this.why(
@@ -354,7 +383,10 @@ class Torture {
   async checkHead(): Promise<void> {
     const head = await this.world.head(CACHE);
     const { generation, snapshot } = this.model.head;
-    expect(head, this.why(`the head is generation ${head.generation} (${head.snapshot}), the model says ${generation} (${snapshot})`)).toEqual({ generation, snapshot });
+    expect(head, this.why(`the head is generation ${head.generation} (${head.snapshot}), the model says ${generation} (${snapshot})`)).toEqual({
+      generation,
+      snapshot,
+    });
     await this.checkRestores([this.model.head]);
   }
 
@@ -365,7 +397,10 @@ class Torture {
   async checkRestores(generations: readonly { generation: number; snapshot: string }[]): Promise<void> {
     let found: Awaited<ReturnType<typeof restoreMarkers>> = new Map();
     try {
-      found = await restoreMarkers(this.world, generations.map((g) => g.snapshot));
+      found = await restoreMarkers(
+        this.world,
+        generations.map((g) => g.snapshot),
+      );
     } catch (error) {
       const which = generations.map((g) => `generation ${g.generation} (${g.snapshot})`).join(', ');
       expect.fail(this.why(`restoring ${which} failed: ${error instanceof Error ? error.message : String(error)}`));
@@ -373,14 +408,22 @@ class Torture {
     for (const g of generations) {
       const markers = found.get(g.snapshot);
       const expected = this.model.markersOf(g.snapshot);
-      expect(markers, this.why(`generation ${g.generation} (${g.snapshot}) restored to ${JSON.stringify(markers)}, expected the markers ${JSON.stringify(expected)}`)).toEqual(expected);
+      expect(
+        markers,
+        this.why(`generation ${g.generation} (${g.snapshot}) restored to ${JSON.stringify(markers)}, expected the markers ${JSON.stringify(expected)}`),
+      ).toEqual(expected);
     }
   }
 
   async checkNothingStuck(): Promise<void> {
     let last: string[] = [];
     try {
-      await waitFor('nothing stuck pending', async () => (last = await stuckObjects(this.world)), (p) => p.length === 0, { timeoutMs: 240_000, intervalMs: 1000 });
+      await waitFor(
+        'nothing stuck pending',
+        async () => (last = await stuckObjects(this.world)),
+        (p) => p.length === 0,
+        { timeoutMs: 240_000, intervalMs: 1000 },
+      );
     } catch {
       expect.fail(this.why(`objects stay pending:\n  ${last.join('\n  ')}`));
     }
@@ -404,7 +447,7 @@ describe('the cache lineage under seeded random jobs, rollbacks and gc', () => {
       await world?.dispose();
     });
 
-    it('keeps the head and every kept generation restorable with their lineage\'s markers, nothing pending, no data beyond the keep policy', async () => {
+    it("keeps the head and every kept generation restorable with their lineage's markers, nothing pending, no data beyond the keep policy", async () => {
       console.log(`lineage torture: seed ${seed} (ZRH_TORTURE_SEED=${seed} ZRH_TORTURE_STEPS=${steps})${fixed ? ', fixed steps' : ''}`);
       const torture = new Torture(seed, steps, world);
       await torture.run(fixed);

@@ -45,9 +45,7 @@ export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph
     }
   }
   const headSnapshots = new Set(heads.flatMap((h) => [h.snapshot, ...h.history.map((e) => e.snapshot)]));
-  const managedPvcOrigins = new Set(
-    objects.pvcs.filter((p) => managed(p.metadata)).map((p) => p.spec?.dataSource?.name ?? ''),
-  );
+  const managedPvcOrigins = new Set(objects.pvcs.filter((p) => managed(p.metadata)).map((p) => p.spec?.dataSource?.name ?? ''));
   const snapshots: SnapshotNode[] = [];
   for (const s of objects.snapshots) {
     const name = s.metadata?.name ?? '';

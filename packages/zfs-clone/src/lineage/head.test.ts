@@ -40,14 +40,22 @@ describe('graphFromObjects', () => {
     const { graph, problems } = graphFromObjects({
       heads: [buildHeadConfigMap({ namespace: 'ci', head })],
       snapshots: [
-        { metadata: { name: 'gcc12-seed', creationTimestamp: '2025-01-01T00:00:00Z' as unknown as Date }, spec: { source: { persistentVolumeClaimName: 'golden' } }, status: { readyToUse: true, restoreSize: '2Gi' } },
+        {
+          metadata: { name: 'gcc12-seed', creationTimestamp: '2025-01-01T00:00:00Z' as unknown as Date },
+          spec: { source: { persistentVolumeClaimName: 'golden' } },
+          status: { readyToUse: true, restoreSize: '2Gi' },
+        },
         { metadata: { name: 'unrelated' }, spec: { source: { persistentVolumeClaimName: 'other' } } },
       ],
       pvcs: [
         { metadata: { name: 'golden' } },
         { metadata: { name: 'other' } },
         {
-          metadata: { name: 'job-1', labels: { ...managed, 'zrh.dev/role': 'clone' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'p', uid: 'u' }] },
+          metadata: {
+            name: 'job-1',
+            labels: { ...managed, 'zrh.dev/role': 'clone' },
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'p', uid: 'u' }],
+          },
           spec: { dataSource: { kind: 'VolumeSnapshot', name: 'gcc12-seed' } },
         },
         {
@@ -58,7 +66,17 @@ describe('graphFromObjects', () => {
     });
     expect(problems).toEqual([]);
     expect(graph.snapshots).toEqual([
-      { name: 'gcc12-seed', cache: undefined, source: 'golden', managed: false, ready: true, expiresAt: undefined, createdAt: Date.parse('2025-01-01T00:00:00Z'), size: 2 * 2 ** 30, deleting: false },
+      {
+        name: 'gcc12-seed',
+        cache: undefined,
+        source: 'golden',
+        managed: false,
+        ready: true,
+        expiresAt: undefined,
+        createdAt: Date.parse('2025-01-01T00:00:00Z'),
+        size: 2 * 2 ** 30,
+        deleting: false,
+      },
     ]);
     expect(graph.volumes.map((v) => [v.name, v.managed, v.live, v.origin, v.expiresAt])).toEqual([
       ['golden', false, false, undefined, undefined],

@@ -48,9 +48,13 @@ export function parseHead(configMap: V1ConfigMap): CacheHead {
   const { cache, snapshot, generation, history } = parsed.value;
   const expectedName = headConfigMapName(cache);
   if (configMap.metadata?.name !== undefined && configMap.metadata.name !== expectedName) {
-    throw new ZfsCloneError('CACHE_INVALID', `ConfigMap "${configMap.metadata.name}" is not a valid cache head: data.cache says "${cache}", whose head is "${expectedName}".`, {
-      hint: 'Repair it with `zfs-clone rollback` or delete it and seed the cache again.',
-    });
+    throw new ZfsCloneError(
+      'CACHE_INVALID',
+      `ConfigMap "${configMap.metadata.name}" is not a valid cache head: data.cache says "${cache}", whose head is "${expectedName}".`,
+      {
+        hint: 'Repair it with `zfs-clone rollback` or delete it and seed the cache again.',
+      },
+    );
   }
   const recorded = configMap.metadata?.annotations?.[REPOSITORIES];
   return { cache, snapshot, generation, history, ...(recorded !== undefined && { repositories: splitList(recorded) }) };

@@ -115,7 +115,11 @@ describe('planGc with a head it cannot trust', () => {
   });
 
   it('deletes nothing when the head ConfigMap does not parse', () => {
-    const graph: LineageGraph = { ...expired, heads: [], brokenHeads: [{ cache: 'c', problem: 'ConfigMap "zfs-cache-c" is not a valid cache head: data.generation: expected a whole number.' }] };
+    const graph: LineageGraph = {
+      ...expired,
+      heads: [],
+      brokenHeads: [{ cache: 'c', problem: 'ConfigMap "zfs-cache-c" is not a valid cache head: data.generation: expected a whole number.' }],
+    };
     const plan = planGc(graph, policy, NOW);
     refusedAll(plan);
     expect(plan.refused).toEqual([{ cache: 'c', problem: 'ConfigMap "zfs-cache-c" is not a valid cache head: data.generation: expected a whole number.' }]);
@@ -123,9 +127,21 @@ describe('planGc with a head it cannot trust', () => {
   });
 
   it.each([
-    ['missing', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.filter((s) => s.name !== 'g1') }), 'its head (generation 2) points at VolumeSnapshot "g1", which does not exist'],
-    ['being deleted', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, deleting: true } : s)) }), 'its head snapshot "g1" is being deleted'],
-    ['not ready', (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, ready: false } : s)) }), 'its head snapshot "g1" is not ready'],
+    [
+      'missing',
+      (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.filter((s) => s.name !== 'g1') }),
+      'its head (generation 2) points at VolumeSnapshot "g1", which does not exist',
+    ],
+    [
+      'being deleted',
+      (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, deleting: true } : s)) }),
+      'its head snapshot "g1" is being deleted',
+    ],
+    [
+      'not ready',
+      (g: LineageGraph) => ({ ...g, snapshots: g.snapshots.map((s) => (s.name === 'g1' ? { ...s, ready: false } : s)) }),
+      'its head snapshot "g1" is not ready',
+    ],
   ])('deletes nothing when the head snapshot is %s', (_what, change, problem) => {
     const plan = planGc(change(expired), policy, NOW);
     expect(plan.refused).toEqual([{ cache: 'c', problem }]);
@@ -134,13 +150,17 @@ describe('planGc with a head it cannot trust', () => {
 
   it('deletes nothing of a cache whose head is missing while its objects exist', () => {
     const plan = planGc({ ...expired, heads: [] }, policy, NOW);
-    expect(plan.refused).toEqual([{ cache: 'c', problem: expect.stringMatching(/^it has no head ConfigMap "zfs-cache-c" .*kubectl delete volumesnapshots,pvc -l zrh\.dev\/cache=c$/) }]);
+    expect(plan.refused).toEqual([
+      { cache: 'c', problem: expect.stringMatching(/^it has no head ConfigMap "zfs-cache-c" .*kubectl delete volumesnapshots,pvc -l zrh\.dev\/cache=c$/) },
+    ]);
     expect(plan.delete).toEqual([]);
     expect(planGc({ ...expired, heads: [] }, { ...policy, caches: ['c'] }, NOW).delete).toEqual([]);
   });
 
   it('refuses a cache named for gc that has no head, and ignores broken caches outside the scope', () => {
-    expect(planGc(expired, { ...policy, caches: ['gone'] }, NOW).refused).toEqual([{ cache: 'gone', problem: expect.stringContaining('no head ConfigMap "zfs-cache-gone"') }]);
+    expect(planGc(expired, { ...policy, caches: ['gone'] }, NOW).refused).toEqual([
+      { cache: 'gone', problem: expect.stringContaining('no head ConfigMap "zfs-cache-gone"') },
+    ]);
     const other: LineageGraph = { ...expired, brokenHeads: [{ cache: 'other', problem: 'broken' }] };
     const plan = planGc(other, { ...policy, keepGenerations: 1, caches: ['c'] }, NOW);
     expect(plan.refused).toEqual([]);
@@ -173,7 +193,9 @@ describe('planGc on random lineages (ZFS rules as properties)', () => {
         if (mine !== undefined && theirs !== undefined) expect(mine).toBeLessThan(theirs);
       }
     }
-    const liveOrKept = graph.volumes.filter((v) => !v.managed || v.live || (v.expiresAt ?? 0) > NOW || (v.expiresAt === undefined && v.createdAt > NOW - 600_000));
+    const liveOrKept = graph.volumes.filter(
+      (v) => !v.managed || v.live || (v.expiresAt ?? 0) > NOW || (v.expiresAt === undefined && v.createdAt > NOW - 600_000),
+    );
     for (const v of liveOrKept) expect(deleted.has(volumeKey(v.name))).toBe(false);
     const h = graph.heads[0];
     if (h && graph.snapshots.some((s) => s.name === h.snapshot)) expect(deleted.has(snapshotKey(h.snapshot))).toBe(false);

@@ -1,15 +1,7 @@
 import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { CACHE } from '../labels.js';
 import { headConfigMapName } from '../names.js';
-import {
-  dependencies,
-  snapshotKey,
-  volumeKey,
-  type LineageGraph,
-  type NodeKey,
-  type SnapshotNode,
-  type VolumeNode,
-} from './graph.js';
+import { dependencies, snapshotKey, volumeKey, type LineageGraph, type NodeKey, type SnapshotNode, type VolumeNode } from './graph.js';
 
 export interface GcPolicy {
   /** Generations per cache to keep, the head included (at least 1). */
@@ -160,7 +152,8 @@ function headProblems(graph: LineageGraph, policy: GcPolicy): { cache: string; p
   for (const head of graph.heads) {
     if (!inScope(head.cache)) continue;
     const snap = snapshots.get(head.snapshot);
-    if (!snap) out.push({ cache: head.cache, problem: `its head (generation ${head.generation}) points at VolumeSnapshot "${head.snapshot}", which does not exist` });
+    if (!snap)
+      out.push({ cache: head.cache, problem: `its head (generation ${head.generation}) points at VolumeSnapshot "${head.snapshot}", which does not exist` });
     else if (snap.deleting) out.push({ cache: head.cache, problem: `its head snapshot "${head.snapshot}" is being deleted` });
     else if (!snap.ready) out.push({ cache: head.cache, problem: `its head snapshot "${head.snapshot}" is not ready` });
   }

@@ -19,7 +19,10 @@ export async function createClone(kube: KubeClient, spec: ClonePvcSpec): Promise
     const ours = existing.metadata?.labels?.[RUNNER_POD_LABEL] === spec.runnerPod && existing.spec?.dataSource?.name === spec.snapshot;
     if (ours && !existing.metadata?.deletionTimestamp) return existing;
     if (ours) {
-      throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" in namespace "${spec.namespace}" is still being deleted.`, { hint: 'Retry once it is gone.', cause: error });
+      throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" in namespace "${spec.namespace}" is still being deleted.`, {
+        hint: 'Retry once it is gone.',
+        cause: error,
+      });
     }
     throw new ZfsCloneError('CLONE_FAILED', `PVC "${spec.name}" already exists in namespace "${spec.namespace}" and is not this job's clone.`, {
       hint: 'Delete it or rename the runner pod.',
@@ -30,9 +33,5 @@ export async function createClone(kube: KubeClient, spec: ClonePvcSpec): Promise
 
 /** Makes `owner` the only owner of the PVC (e.g. the job pod once it exists, or a snapshot). */
 export async function reownClone(kube: KubeClient, namespace: string, pvc: string, owner: Owner): Promise<void> {
-  await kube.patch(
-    { type: R.persistentVolumeClaims, namespace, name: pvc },
-    { metadata: { ownerReferences: [ownerReference(owner)] } },
-    'merge',
-  );
+  await kube.patch({ type: R.persistentVolumeClaims, namespace, name: pvc }, { metadata: { ownerReferences: [ownerReference(owner)] } }, 'merge');
 }

@@ -14,7 +14,12 @@ function debugLog() {
 
 describe('buildCacheEvent', () => {
   it('builds a core/v1 Event as kubectl shows it: involved object with uid, reason, message, type, source, count 1, times to the second', () => {
-    const event = buildCacheEvent(NS, { object: clone, reason: 'CloneCreated', message: 'Cloned from cache gcc12 generation 3', cache: 'gcc12' }, AT, 'runner-1');
+    const event = buildCacheEvent(
+      NS,
+      { object: clone, reason: 'CloneCreated', message: 'Cloned from cache gcc12 generation 3', cache: 'gcc12' },
+      AT,
+      'runner-1',
+    );
     expect(event).toMatchObject({
       apiVersion: 'v1',
       kind: 'Event',
@@ -37,7 +42,12 @@ describe('buildCacheEvent', () => {
     ['VolumeSnapshot', 'snapshot.storage.k8s.io/v1'],
     ['ConfigMap', 'v1'],
   ] as const)('names the API version of a %s', (kind, apiVersion) => {
-    expect(buildCacheEvent(NS, { object: { kind, name: 'x' }, reason: 'R', message: 'm' }, AT, undefined).involvedObject).toEqual({ apiVersion, kind, name: 'x', namespace: NS });
+    expect(buildCacheEvent(NS, { object: { kind, name: 'x' }, reason: 'R', message: 'm' }, AT, undefined).involvedObject).toEqual({
+      apiVersion,
+      kind,
+      name: 'x',
+      namespace: NS,
+    });
   });
 
   it('cuts a long message to 1024 characters and labels no cache when there is none', () => {
@@ -59,7 +69,13 @@ describe('recordCacheEvent', () => {
     const fake = new FakeKube();
     const head = fake.put('configmaps', { metadata: { name: 'zfs-cache-gcc12', namespace: NS } });
     const { lines, log } = debugLog();
-    await recordCacheEvent(fake, NS, { object: { kind: 'ConfigMap', name: 'zfs-cache-gcc12' }, reason: 'Promoted', message: 'to generation 2', cache: 'gcc12' }, log, { now: () => AT });
+    await recordCacheEvent(
+      fake,
+      NS,
+      { object: { kind: 'ConfigMap', name: 'zfs-cache-gcc12' }, reason: 'Promoted', message: 'to generation 2', cache: 'gcc12' },
+      log,
+      { now: () => AT },
+    );
     const [event, ...others] = fake.all('events') as { involvedObject?: { uid?: string }; reason?: string }[];
     expect(others).toEqual([]);
     expect(event).toMatchObject({ reason: 'Promoted', involvedObject: { uid: head.metadata?.uid } });
@@ -94,8 +110,16 @@ describe('readCacheEvents', () => {
   it('lists the last events of one cache, oldest first', async () => {
     const fake = new FakeKube();
     const at = (s: number) => new Date(AT.getTime() + s * 1000);
-    for (const [s, reason, cache] of [[3, 'Promoted', 'gcc12'], [1, 'CloneCreated', 'gcc12'], [2, 'CloneCreated', 'clang'], [2, 'SnapshotTaken', 'gcc12']] as const) {
-      await fake.create({ type: { group: '', version: 'v1', plural: 'events', namespaced: true }, namespace: NS }, buildCacheEvent(NS, { object: clone, reason, message: reason, cache }, at(s), undefined));
+    for (const [s, reason, cache] of [
+      [3, 'Promoted', 'gcc12'],
+      [1, 'CloneCreated', 'gcc12'],
+      [2, 'CloneCreated', 'clang'],
+      [2, 'SnapshotTaken', 'gcc12'],
+    ] as const) {
+      await fake.create(
+        { type: { group: '', version: 'v1', plural: 'events', namespaced: true }, namespace: NS },
+        buildCacheEvent(NS, { object: clone, reason, message: reason, cache }, at(s), undefined),
+      );
     }
     expect((await readCacheEvents(fake, NS, 'gcc12')).map((e) => [e.at, e.reason, e.object])).toEqual([
       ['2025-06-01T12:34:57.000Z', 'CloneCreated', 'PersistentVolumeClaim/runner-1-zfs-abc'],

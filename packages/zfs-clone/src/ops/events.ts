@@ -88,11 +88,19 @@ const EVENT_WAIT_MS = 2000;
  * request still running then is left to finish or to be cut when the client closes). A failure,
  * such as a Role without `events: create`, is logged at debug level.
  */
-export async function recordCacheEvent(kube: KubeClient, namespace: string, event: CacheEvent, log: EventSink, options: { now: () => Date; instance?: string | undefined }): Promise<void> {
+export async function recordCacheEvent(
+  kube: KubeClient,
+  namespace: string,
+  event: CacheEvent,
+  log: EventSink,
+  options: { now: () => Date; instance?: string | undefined },
+): Promise<void> {
   const attempt = async () => {
     let { uid } = event.object;
     if (!uid) {
-      const found = await kube.find<{ metadata?: { uid?: string } }>({ type: TYPES[event.object.kind], namespace, name: event.object.name }).catch(() => undefined);
+      const found = await kube
+        .find<{ metadata?: { uid?: string } }>({ type: TYPES[event.object.kind], namespace, name: event.object.name })
+        .catch(() => undefined);
       uid = found?.metadata?.uid;
     }
     const body = buildCacheEvent(namespace, { ...event, object: { ...event.object, uid } }, options.now(), options.instance);
@@ -135,7 +143,13 @@ export async function readCacheEvents(kube: KubeClient, namespace: string, cache
     return Number.isNaN(at.getTime()) ? '' : at.toISOString();
   };
   return list.items
-    .map((e) => ({ at: time(e), type: e.type ?? '', reason: e.reason ?? '', object: `${e.involvedObject.kind ?? '?'}/${e.involvedObject.name ?? '?'}`, message: e.message ?? '' }))
+    .map((e) => ({
+      at: time(e),
+      type: e.type ?? '',
+      reason: e.reason ?? '',
+      object: `${e.involvedObject.kind ?? '?'}/${e.involvedObject.name ?? '?'}`,
+      message: e.message ?? '',
+    }))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
     .slice(-limit);
 }

@@ -10,17 +10,26 @@ export function bindPvcs(fail?: (pvc: Obj) => string | undefined): Reactor {
     const message = fail?.(object);
     queueMicrotask(() => {
       if (message) {
-        fake.put('events', {
-          metadata: { name: `${object.metadata?.name}.1`, namespace: object.metadata?.namespace },
-          involvedObject: { kind: 'PersistentVolumeClaim', name: object.metadata?.name },
-          type: 'Warning',
-          reason: 'ProvisioningFailed',
-          message,
-        }, 'ADDED');
+        fake.put(
+          'events',
+          {
+            metadata: { name: `${object.metadata?.name}.1`, namespace: object.metadata?.namespace },
+            involvedObject: { kind: 'PersistentVolumeClaim', name: object.metadata?.name },
+            type: 'Warning',
+            reason: 'ProvisioningFailed',
+            message,
+          },
+          'ADDED',
+        );
         return;
       }
       const current = fake.store.get(`persistentvolumeclaims/${object.metadata?.namespace}/${object.metadata?.name}`);
-      if (current) fake.put('persistentvolumeclaims', { ...current, spec: { ...(current.spec as object), volumeName: `pv-${object.metadata?.name}` }, status: { phase: 'Bound' } });
+      if (current)
+        fake.put('persistentvolumeclaims', {
+          ...current,
+          spec: { ...(current.spec as object), volumeName: `pv-${object.metadata?.name}` },
+          status: { phase: 'Bound' },
+        });
     });
   };
 }

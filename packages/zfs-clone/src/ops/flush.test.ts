@@ -17,7 +17,7 @@ function container(answers: Record<string, CommandResult>) {
 const ok: CommandResult = { exitCode: 0, stderr: '' };
 
 describe('flushCommand', () => {
-  it('flushes only the clone\'s file system when the mount path is known', () => {
+  it("flushes only the clone's file system when the mount path is known", () => {
     expect(flushCommand('/CONAN_HOME')).toEqual(['sync', '-f', '/CONAN_HOME']);
   });
 
@@ -30,7 +30,7 @@ describe('isUnknownOptionError', () => {
   it.each([
     ['coreutils before 8.24 (glibc getopt)', "sync: invalid option -- 'f'\nTry 'sync --help' for more information.\n"],
     ['musl getopt', 'sync: unrecognized option: f\n'],
-    ['toybox', "sync: Unknown option 'f' (see \"sync --help\")\n"],
+    ['toybox', 'sync: Unknown option \'f\' (see "sync --help")\n'],
     ['BSD', 'sync: illegal option -- f\nusage: sync\n'],
   ])('recognises %s', (_name, stderr) => {
     expect(isUnknownOptionError(stderr)).toBe(true);
@@ -80,7 +80,9 @@ describe('flushClone', () => {
 
   it('fails when the fallback `sync` fails too', async () => {
     const c = container({ 'sync -f /CONAN_HOME': { exitCode: 1, stderr: 'sync: unrecognized option: f\n' }, sync: { exitCode: 2, stderr: 'sync: broken\n' } });
-    await expect(flushClone(c.run, '/CONAN_HOME')).rejects.toThrow('`sync` exited with 2 in the job container: sync: broken (after `sync -f /CONAN_HOME`: sync: unrecognized option: f)');
+    await expect(flushClone(c.run, '/CONAN_HOME')).rejects.toThrow(
+      '`sync` exited with 2 in the job container: sync: broken (after `sync -f /CONAN_HOME`: sync: unrecognized option: f)',
+    );
   });
 
   it('fails when a plain `sync` fails', async () => {

@@ -101,11 +101,17 @@ describe('gc against a head that moves while it runs', () => {
   it('leaves a snapshot promoted by hand after gc read the head', async () => {
     const fake = rolledBackCluster();
     fake.put('volumesnapshots', {
-      metadata: { name: 'cand', namespace: NS, labels: { ...MANAGED, 'zrh.dev/role': 'candidate' }, annotations: { 'zrh.dev/expires-at': '2025-01-02T00:00:00Z' } },
+      metadata: {
+        name: 'cand',
+        namespace: NS,
+        labels: { ...MANAGED, 'zrh.dev/role': 'candidate' },
+        annotations: { 'zrh.dev/expires-at': '2025-01-02T00:00:00Z' },
+      },
       spec: { source: { persistentVolumeClaimName: 'c2' } },
       status: { readyToUse: true, restoreSize: '2Gi' },
     });
-    fake.beforeFirstDelete = async () => void (await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'cand', expected: { generation: 3, snapshot: 'g1' } }));
+    fake.beforeFirstDelete = async () =>
+      void (await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'cand', expected: { generation: 3, snapshot: 'g1' } }));
     const result = await gc(fake, { namespace: NS, policy });
     expect(result.left).toContain('snapshot/cand');
     expect(result.left).toContain('volume/c2');
@@ -152,6 +158,13 @@ describe('readLineage', () => {
       return answer as never;
     };
     await readLineage(fake, NS);
-    expect(seen).toEqual(['start persistentvolumeclaims', 'end persistentvolumeclaims', 'start volumesnapshots', 'end volumesnapshots', 'start configmaps', 'end configmaps']);
+    expect(seen).toEqual([
+      'start persistentvolumeclaims',
+      'end persistentvolumeclaims',
+      'start volumesnapshots',
+      'end volumesnapshots',
+      'start configmaps',
+      'end configmaps',
+    ]);
   });
 });

@@ -46,7 +46,10 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
   if (plan.refused.length > 0) {
     const each = plan.refused.map((r) => `cache "${r.cache}": ${r.problem}`).join('; ');
     throw new ZfsCloneError('CACHE_INVALID', `gc refused to run in namespace "${namespace}", nothing was deleted: ${each}.`, {
-      hint: options.policy.caches === undefined ? 'Repair the head (`zfs-clone status`, `zfs-clone rollback`), or collect a healthy cache alone with `zfs-clone gc <cache>`.' : 'Repair the head (`zfs-clone status`, `zfs-clone rollback`) and run gc again.',
+      hint:
+        options.policy.caches === undefined
+          ? 'Repair the head (`zfs-clone status`, `zfs-clone rollback`), or collect a healthy cache alone with `zfs-clone gc <cache>`.'
+          : 'Repair the head (`zfs-clone status`, `zfs-clone rollback`) and run gc again.',
     });
   }
   if (options.dryRun) return { plan, deleted: plan.delete.map((d) => `${d.kind}/${d.name}`), failed: [], left: [], problems };
@@ -70,8 +73,13 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
     try {
       const type = item.kind === 'volume' ? R.persistentVolumeClaims : R.volumeSnapshots;
       const read = item.kind === 'snapshot' ? versions.get(item.name) : undefined;
-      const preconditions = read?.uid !== undefined && read.resourceVersion !== undefined ? { uid: read.uid, resourceVersion: read.resourceVersion } : undefined;
-      await kube.delete({ type, namespace, name: item.name }, undefined, preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined);
+      const preconditions =
+        read?.uid !== undefined && read.resourceVersion !== undefined ? { uid: read.uid, resourceVersion: read.resourceVersion } : undefined;
+      await kube.delete(
+        { type, namespace, name: item.name },
+        undefined,
+        preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined,
+      );
       deleted.push(key);
       options.onProgress?.(`deleted ${key} (${item.reason})`);
     } catch (error) {

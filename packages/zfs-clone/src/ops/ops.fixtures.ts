@@ -19,7 +19,12 @@ export function seededCluster(): FakeKube {
     'configmaps',
     buildHeadConfigMap({
       namespace: NS,
-      head: { cache: 'gcc12', snapshot: 'gcc12-g1', generation: 1, history: [{ generation: 1, snapshot: 'gcc12-g1', at: '2025-01-01T00:00:00Z', reason: 'seed' }] },
+      head: {
+        cache: 'gcc12',
+        snapshot: 'gcc12-g1',
+        generation: 1,
+        history: [{ generation: 1, snapshot: 'gcc12-g1', at: '2025-01-01T00:00:00Z', reason: 'seed' }],
+      },
     }) as never,
   );
   fake.reactors.push(bindPvcs(), readySnapshots('2Gi'));

@@ -30,7 +30,9 @@ describe('resolveSource', () => {
     );
     await expect(resolveSource(fake, NS, { kind: 'snapshot', name: 'nope' })).rejects.toMatchObject({
       code: 'SOURCE_UNAVAILABLE',
-      message: expect.stringContaining('VolumeSnapshot "nope" does not exist in namespace "ci". A clone can only come from a snapshot in the job\'s own namespace'),
+      message: expect.stringContaining(
+        'VolumeSnapshot "nope" does not exist in namespace "ci". A clone can only come from a snapshot in the job\'s own namespace',
+      ),
     });
   });
 
@@ -58,7 +60,13 @@ describe('waitForClone', () => {
   it('keeps waiting through a provisioning conflict the provisioner retries', async () => {
     const fake = new FakeKube();
     let attempts = 0;
-    fake.reactors.push(bindPvcs(() => (attempts++ === 0 ? 'Operation cannot be fulfilled on volumesnapshots.snapshot.storage.k8s.io "s": the object has been modified; please apply your changes to the latest version and try again' : undefined)));
+    fake.reactors.push(
+      bindPvcs(() =>
+        attempts++ === 0
+          ? 'Operation cannot be fulfilled on volumesnapshots.snapshot.storage.k8s.io "s": the object has been modified; please apply your changes to the latest version and try again'
+          : undefined,
+      ),
+    );
     await createClone(fake, { name: 'busy', namespace: NS, snapshot: 's', restoreSize: '1Gi', runnerPod: 'r', owner: podOwner('r', 'u') });
     const waiting = waitForClone(fake, { namespace: NS, pvc: 'busy', timeoutSeconds: 5 });
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -80,11 +88,21 @@ describe('waitForClone', () => {
 describe('snapshotBack', () => {
   it('snapshots the clone, hands the PVC to the snapshot and waits until ready', async () => {
     const fake = seededCluster();
-    fake.put('persistentvolumeclaims', { metadata: { name: 'job-zfs-1', namespace: NS, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'job', uid: 'p' }] } });
-    const result = await snapshotBack(fake, { namespace: NS, pvc: 'job-zfs-1', cache: 'gcc12', expiresAt: new Date('2030-01-01T00:00:00Z'), timeoutSeconds: 5 });
+    fake.put('persistentvolumeclaims', {
+      metadata: { name: 'job-zfs-1', namespace: NS, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'job', uid: 'p' }] },
+    });
+    const result = await snapshotBack(fake, {
+      namespace: NS,
+      pvc: 'job-zfs-1',
+      cache: 'gcc12',
+      expiresAt: new Date('2030-01-01T00:00:00Z'),
+      timeoutSeconds: 5,
+    });
     expect(result.restoreSize).toBe('2Gi');
     const pvc = fake.store.get(`persistentvolumeclaims/${NS}/job-zfs-1`);
-    expect(pvc?.metadata?.['ownerReferences']).toEqual([{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: result.snapshot, uid: result.uid }]);
+    expect(pvc?.metadata?.['ownerReferences']).toEqual([
+      { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: result.snapshot, uid: result.uid },
+    ]);
   });
 
   it('fails at once on a missing VolumeSnapshotClass and deletes the snapshot it created', async () => {
@@ -112,7 +130,9 @@ describe('promote', () => {
     const fake = seededCluster();
     for (let i = 0; i < 10; i++) await candidate(fake, `cand-${i}`);
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => promote(fake, { namespace: NS, cache: 'gcc12', snapshot: `cand-${i}`, expected: { generation: 1, snapshot: 'gcc12-g1' } })),
+      Array.from({ length: 10 }, (_, i) =>
+        promote(fake, { namespace: NS, cache: 'gcc12', snapshot: `cand-${i}`, expected: { generation: 1, snapshot: 'gcc12-g1' } }),
+      ),
     );
     const winners = results.filter((r) => r.outcome === 'promoted');
     expect(winners).toHaveLength(1);
@@ -132,9 +152,15 @@ describe('promote', () => {
     // Run again (a retried cleanup_job), also once another job has promoted on top of it.
     expect(await attempt()).toMatchObject({ outcome: 'promoted', head: { generation: 2, snapshot: 'mine' } });
     await candidate(fake, 'theirs');
-    expect((await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'theirs', expected: { generation: 2, snapshot: 'mine' } })).outcome).toBe('promoted');
+    expect((await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'theirs', expected: { generation: 2, snapshot: 'mine' } })).outcome).toBe(
+      'promoted',
+    );
     expect(await attempt()).toMatchObject({ outcome: 'promoted', head: { generation: 3, snapshot: 'theirs' } });
-    expect((await readHead(fake, NS, 'gcc12')).head.history.map((e) => [e.generation, e.snapshot])).toEqual([[3, 'theirs'], [2, 'mine'], [1, 'gcc12-g1']]);
+    expect((await readHead(fake, NS, 'gcc12')).head.history.map((e) => [e.generation, e.snapshot])).toEqual([
+      [3, 'theirs'],
+      [2, 'mine'],
+      [1, 'gcc12-g1'],
+    ]);
     // A snapshot of the same name promoted over another parent is not this job's win.
     expect((await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 2, snapshot: 'other' } })).outcome).toBe('lost');
   });
@@ -150,8 +176,13 @@ describe('promote', () => {
 
   it('re-checks right before the swap that the snapshot is still the one this job made', async () => {
     const fake = seededCluster();
-    fake.put('volumesnapshots', { metadata: { name: 'mine', namespace: NS, uid: 'uid-theirs' }, spec: { source: { persistentVolumeClaimName: 'job-clone' } }, status: { readyToUse: true } });
-    const attempt = (made: { uid: string; pvc: string }) => promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 1, snapshot: 'gcc12-g1' }, made });
+    fake.put('volumesnapshots', {
+      metadata: { name: 'mine', namespace: NS, uid: 'uid-theirs' },
+      spec: { source: { persistentVolumeClaimName: 'job-clone' } },
+      status: { readyToUse: true },
+    });
+    const attempt = (made: { uid: string; pvc: string }) =>
+      promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'mine', expected: { generation: 1, snapshot: 'gcc12-g1' }, made });
     await expect(attempt({ uid: 'uid-mine', pvc: 'job-clone' })).rejects.toThrow(
       'VolumeSnapshot "mine" in namespace "ci" is no longer the snapshot of PVC "job-clone" this job took (uid uid-mine, found uid-theirs of PVC "job-clone"); the head was not moved.',
     );
@@ -174,10 +205,22 @@ describe('promote', () => {
     fake.put('configmaps', { ...cm, metadata: { ...cm?.metadata, annotations: { 'zrh.dev/repositories': 'acme/app, acme/lib' } } });
     await candidate(fake, 'next');
     const seen: unknown[] = [];
-    const refused = await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'next', expected: { generation: 1, snapshot: 'gcc12-g1' }, admit: (head) => (seen.push(head.repositories), 'not you') });
+    const refused = await promote(fake, {
+      namespace: NS,
+      cache: 'gcc12',
+      snapshot: 'next',
+      expected: { generation: 1, snapshot: 'gcc12-g1' },
+      admit: (head) => (seen.push(head.repositories), 'not you'),
+    });
     expect(refused).toMatchObject({ outcome: 'refused', reason: 'not you' });
     expect(seen).toEqual([['acme/app', 'acme/lib']]);
-    const promoted = await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'next', expected: { generation: 1, snapshot: 'gcc12-g1' }, admit: () => undefined });
+    const promoted = await promote(fake, {
+      namespace: NS,
+      cache: 'gcc12',
+      snapshot: 'next',
+      expected: { generation: 1, snapshot: 'gcc12-g1' },
+      admit: () => undefined,
+    });
     expect(promoted.outcome).toBe('promoted');
     expect(fake.store.get(`configmaps/${NS}/zfs-cache-gcc12`)?.metadata?.['annotations']).toEqual({ 'zrh.dev/repositories': 'acme/app,acme/lib' });
   });
@@ -190,15 +233,22 @@ describe('rollback and seed', () => {
     await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'g2', expected: { generation: 1, snapshot: 'gcc12-g1' } });
     const { head } = await rollback(fake, { namespace: NS, cache: 'gcc12' });
     expect(head).toMatchObject({ snapshot: 'gcc12-g1', generation: 3 });
-    await expect(rollback(fake, { namespace: NS, cache: 'gcc12', toGeneration: 9 })).rejects.toThrow('Cache "gcc12" has no generation 9 in its history (known: 3, 2, 1).');
+    await expect(rollback(fake, { namespace: NS, cache: 'gcc12', toGeneration: 9 })).rejects.toThrow(
+      'Cache "gcc12" has no generation 9 in its history (known: 3, 2, 1).',
+    );
   });
 
   it('seeds a cache from a PVC and refuses to seed it twice', async () => {
     const fake = seededCluster();
     const head = await seed(fake, { namespace: NS, cache: 'clang', fromPvc: 'golden', timeoutSeconds: 5 });
     expect(head.generation).toBe(1);
-    expect(fake.store.get(`volumesnapshots/${NS}/${head.snapshot}`)?.metadata?.labels).toMatchObject({ 'zrh.dev/cache': 'clang', 'zrh.dev/role': 'generation' });
-    await expect(seed(fake, { namespace: NS, cache: 'clang', fromSnapshot: 'gcc12-g1', timeoutSeconds: 5 })).rejects.toThrow('Cache "clang" already exists in namespace "ci".');
+    expect(fake.store.get(`volumesnapshots/${NS}/${head.snapshot}`)?.metadata?.labels).toMatchObject({
+      'zrh.dev/cache': 'clang',
+      'zrh.dev/role': 'generation',
+    });
+    await expect(seed(fake, { namespace: NS, cache: 'clang', fromSnapshot: 'gcc12-g1', timeoutSeconds: 5 })).rejects.toThrow(
+      'Cache "clang" already exists in namespace "ci".',
+    );
   });
 });
 
@@ -213,7 +263,22 @@ describe('detectCapabilities', () => {
   it('turns ZFSPromote off with a note when the client may not list it (a 403 does not say whether it exists)', async () => {
     const fake = new FakeKube();
     const forbidden = Object.create(fake, {
-      list: { value: async () => Promise.reject(new KubeApiError('FORBIDDEN', 'forbidden', { status: 403, reason: 'Forbidden', serverMessage: 'forbidden', verb: 'list', resource: 'zfspromotes', group: 'zfs.openebs.io', namespace: 'openebs', name: undefined, causes: [] })) },
+      list: {
+        value: async () =>
+          Promise.reject(
+            new KubeApiError('FORBIDDEN', 'forbidden', {
+              status: 403,
+              reason: 'Forbidden',
+              serverMessage: 'forbidden',
+              verb: 'list',
+              resource: 'zfspromotes',
+              group: 'zfs.openebs.io',
+              namespace: 'openebs',
+              name: undefined,
+              causes: [],
+            }),
+          ),
+      },
     }) as FakeKube;
     expect(await detectCapabilities(forbidden)).toEqual({
       zfsPromote: false,

@@ -7,8 +7,16 @@ describe('a head never moves to a snapshot whose volume is gone (ZFS destroyed t
   /** The seeded cache plus snapshot `left` of clone PVC `c-left`, ready, as a job killed in cleanup_job leaves it. */
   function withLeftSnapshot() {
     const fake = seededCluster();
-    fake.put('persistentvolumeclaims', { metadata: { name: 'c-left', namespace: NS }, spec: { dataSource: { kind: 'VolumeSnapshot', name: 'gcc12-g1' } }, status: { phase: 'Bound' } });
-    fake.put('volumesnapshots', { metadata: { name: 'left', namespace: NS }, spec: { source: { persistentVolumeClaimName: 'c-left' } }, status: { readyToUse: true, restoreSize: '2Gi' } });
+    fake.put('persistentvolumeclaims', {
+      metadata: { name: 'c-left', namespace: NS },
+      spec: { dataSource: { kind: 'VolumeSnapshot', name: 'gcc12-g1' } },
+      status: { phase: 'Bound' },
+    });
+    fake.put('volumesnapshots', {
+      metadata: { name: 'left', namespace: NS },
+      spec: { source: { persistentVolumeClaimName: 'c-left' } },
+      status: { readyToUse: true, restoreSize: '2Gi' },
+    });
     return fake;
   }
 

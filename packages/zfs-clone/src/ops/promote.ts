@@ -67,9 +67,13 @@ export async function requireReadySnapshot(
     );
   }
   if (snapshot.status?.readyToUse !== true) {
-    throw new ZfsCloneError('PROMOTE_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready; a cache head only moves to ready snapshots.`, {
-      hint: 'Wait until it is ready and try again.',
-    });
+    throw new ZfsCloneError(
+      'PROMOTE_FAILED',
+      `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready; a cache head only moves to ready snapshots.`,
+      {
+        hint: 'Wait until it is ready and try again.',
+      },
+    );
   }
   return snapshot;
 }
@@ -145,7 +149,10 @@ export async function promote(kube: KubeClient, options: PromoteOptions): Promis
     const next = advanceHead(head, snapshot, { at: (options.now?.() ?? new Date()).toISOString(), reason: 'promote', by: options.by });
     let swapped: V1ConfigMap;
     try {
-      swapped = await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
+      swapped = await kube.replace(
+        { type: R.configMaps, namespace, name: headConfigMapName(cache) },
+        buildHeadConfigMap({ namespace, head: next, resourceVersion }),
+      );
     } catch (error) {
       if (isConflict(error)) continue;
       throw error;
@@ -199,12 +206,25 @@ export async function settleHead(kube: KubeClient, namespace: string, head: Cach
   const before = head.history[1];
   const why = `VolumeSnapshot "${head.snapshot}" in namespace "${namespace}" was deleted (by a gc that read cache "${head.cache}" before its head moved) just as the head moved to it`;
   if (!before) throw new ZfsCloneError('PROMOTE_FAILED', `${why}.`);
-  const back = advanceHead(head, before.snapshot, { at: new Date().toISOString(), reason: 'rollback', by: `back to generation ${before.generation}: ${head.snapshot} was deleted` });
+  const back = advanceHead(head, before.snapshot, {
+    at: new Date().toISOString(),
+    reason: 'rollback',
+    by: `back to generation ${before.generation}: ${head.snapshot} was deleted`,
+  });
   try {
-    await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(head.cache) }, buildHeadConfigMap({ namespace, head: back, resourceVersion: swapped.metadata?.resourceVersion ?? '' }));
+    await kube.replace(
+      { type: R.configMaps, namespace, name: headConfigMapName(head.cache) },
+      buildHeadConfigMap({ namespace, head: back, resourceVersion: swapped.metadata?.resourceVersion ?? '' }),
+    );
   } catch (error) {
     if (!isConflict(error)) throw error;
-    throw new ZfsCloneError('PROMOTE_FAILED', `${why}, and the head moved again before it could be put back.`, { hint: `Check it with \`zfs-clone status ${head.cache}\` and roll it back with \`zfs-clone rollback ${head.cache}\`.` });
+    throw new ZfsCloneError('PROMOTE_FAILED', `${why}, and the head moved again before it could be put back.`, {
+      hint: `Check it with \`zfs-clone status ${head.cache}\` and roll it back with \`zfs-clone rollback ${head.cache}\`.`,
+    });
   }
-  throw new ZfsCloneError('PROMOTE_FAILED', `${why}; the head is back at the snapshot of generation ${before.generation} ("${before.snapshot}") as generation ${back.generation}.`, { hint: 'Run it again.' });
+  throw new ZfsCloneError(
+    'PROMOTE_FAILED',
+    `${why}; the head is back at the snapshot of generation ${before.generation} ("${before.snapshot}") as generation ${back.generation}.`,
+    { hint: 'Run it again.' },
+  );
 }

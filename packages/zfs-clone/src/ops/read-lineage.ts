@@ -16,10 +16,7 @@ import type { LineageGraph } from '../lineage/graph.js';
  * snapshot in the list, and a snapshot whose lease is gone is in the head's history; read at once,
  * the lists can miss both, and gc would delete a clone being snapshotted or a head just promoted.
  */
-export async function readLineage(
-  kube: KubeClient,
-  namespace: string,
-): Promise<{ graph: LineageGraph; problems: string[]; objects: LineageObjects }> {
+export async function readLineage(kube: KubeClient, namespace: string): Promise<{ graph: LineageGraph; problems: string[]; objects: LineageObjects }> {
   const pvcs = await kube.list<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace });
   const snapshots = await kube.list<VolumeSnapshot>({ type: R.volumeSnapshots, namespace });
   const heads = await kube.list<V1ConfigMap>({ type: R.configMaps, namespace }, { labelSelector: `${MANAGED_SELECTOR},${ROLE_LABEL}=head` });

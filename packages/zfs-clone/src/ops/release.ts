@@ -38,7 +38,9 @@ export async function countKeptSnapshots(kube: KubeClient, namespace: string, ca
     { type: R.volumeSnapshots, namespace },
     { labelSelector: `${MANAGED_SELECTOR},${ROLE_LABEL}=candidate,${KEPT}=true${cache === undefined ? '' : `,${CACHE}=${cache}`}` },
   );
-  return list.items.filter((s) => !s.metadata?.deletionTimestamp && s.metadata?.name !== except && (cache !== undefined || s.metadata?.labels?.[CACHE] === undefined)).length;
+  return list.items.filter(
+    (s) => !s.metadata?.deletionTimestamp && s.metadata?.name !== except && (cache !== undefined || s.metadata?.labels?.[CACHE] === undefined),
+  ).length;
 }
 
 /** Keeps a snapshot that did not become a generation: labelled kept, and deleted by gc after `expiresAt`. */

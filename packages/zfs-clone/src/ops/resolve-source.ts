@@ -50,7 +50,7 @@ export async function resolveSource(kube: KubeClient, namespace: string, source:
     throw new ZfsCloneError('SOURCE_UNAVAILABLE', `${what} does not exist in namespace "${namespace}".`, {
       hint: cache
         ? `The cache head is dangling; move it with \`zfs-clone rollback ${cache.name}\`.`
-        : 'A clone can only come from a snapshot in the job\'s own namespace; check ZFS_CLONE_SOURCE.',
+        : "A clone can only come from a snapshot in the job's own namespace; check ZFS_CLONE_SOURCE.",
     });
   }
   if (snapshot.status?.readyToUse !== true) {

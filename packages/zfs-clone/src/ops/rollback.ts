@@ -23,8 +23,7 @@ export async function rollback(kube: KubeClient, options: RollbackOptions): Prom
   const { namespace, cache } = options;
   for (;;) {
     const { head, resourceVersion } = await readHead(kube, namespace, cache);
-    const target =
-      options.toGeneration === undefined ? head.history[1] : head.history.find((e) => e.generation === options.toGeneration);
+    const target = options.toGeneration === undefined ? head.history[1] : head.history.find((e) => e.generation === options.toGeneration);
     if (!target) {
       const known = head.history.map((e) => e.generation).join(', ');
       throw new ZfsCloneError(
@@ -46,7 +45,10 @@ export async function rollback(kube: KubeClient, options: RollbackOptions): Prom
     });
     let swapped: V1ConfigMap;
     try {
-      swapped = await kube.replace({ type: R.configMaps, namespace, name: headConfigMapName(cache) }, buildHeadConfigMap({ namespace, head: next, resourceVersion }));
+      swapped = await kube.replace(
+        { type: R.configMaps, namespace, name: headConfigMapName(cache) },
+        buildHeadConfigMap({ namespace, head: next, resourceVersion }),
+      );
     } catch (error) {
       if (isConflict(error)) continue;
       throw error;

@@ -29,26 +29,30 @@ export async function waitForClone(kube: KubeClient, options: WaitForCloneOption
   try {
     // A stream that ends or breaks is watched again (`watchUntil`): only Bound, a deletion, a
     // lasting provisioning failure, the deadline or the caller end the wait.
-    const bound = watchUntil<V1PersistentVolumeClaim, CloneReadiness>(kube, { type: R.persistentVolumeClaims, namespace, name: pvc }, {
-      onEvent: ({ type, object }) => {
-        if (type === 'DELETED') throw gone();
-        const phase = object.status?.phase ?? 'Pending';
-        if (phase !== lastPhase) options.onProgress?.(phase);
-        lastPhase = phase;
-        return phase === 'Bound' ? 'bound' : undefined;
+    const bound = watchUntil<V1PersistentVolumeClaim, CloneReadiness>(
+      kube,
+      { type: R.persistentVolumeClaims, namespace, name: pvc },
+      {
+        onEvent: ({ type, object }) => {
+          if (type === 'DELETED') throw gone();
+          const phase = object.status?.phase ?? 'Pending';
+          if (phase !== lastPhase) options.onProgress?.(phase);
+          lastPhase = phase;
+          return phase === 'Bound' ? 'bound' : undefined;
+        },
+        onListed: (objects) => {
+          if (objects.length === 0) throw gone();
+          return undefined;
+        },
+        timeoutMs: options.timeoutSeconds * 1000,
+        onDeadline: () =>
+          new ZfsCloneError('TIMEOUT', `Clone PVC "${pvc}" in namespace "${namespace}" is still ${lastPhase} after ${options.timeoutSeconds}s.`, {
+            hint: 'Check the storage driver (kubectl describe pvc) or raise ZFS_CLONE_TIMEOUT_SECONDS.',
+          }),
+        signal: abort.signal,
+        onAbort: () => new ZfsCloneError('CLONE_FAILED', `Stopped waiting for clone PVC "${pvc}" in namespace "${namespace}".`),
       },
-      onListed: (objects) => {
-        if (objects.length === 0) throw gone();
-        return undefined;
-      },
-      timeoutMs: options.timeoutSeconds * 1000,
-      onDeadline: () =>
-        new ZfsCloneError('TIMEOUT', `Clone PVC "${pvc}" in namespace "${namespace}" is still ${lastPhase} after ${options.timeoutSeconds}s.`, {
-          hint: 'Check the storage driver (kubectl describe pvc) or raise ZFS_CLONE_TIMEOUT_SECONDS.',
-        }),
-      signal: abort.signal,
-      onAbort: () => new ZfsCloneError('CLONE_FAILED', `Stopped waiting for clone PVC "${pvc}" in namespace "${namespace}".`),
-    });
+    );
     const events = watchCloneEvents(kube, namespace, pvc, abort.signal, options.onProgress);
     return await Promise.race([bound, events]);
   } finally {
@@ -90,26 +94,32 @@ export async function watchCloneEvents(
   stopWhenWaitingForConsumer = true,
 ): Promise<CloneReadiness> {
   try {
-    return await watchUntil<CoreV1Event, CloneReadiness>(kube, { type: R.events, namespace }, {
-      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvc}`,
-      onEvent: ({ type, object: e }) => {
-        if (type === 'DELETED') return undefined;
-        if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
-          if (isTransientProvisioningFailure(e.message)) {
-            onProgress?.(`ProvisioningFailed (retried by the provisioner): ${e.message ?? ''}`);
-            return undefined;
+    return await watchUntil<CoreV1Event, CloneReadiness>(
+      kube,
+      { type: R.events, namespace },
+      {
+        fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvc}`,
+        onEvent: ({ type, object: e }) => {
+          if (type === 'DELETED') return undefined;
+          if (e.reason === 'ProvisioningFailed' && e.type === 'Warning') {
+            if (isTransientProvisioningFailure(e.message)) {
+              onProgress?.(`ProvisioningFailed (retried by the provisioner): ${e.message ?? ''}`);
+              return undefined;
+            }
+            throw new ZfsCloneError(
+              'CLONE_FAILED',
+              `Clone PVC "${pvc}" in namespace "${namespace}" cannot be provisioned: ${e.message ?? 'ProvisioningFailed'}.`,
+              {
+                hint: "Under zfs-localpv the clone must request exactly the snapshot size and use a StorageClass on the snapshot's pool; check ZFS_CLONE_STORAGE_CLASS.",
+              },
+            );
           }
-          throw new ZfsCloneError(
-            'CLONE_FAILED',
-            `Clone PVC "${pvc}" in namespace "${namespace}" cannot be provisioned: ${e.message ?? 'ProvisioningFailed'}.`,
-            { hint: 'Under zfs-localpv the clone must request exactly the snapshot size and use a StorageClass on the snapshot\'s pool; check ZFS_CLONE_STORAGE_CLASS.' },
-          );
-        }
-        if (e.reason) onProgress?.(e.reason);
-        return stopWhenWaitingForConsumer && e.reason === 'WaitForFirstConsumer' ? 'waiting-for-consumer' : undefined;
+          if (e.reason) onProgress?.(e.reason);
+          return stopWhenWaitingForConsumer && e.reason === 'WaitForFirstConsumer' ? 'waiting-for-consumer' : undefined;
+        },
+        signal,
       },
-      signal,
-    });
+    );
   } catch (error) {
     // Stopped by the caller: nothing to report, and nothing ever resolves.
     if (signal.aborted) return new Promise<never>(() => undefined);

@@ -32,33 +32,37 @@ export async function waitForSnapshot(kube: KubeClient, options: WaitForSnapshot
   const { namespace, name } = options;
   let lastError: string | undefined;
   const gone = () => new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" was deleted while waiting for it.`);
-  return watchUntil<VolumeSnapshot, VolumeSnapshot>(kube, { type: R.volumeSnapshots, namespace, name }, {
-    onEvent: ({ type, object }) => {
-      if (type === 'DELETED') throw gone();
-      const status = object.status;
-      if (status?.error?.message && status.error.message !== lastError) {
-        lastError = status.error.message;
-        options.onProgress?.(`error: ${lastError}`);
-        if (isPermanentSnapshotError(lastError)) {
-          throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" cannot be taken: ${lastError}.`, {
-            hint: 'Set ZFS_CLONE_SNAPSHOT_CLASS (or the runner\'s ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS) to an existing VolumeSnapshotClass.',
-          });
+  return watchUntil<VolumeSnapshot, VolumeSnapshot>(
+    kube,
+    { type: R.volumeSnapshots, namespace, name },
+    {
+      onEvent: ({ type, object }) => {
+        if (type === 'DELETED') throw gone();
+        const status = object.status;
+        if (status?.error?.message && status.error.message !== lastError) {
+          lastError = status.error.message;
+          options.onProgress?.(`error: ${lastError}`);
+          if (isPermanentSnapshotError(lastError)) {
+            throw new ZfsCloneError('SNAPSHOT_FAILED', `VolumeSnapshot "${name}" in namespace "${namespace}" cannot be taken: ${lastError}.`, {
+              hint: "Set ZFS_CLONE_SNAPSHOT_CLASS (or the runner's ZFS_CLONE_DEFAULT_SNAPSHOT_CLASS) to an existing VolumeSnapshotClass.",
+            });
+          }
         }
-      }
-      return status?.readyToUse === true ? object : undefined;
+        return status?.readyToUse === true ? object : undefined;
+      },
+      onListed: (objects) => {
+        if (objects.length === 0) throw gone();
+        return undefined;
+      },
+      timeoutMs: options.timeoutSeconds * 1000,
+      onDeadline: () =>
+        new ZfsCloneError(
+          'TIMEOUT',
+          `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready after ${options.timeoutSeconds}s${lastError ? `: the snapshot controller reports "${lastError}"` : ''}.`,
+          { hint: 'Check the VolumeSnapshotClass and the CSI snapshotter, or raise ZFS_CLONE_TIMEOUT_SECONDS.' },
+        ),
+      signal: options.signal,
+      onAbort: () => new ZfsCloneError('SNAPSHOT_FAILED', `Stopped waiting for VolumeSnapshot "${name}" in namespace "${namespace}".`),
     },
-    onListed: (objects) => {
-      if (objects.length === 0) throw gone();
-      return undefined;
-    },
-    timeoutMs: options.timeoutSeconds * 1000,
-    onDeadline: () =>
-      new ZfsCloneError(
-        'TIMEOUT',
-        `VolumeSnapshot "${name}" in namespace "${namespace}" is not ready after ${options.timeoutSeconds}s${lastError ? `: the snapshot controller reports "${lastError}"` : ''}.`,
-        { hint: 'Check the VolumeSnapshotClass and the CSI snapshotter, or raise ZFS_CLONE_TIMEOUT_SECONDS.' },
-      ),
-    signal: options.signal,
-    onAbort: () => new ZfsCloneError('SNAPSHOT_FAILED', `Stopped waiting for VolumeSnapshot "${name}" in namespace "${namespace}".`),
-  });
+  );
 }

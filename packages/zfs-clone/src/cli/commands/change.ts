@@ -26,10 +26,23 @@ export async function seedCommand(
   },
 ): Promise<number> {
   const { fromPvc, fromSnapshot, snapshotClass, repositories, timeoutSeconds } = flags;
-  const head = await seed(ctx.kube, { namespace: ctx.namespace, cache, fromPvc, fromSnapshot, snapshotClass, repositories, timeoutSeconds, by: BY, onProgress: progress(ctx, Date.now()), now: ctx.now });
+  const head = await seed(ctx.kube, {
+    namespace: ctx.namespace,
+    cache,
+    fromPvc,
+    fromSnapshot,
+    snapshotClass,
+    repositories,
+    timeoutSeconds,
+    by: BY,
+    onProgress: progress(ctx, Date.now()),
+    now: ctx.now,
+  });
   if (structured(ctx)) printJson(ctx, head);
   else {
-    const who = head.repositories ? `; jobs of ${head.repositories.join(', ')} may promote it` : '; no repository recorded: jobs promote it only where the runner\'s ZFS_CLONE_CACHE_REPOSITORIES binds it';
+    const who = head.repositories
+      ? `; jobs of ${head.repositories.join(', ')} may promote it`
+      : "; no repository recorded: jobs promote it only where the runner's ZFS_CLONE_CACHE_REPOSITORIES binds it";
     ctx.stdout.write(`cache/${cache} seeded: generation ${head.generation} -> ${head.snapshot}${who}\n`);
   }
   ctx.stderr.write(headRoleReminder(cache));
@@ -42,7 +55,14 @@ export async function promoteCommand(ctx: CliContext, cache: string, snapshot: s
   if (expectGeneration !== undefined && head.generation !== expectGeneration) {
     throw new ZfsCloneError('PROMOTE_FAILED', `Cache "${cache}" is at generation ${head.generation}, not ${expectGeneration}; nothing changed.`);
   }
-  const result = await promote(ctx.kube, { namespace: ctx.namespace, cache, snapshot, expected: { generation: head.generation, snapshot: head.snapshot }, by: BY, now: ctx.now });
+  const result = await promote(ctx.kube, {
+    namespace: ctx.namespace,
+    cache,
+    snapshot,
+    expected: { generation: head.generation, snapshot: head.snapshot },
+    by: BY,
+    now: ctx.now,
+  });
   if (structured(ctx)) printJson(ctx, result);
   else if (result.outcome === 'promoted') ctx.stdout.write(`cache/${cache} promoted: generation ${result.head.generation} -> ${snapshot}\n`);
   else ctx.stderr.write(`cache/${cache} moved to generation ${result.head.generation} meanwhile; nothing changed. Try again.\n`);
@@ -53,7 +73,8 @@ export async function promoteCommand(ctx: CliContext, cache: string, snapshot: s
 export async function rollbackCommand(ctx: CliContext, cache: string, toGeneration: number | undefined): Promise<number> {
   const { from, head } = await rollback(ctx.kube, { namespace: ctx.namespace, cache, toGeneration, by: BY, now: ctx.now });
   if (structured(ctx)) printJson(ctx, { from, head });
-  else ctx.stdout.write(`cache/${cache} rolled back: generation ${head.generation} -> ${head.snapshot} (was generation ${from.generation}, ${from.snapshot})\n`);
+  else
+    ctx.stdout.write(`cache/${cache} rolled back: generation ${head.generation} -> ${head.snapshot} (was generation ${from.generation}, ${from.snapshot})\n`);
   return 0;
 }
 

@@ -14,7 +14,12 @@ async function seed(...argv: string[]): Promise<{ code: number; stdout: string; 
       },
     });
   const fake = seededCluster();
-  const code = await runCli(['-n', NS, 'seed', ...argv], { stdout: sink('stdout'), stderr: sink('stderr'), connect: async () => fake, now: () => new Date('2025-01-01T01:00:00Z') });
+  const code = await runCli(['-n', NS, 'seed', ...argv], {
+    stdout: sink('stdout'),
+    stderr: sink('stderr'),
+    connect: async () => fake,
+    now: () => new Date('2025-01-01T01:00:00Z'),
+  });
   return { code, ...text };
 }
 

@@ -43,11 +43,26 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
   ctx.stdout.write(
     renderTable(
       ['generation', 'snapshot', 'ready', 'size', 'reason', 'age', 'by'],
-      history.map((e) => [String(e.generation), e.snapshot, e.exists ? String(e.ready) : 'deleted', formatBytes(e.size), e.reason, age(Date.parse(e.at), now), e.by ?? '']),
+      history.map((e) => [
+        String(e.generation),
+        e.snapshot,
+        e.exists ? String(e.ready) : 'deleted',
+        formatBytes(e.size),
+        e.reason,
+        age(Date.parse(e.at), now),
+        e.by ?? '',
+      ]),
     ),
   );
   ctx.stdout.write('\nClones:\n');
-  ctx.stdout.write(clones.length === 0 ? '  none\n' : renderTable(['pvc', 'origin', 'state', 'age'], clones.map((c) => [c.pvc, c.origin ?? '', c.state, age(Date.parse(c.created), now)])));
+  ctx.stdout.write(
+    clones.length === 0
+      ? '  none\n'
+      : renderTable(
+          ['pvc', 'origin', 'state', 'age'],
+          clones.map((c) => [c.pvc, c.origin ?? '', c.state, age(Date.parse(c.created), now)]),
+        ),
+  );
   if (candidates.length > 0) {
     ctx.stdout.write('\nUnpromoted snapshots:\n');
     ctx.stdout.write(
@@ -60,6 +75,12 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
   ctx.stdout.write('\nEvents:\n');
   if (events === undefined) ctx.stdout.write(`  ${eventsNote ?? 'not shown'}\n`);
   else if (events.length === 0) ctx.stdout.write('  none (the API server keeps events for an hour by default)\n');
-  else ctx.stdout.write(renderTable(['last seen', 'type', 'reason', 'object', 'message'], events.map((e) => [age(Date.parse(e.at), now), e.type, e.reason, e.object, e.message])));
+  else
+    ctx.stdout.write(
+      renderTable(
+        ['last seen', 'type', 'reason', 'object', 'message'],
+        events.map((e) => [age(Date.parse(e.at), now), e.type, e.reason, e.object, e.message]),
+      ),
+    );
   return 0;
 }
