@@ -163,7 +163,15 @@ export async function createCacheWorld(
   prefix: string,
   cache = 'conan',
   promotable: readonly string[] = [cache],
-  seed: { readonly repositories?: readonly string[] } = {},
+  seed: {
+    readonly repositories?: readonly string[];
+    /**
+     * StorageClass of the cache (its golden PVC, so its clones and snapshots too). The cache suites
+     * keep it on the zfs-like storage; a test that reads fresh clones on the host uses csi-hostpath.
+     * @default ZFS_LIKE_CLASS
+     */
+    readonly storageClass?: string;
+  } = {},
 ): Promise<CacheWorld> {
   if (!existsSync(DEFAULT_HOOK_PATH))
     throw new Error(`the hook bundle ${DEFAULT_HOOK_PATH} is missing: build it with \`pnpm --filter @zfs-runner-hooks/k8s-hook build\``);
@@ -198,7 +206,7 @@ export async function createCacheWorld(
     namespace: ns.name,
     body: {
       metadata: { name: 'golden' },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: ZFS_LIKE_CLASS, resources: { requests: { storage: '10Mi' } } },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: seed.storageClass ?? ZFS_LIKE_CLASS, resources: { requests: { storage: '10Mi' } } },
     },
   });
   const golden = await volumeDir('golden');
