@@ -204,17 +204,11 @@ describe('a promoting cache job and the zfs-clone CLI through an API server that
       // execs (stopping the job's processes, the flush) get a row of their own.
       const exec = hookRows.find((r) => r.type === EXEC && r.commands.includes('cleanup_job'));
       if (exec) hookRows.splice(hookRows.indexOf(exec) + 1, 0, { type: CLEANUP_EXEC, commands: ['cleanup_job'] });
-      // What a promoting job cannot do without: its clone, the snapshot back and the head's compare-and-swap.
+      // What a promoting job cannot do without: its clone, the snapshot back and the head's
+      // compare-and-swap. (A watch is opened only for a clone or snapshot not yet bound or ready
+      // at its first read, which depends on the machine's pace.)
       expect(hookRows.map((r) => r.type)).toEqual(
-        expect.arrayContaining([
-          'get configmaps',
-          'create persistentvolumeclaims',
-          'watch persistentvolumeclaims',
-          'create volumesnapshots',
-          'watch volumesnapshots',
-          'update configmaps',
-          'patch volumesnapshots',
-        ]),
+        expect.arrayContaining(['get configmaps', 'create persistentvolumeclaims', 'create volumesnapshots', 'update configmaps', 'patch volumesnapshots']),
       );
       console.log(`Request types of one cache job: ${hookRows.map((r) => `${r.type} (${r.commands.join(', ')})`).join('; ')}`);
     },

@@ -88,6 +88,16 @@ describe('gc against a head that moves while it runs', () => {
     expect(result.left).toEqual([]);
   });
 
+  it('deletes a snapshot whose status its controller updated after gc read it: that is no head claim', async () => {
+    const fake = rolledBackCluster();
+    fake.beforeFirstDelete = async () => {
+      const g2 = fake.store.get(`volumesnapshots/${NS}/g2`);
+      fake.put('volumesnapshots', { ...g2, status: { readyToUse: true, restoreSize: '2Gi', creationTime: '2025-01-01T00:00:01Z' } } as FakeObject);
+    };
+    const result = await gc(fake, { namespace: NS, policy });
+    expect(result).toMatchObject({ deleted: ['snapshot/g2', 'volume/c2'], failed: [], left: [] });
+  });
+
   it('leaves the snapshot a rollback moved the head to after gc read the head, and the volume it lives in', async () => {
     const fake = rolledBackCluster();
     fake.beforeFirstDelete = async () => void (await rollback(fake, { namespace: NS, cache: 'gcc12', toGeneration: 2 }));

@@ -1,9 +1,9 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ZfsCloneError } from '../errors.js';
-import type { ZfsPromote } from '../kube-types.js';
+import type { VolumeSnapshot, ZfsPromote } from '../kube-types.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '@zfs-runner-hooks/vocabulary';
-import { DETACHED } from '../labels.js';
+import { DETACHED, HEAD_CLAIMED_AT } from '../labels.js';
 import { planGc, type GcPlan, type GcPolicy } from '../lineage/plan-gc.js';
 import { ZFS_PROMOTES } from './capabilities.js';
 import { readLineage } from './read-lineage.js';
@@ -62,8 +62,14 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
   const dependsOn = new Map<string, string | undefined>();
   for (const v of graph.volumes) dependsOn.set(`volume/${v.name}`, v.origin ? `snapshot/${v.origin}` : undefined);
   for (const s of graph.snapshots) dependsOn.set(`snapshot/${s.name}`, s.source ? `volume/${s.source}` : undefined);
-  // The snapshots as read: each is deleted only if it is still that version (see claimForHead).
-  const versions = new Map(objects.snapshots.map((s) => [s.metadata?.name ?? '', { uid: s.metadata?.uid, resourceVersion: s.metadata?.resourceVersion }]));
+  // The snapshots as read: each is deleted only in that version, or in a later one that no
+  // promotion or rollback claimed for a head meanwhile (see claimForHead).
+  const versions = new Map(
+    objects.snapshots.map((s) => [
+      s.metadata?.name ?? '',
+      { uid: s.metadata?.uid, resourceVersion: s.metadata?.resourceVersion, claimed: s.metadata?.annotations?.[HEAD_CLAIMED_AT] },
+    ]),
+  );
   for (const item of plan.delete) {
     const key = `${item.kind}/${item.name}`;
     if (blocked.has(key)) {
@@ -73,13 +79,8 @@ export async function gc(kube: KubeClient, options: GcOptions): Promise<GcResult
     try {
       const type = item.kind === 'volume' ? R.persistentVolumeClaims : R.volumeSnapshots;
       const read = item.kind === 'snapshot' ? versions.get(item.name) : undefined;
-      const preconditions =
-        read?.uid !== undefined && read.resourceVersion !== undefined ? { uid: read.uid, resourceVersion: read.resourceVersion } : undefined;
-      await kube.delete(
-        { type, namespace, name: item.name },
-        undefined,
-        preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined,
-      );
+      if (read) await deleteUnclaimedSnapshot(kube, namespace, item.name, read);
+      else await kube.delete({ type, namespace, name: item.name });
       deleted.push(key);
       options.onProgress?.(`deleted ${key} (${item.reason})`);
     } catch (error) {
@@ -136,5 +137,42 @@ async function requestPromote(
     onProgress?.(`requested ZFSPromote ${name} for volume/${pvc.metadata.name}`);
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/** How often gc deletes a snapshot again after it changed in a way that is no head's claim (status updates). */
+const UNCLAIMED_CHANGES = 3;
+
+/**
+ * Deletes a snapshot in the version gc read, or in a later version whose head claim is still
+ * the one gc read: a VolumeSnapshot also changes when its controller updates its status, which
+ * says nothing about a head. Throws the 409 Conflict when a promotion or rollback claimed it
+ * since (the caller leaves it), or when it keeps changing.
+ */
+async function deleteUnclaimedSnapshot(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  read: { readonly uid: string | undefined; readonly resourceVersion: string | undefined; readonly claimed: string | undefined },
+): Promise<void> {
+  let version = read;
+  for (let attempt = 1; ; attempt++) {
+    const preconditions =
+      version.uid !== undefined && version.resourceVersion !== undefined ? { uid: version.uid, resourceVersion: version.resourceVersion } : undefined;
+    try {
+      await kube.delete(
+        { type: R.volumeSnapshots, namespace, name },
+        undefined,
+        preconditions ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions } : undefined,
+      );
+      return;
+    } catch (error) {
+      if (!isConflict(error) || attempt >= UNCLAIMED_CHANGES) throw error;
+      const now = await kube.find<VolumeSnapshot>({ type: R.volumeSnapshots, namespace, name });
+      if (!now) return;
+      const claimed = now.metadata?.annotations?.[HEAD_CLAIMED_AT];
+      if (claimed !== read.claimed || now.metadata?.uid !== read.uid) throw error;
+      version = { uid: now.metadata?.uid, resourceVersion: now.metadata?.resourceVersion, claimed };
+    }
   }
 }
