@@ -3,7 +3,8 @@ import { R, type KubeClient } from '@zfs-runner-hooks/kube';
 import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import type { CacheLogger, RunInJob } from '@zfs-runner-hooks/zfs-clone';
 import type { CacheCleanupInput, CachePlan, CachePlanInput, JobCache } from './cache.js';
-import { errorCode, HookError } from './errors.js';
+import { HookError } from './errors.js';
+import { onceMoreAfterConnectionFailure } from './kube/once-more.js';
 import { TextSink } from './kube/tar.js';
 import type { Logger } from './log.js';
 import { JOB_CONTAINER } from './pod/containers.js';
@@ -30,16 +31,8 @@ export function runInJobContainer(client: KubeClient, namespace: string, pod: st
     const r = await client.exec({ namespace, pod, container: JOB_CONTAINER, command, stderr, signal, ...(timeoutMs ? { timeoutMs } : {}) });
     return { exitCode: r.exitCode, stderr: stderr.text };
   };
-  return async (command, options = {}) => {
-    try {
-      return await once(command, options.timeoutMs);
-    } catch (err) {
-      // The library's commands (stopping the job's processes, `sync`) may run twice: a connection
-      // that failed around the exec's start gets one more try.
-      if (signal.aborted || errorCode(err) !== 'CONNECTION_FAILED') throw err;
-      return once(command, options.timeoutMs);
-    }
-  };
+  // The library's commands (stopping the job's processes, `sync`) may run twice.
+  return (command, options = {}) => onceMoreAfterConnectionFailure(() => once(command, options.timeoutMs), signal);
 }
 
 function cacheLogger(log: Logger): CacheLogger {

@@ -3,7 +3,8 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { KubeClient } from '@zfs-runner-hooks/kube';
-import { errorCode, HookError } from '../errors.js';
+import { HookError } from '../errors.js';
+import { onceMoreAfterConnectionFailure } from './once-more.js';
 import { EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL } from '../workspace/paths.js';
 import { ArchiveRejectedError, DEFAULT_COPY_BACK_LIMITS, type CopyBackLimits } from './archive-member.js';
 import { placeStaged, stageArchive, withStagingDir } from './safe-extract.js';
@@ -124,9 +125,9 @@ function copyError(what: string, detail: string, cause?: unknown): HookError {
   });
 }
 
-/** Copies local `paths` (relative to `root`) into `dir` in the container, over exec (see `copyWithRetry`). */
+/** Copies local `paths` (relative to `root`) into `dir` in the container, over exec (once more after a connection failure: `onceMoreAfterConnectionFailure`). */
 export function copyToPod(client: KubeClient, to: PodTarget, root: string, paths: readonly string[], dir: string, signal?: AbortSignal): Promise<void> {
-  return copyWithRetry(() => copyToPodOnce(client, to, root, paths, dir, signal), signal);
+  return onceMoreAfterConnectionFailure(() => copyToPodOnce(client, to, root, paths, dir, signal), signal);
 }
 
 async function copyToPodOnce(client: KubeClient, to: PodTarget, root: string, paths: readonly string[], dir: string, signal?: AbortSignal): Promise<void> {
@@ -176,11 +177,11 @@ export interface CopyFromPodOptions {
  * comes from the job's side and is hostile input: it is parsed here, accepted only when every
  * member is a regular file or folder inside `allowed` and within the limits, staged in a private
  * folder, and moved into place without following links (safe-extract.ts). A refused archive
- * changes nothing on the runner's side and fails with the member and the rule it broke. See
- * `copyWithRetry`.
+ * changes nothing on the runner's side and fails with the member and the rule it broke. Once more after a
+ * connection failure (`onceMoreAfterConnectionFailure`).
  */
 export function copyFromPod(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
-  return copyWithRetry(() => copyFromPodOnce(client, from, options), options.signal);
+  return onceMoreAfterConnectionFailure(() => copyFromPodOnce(client, from, options), options.signal);
 }
 
 async function copyFromPodOnce(client: KubeClient, from: PodTarget, options: CopyFromPodOptions): Promise<void> {
@@ -234,7 +235,7 @@ function rejected(what: string, err: unknown): HookError {
   });
 }
 
-/** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (see `copyWithRetry`). */
+/** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (once more after a connection failure: `onceMoreAfterConnectionFailure`). */
 export function copyBetweenPods(
   client: KubeClient,
   from: PodTarget,
@@ -244,7 +245,7 @@ export function copyBetweenPods(
   toDir: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  return copyWithRetry(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal), signal);
+  return onceMoreAfterConnectionFailure(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal), signal);
 }
 
 async function copyBetweenPodsOnce(
@@ -305,19 +306,4 @@ async function copyBetweenPodsOnce(
   if (s.value.exitCode !== 0) throw copyError(what, `tar in ${from.pod} exited with ${s.value.exitCode}: ${srcErr.text.trim()}`);
   const failed = destError();
   if (failed) throw failed;
-}
-
-/**
- * Runs a copy, and once more when one of its execs could not be started for a connection failure
- * (`CONNECTION_FAILED`: the request may or may not have reached the API server). A copy is `tar`
- * writing the same files again, so a second run leaves what one complete run leaves; a copy
- * refused or failed for any other reason is not repeated.
- */
-export async function copyWithRetry(copy: () => Promise<void>, signal?: AbortSignal): Promise<void> {
-  try {
-    await copy();
-  } catch (err) {
-    if (signal?.aborted || errorCode(err instanceof HookError ? err.cause : err) !== 'CONNECTION_FAILED') throw err;
-    await copy();
-  }
 }

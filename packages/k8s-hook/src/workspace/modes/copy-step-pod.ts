@@ -1,6 +1,7 @@
-import { errorCode, HookError } from '../../errors.js';
+import { HookError } from '../../errors.js';
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import { R } from '@zfs-runner-hooks/kube';
+import { onceMoreAfterConnectionFailure } from '../../kube/once-more.js';
 import { copyBetweenPods, copyFromPod, copyToPod, TextSink, type PodTarget } from '../../kube/tar.js';
 import { waitForPod } from '../../kube/wait-pod.js';
 import { HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER } from '../../pod/step-pod.js';
@@ -84,25 +85,24 @@ const RELEASE_CHECKS = 10;
  * or exited non-zero counts when the init container has ended with 0 all the same.
  */
 async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
-  let problem = '';
-  // Writing the marker twice is harmless: a connection that failed around the exec's start gets one more try.
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const stderr = new TextSink(2048);
-    try {
-      const { exitCode } = await io.client.exec({
+  let problem: string;
+  try {
+    // Writing the marker twice is harmless.
+    const { exitCode, stderr } = await onceMoreAfterConnectionFailure(async () => {
+      const sink = new TextSink(2048);
+      const r = await io.client.exec({
         ...init,
         command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`],
-        stderr,
+        stderr: sink,
         timeoutMs: 30_000,
         signal: io.signal,
       });
-      if (exitCode === 0) return;
-      problem = `the exec that writes its ready marker exited with ${exitCode}${stderr.text.trim() ? `: ${stderr.text.trim()}` : ''}`;
-      break;
-    } catch (err) {
-      problem = `the exec that writes its ready marker failed: ${(err as Error).message}`;
-      if (io.signal.aborted || errorCode(err) !== 'CONNECTION_FAILED') break;
-    }
+      return { exitCode: r.exitCode, stderr: sink.text.trim() };
+    }, io.signal);
+    if (exitCode === 0) return;
+    problem = `the exec that writes its ready marker exited with ${exitCode}${stderr ? `: ${stderr}` : ''}`;
+  } catch (err) {
+    problem = `the exec that writes its ready marker failed: ${(err as Error).message}`;
   }
   // The kubelet reports the init container's end a moment after it: a few seconds to see it.
   let ended: V1ContainerStateTerminated | undefined;
