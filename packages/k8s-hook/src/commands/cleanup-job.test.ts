@@ -3,10 +3,9 @@ import { apiError, type FakeObject } from '@zfs-runner-hooks/kube/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheCleanupInput, JobCache } from '../cache.js';
 import { hookLabels } from '../pod/labels.js';
-import { commandHarness, NS, RUNNER, type Harness, type HarnessOptions } from '../testing/command-harness.js';
+import { commandHarness, jobContainer, NS, preparedState, RUNNER, type Harness, type HarnessOptions } from '../testing/command-harness.js';
 import { kubelet } from '../testing/kubelet.js';
 import { cleanupJob } from './cleanup-job.js';
-import { prepareJob } from './prepare-job.js';
 
 let h: Harness;
 const start = async (options: HarnessOptions = {}) => {
@@ -17,29 +16,7 @@ const start = async (options: HarnessOptions = {}) => {
 afterEach(async () => h?.cleanup());
 
 /** prepare_job of a job with a registry login; its state as the runner holds it. */
-async function prepared(): Promise<Record<string, any>> {
-  const run = await h.command((ctx) =>
-    prepareJob(
-      ctx,
-      {
-        container: {
-          image: 'node:20',
-          entryPointArgs: [],
-          workingDirectory: '/__w/repo/repo',
-          environmentVariables: {},
-          portMappings: [],
-          systemMountVolumes: h.mounts(),
-          userMountVolumes: [],
-          registry: { username: 'bot', password: 'pw', serverUrl: 'ghcr.io' },
-        },
-        services: [],
-      },
-      h.responseFile,
-    ),
-  );
-  if (run.error) throw run.error;
-  return JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
-}
+const prepared = () => preparedState(h, jobContainer(h, { registry: { username: 'bot', password: 'pw', serverUrl: 'ghcr.io' } }));
 const cleanup = (state: unknown) => h.command((ctx) => cleanupJob(ctx, state, h.responseFile));
 const deletes = () => h.fake.calls.filter((c) => c.verb === 'delete').map((c) => `${c.plural}/${c.name}`);
 /** A pod of this runner's jobs (labelled) or someone else's. */

@@ -6,9 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunContainerStepArgs } from '../protocol/input.js';
 import { untarCommand } from '../kube/tar.js';
 import { INIT_CONTAINER, IO_CONTAINER } from '../pod/step-pod.js';
-import { commandHarness, NS, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
+import { commandHarness, jobContainer, NS, preparedState, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
 import { finishStepPod, kubelet } from '../testing/kubelet.js';
-import { prepareJob } from './prepare-job.js';
 import { runContainerStep } from './run-container-step.js';
 
 let h: Harness;
@@ -18,18 +17,7 @@ async function prepared(options: HarnessOptions = {}): Promise<void> {
   h = await commandHarness(options);
   h.fake.reactors.push(kubelet());
   h.fake.onLogs('job', { text: 'zrh-os: other\n' });
-  const run = await h.command((ctx) =>
-    prepareJob(
-      ctx,
-      {
-        container: { image: 'node:20', entryPointArgs: [], environmentVariables: {}, portMappings: [], systemMountVolumes: h.mounts(), userMountVolumes: [] },
-        services: [],
-      },
-      h.responseFile,
-    ),
-  );
-  if (run.error) throw run.error;
-  state = JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
+  state = await preparedState(h, jobContainer(h, { workingDirectory: undefined }));
   h.fake.calls.length = 0;
 }
 afterEach(async () => h?.cleanup());

@@ -4,9 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { killStepCommand, scriptStepCommand, stepProcessesCommand } from '../workspace/env-file.js';
 import { tarCommand, untarCommand } from '../kube/tar.js';
 import type { RunScriptStepArgs } from '../protocol/input.js';
-import { commandHarness, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
+import { commandHarness, jobContainer, preparedState, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
 import { kubelet } from '../testing/kubelet.js';
-import { prepareJob } from './prepare-job.js';
 import { runScriptStep } from './run-script-step.js';
 
 let h: Harness;
@@ -21,27 +20,9 @@ async function prepared(options: HarnessOptions = {}): Promise<Record<string, an
   h.fake.reactors.push(kubelet());
   h.fake.onLogs('job', { text: 'zrh-os: other\n' });
   if (options.mode === 'copy') h.fake.onExec(sameScript(untarCommand('/')), { exitCode: 0 }, { times: 1 }); // the workspace into the job pod
-  const run = await h.command((ctx) =>
-    prepareJob(
-      ctx,
-      {
-        container: {
-          image: 'node:20',
-          entryPointArgs: [],
-          workingDirectory: '/__w/repo/repo',
-          environmentVariables: {},
-          portMappings: [],
-          systemMountVolumes: h.mounts(),
-          userMountVolumes: [],
-        },
-        services: [],
-      },
-      h.responseFile,
-    ),
-  );
-  if (run.error) throw run.error;
+  const state = await preparedState(h, jobContainer(h));
   h.fake.calls.length = 0;
-  return JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
+  return state;
 }
 
 const args: RunScriptStepArgs = {

@@ -7,7 +7,8 @@ import { FakeKubeClient, type FakeObject } from '@zfs-runner-hooks/kube/testing'
 import type { JobCache } from '../cache.js';
 import type { CommandContext } from '../commands/context.js';
 import { loadConfig } from '../config.js';
-import type { MountVolume } from '../protocol/input.js';
+import { prepareJob } from '../commands/prepare-job.js';
+import type { ImageContainer, MountVolume } from '../protocol/input.js';
 import { JobStateStore } from '../protocol/state-store.js';
 import { TextSink } from '../kube/tar.js';
 import { memoryLogger } from './fake-client.js';
@@ -127,4 +128,28 @@ export async function commandHarness(options: HarnessOptions = {}): Promise<Harn
 /** An exec matcher for the commands one builder makes (same `sh -c` script). */
 export function sameScript(command: readonly string[]): (o: ExecOptions) => boolean {
   return (o) => o.command[0] === 'sh' && o.command[2] === command[2];
+}
+
+/** The job container of the prepare_job the command tests start from (`over` replaces fields). */
+export function jobContainer(h: Harness, over: Partial<ImageContainer> = {}): ImageContainer {
+  return {
+    image: 'node:20',
+    entryPointArgs: [],
+    workingDirectory: '/__w/repo/repo',
+    environmentVariables: {},
+    portMappings: [],
+    systemMountVolumes: h.mounts(),
+    userMountVolumes: [],
+    ...over,
+  };
+}
+
+/**
+ * Runs prepare_job of a job with `container` (no services) and returns its state as the runner
+ * holds it (through JSON).
+ */
+export async function preparedState(h: Harness, container: ImageContainer): Promise<Record<string, any>> {
+  const run = await h.command((ctx) => prepareJob(ctx, { container, services: [] }, h.responseFile));
+  if (run.error) throw run.error;
+  return JSON.parse(JSON.stringify((await h.response()).state)) as Record<string, any>;
 }
