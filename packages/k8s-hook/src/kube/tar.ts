@@ -282,16 +282,12 @@ async function copyBetweenPodsOnce(
     timeoutMs: COPY_TIMEOUT_MS,
     ...(signal ? { signal } : {}),
   });
-  const destFailed = dest.then(
-    (r) => r.exitCode !== 0,
-    () => true,
-  );
-  void destFailed.then((failed) => {
-    if (failed && !sourceSettled) {
-      stopSource.abort();
-      pipe.resume();
-    }
-  });
+  const stopIfSourceRuns = () => {
+    if (sourceSettled) return;
+    stopSource.abort();
+    pipe.resume();
+  };
+  dest.then((r) => r.exitCode !== 0 && stopIfSourceRuns(), stopIfSourceRuns);
   const [s, d] = await Promise.allSettled([source, dest]);
   const destError = () =>
     d.status === 'rejected'
