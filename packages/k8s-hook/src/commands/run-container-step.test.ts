@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { apiError } from '@zfs-runner-hooks/kube/testing';
@@ -107,6 +108,36 @@ describe('runContainerStep', () => {
   it('refuses a Dockerfile action before any request', async () => {
     const run = await step(args({ image: undefined, dockerfile: 'Dockerfile' }));
     expect(run.error).toMatchObject({ code: 'UNSUPPORTED' });
+    expect(h.fake.calls).toEqual([]);
+  });
+});
+
+describe('runContainerStep input checks', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zrh-step-template-'));
+    await writeFile(join(dir, 'template.yaml'), 'spec:\n  containers: []\n');
+    await prepared({ env: { ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE: join(dir, 'template.yaml') } });
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it('reports every problem it can find offline at once, and sends no request', async () => {
+    await writeFile(join(dir, 'template.yaml'), 'spec: [');
+    state = { ...state, jobPod: 'another-pod' };
+    const run = await step(args({ image: undefined, dockerfile: 'Dockerfile', createOptions: '--cap-add SYS_ADMIN' }));
+    expect(run.error).toMatchObject({ code: 'INPUT_INVALID' });
+    const message = (run.error as Error).message;
+    expect(message).toMatch(/^run_container_step found 4 problems in its input and started nothing/);
+    expect(message).toContain('1. The job state the runner passed back was not written by this hook for this job');
+    expect(message).toContain('2. Container actions built from a Dockerfile are not supported by the Kubernetes hook (Dockerfile)');
+    expect(message).toMatch(/3\. Hook template \S*template\.yaml is not valid YAML/);
+    expect(message).toMatch(/4\. Options of the container step are not allowed:\n +--cap-add SYS_ADMIN/);
+    expect(h.fake.calls).toEqual([]);
+  });
+
+  it('reports one problem as it is', async () => {
+    const run = await step(args({ createOptions: '--cap-add SYS_ADMIN' }));
+    expect(run.error).toMatchObject({ code: 'OPTION_REFUSED', message: expect.stringContaining('Options of the container step are not allowed') });
     expect(h.fake.calls).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { R } from '@zfs-runner-hooks/kube';
 import { HookError, StepFailedError } from '../errors.js';
 import { followStepPod } from '../kube/step-pod-run.js';
 import { JOB_CONTAINER } from '../pod/containers.js';
-import { parseCreateOptions } from '../pod/create-options.js';
+import { parseCreateOptions, type CreateOptions } from '../pod/create-options.js';
 import { mergePodTemplate, templatePatchesFor } from '../pod/merge-template.js';
 import { objectName, UNIQUE_NAME } from '../pod/names.js';
 import { checkOptions, templateRestrictions } from '../pod/option-limits.js';
@@ -17,6 +17,7 @@ import { normalizeArgs } from '../workspace/env-file.js';
 import { workspaceFor, type Mark, type StepPodRef } from '../workspace/modes/index.js';
 import { planStepMounts, stepPodWorkspace } from '../workspace/mounts.js';
 import type { CommandContext } from './context.js';
+import { InputProblems } from './input-problems.js';
 
 /** What a Secret key (and so an `envFrom` variable name) may be. */
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -24,6 +25,54 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 /** Only the parts of the hook template that apply to a step pod: metadata, spec, `$job`. */
 function stepTemplate(t: PodTemplate): PodTemplate {
   return { ...t, ...(t.spec ? { spec: { ...t.spec, containers: (t.spec.containers ?? []).filter((c) => c.name === '$job') } } : {}) };
+}
+
+/** What run_container_step takes from its input once every offline check passed. */
+interface CheckedStep {
+  readonly state: JobState;
+  readonly image: string;
+  readonly template: PodTemplate | undefined;
+  readonly options: CreateOptions;
+}
+
+/**
+ * Checks all that can be checked before the first request: the job state, the image (an action
+ * built from a Dockerfile is refused), the hook template and the step's options. Every problem is
+ * reported at once.
+ */
+async function checkStep(ctx: CommandContext, args: RunContainerStepArgs, rawState: unknown, responseFile: string): Promise<CheckedStep> {
+  const problems = new InputProblems();
+  let state: JobState | undefined;
+  await problems.checkAsync(async () => {
+    state = await ctx.states.open(rawState, responseFile);
+  });
+  const image = problems.check(() => {
+    if (args.image) return args.image;
+    throw new HookError(
+      'UNSUPPORTED',
+      `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`,
+      {
+        hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
+      },
+    );
+  });
+  let template: PodTemplate | undefined;
+  const templatePath = ctx.config.templatePath;
+  if (templatePath) {
+    await problems.checkAsync(async () => {
+      template = stepTemplate(await loadPodTemplate(templatePath));
+    });
+  }
+  const options = problems.check(() => {
+    const parsed = parseCreateOptions(args.createOptions);
+    const patches = templatePatchesFor(template, { name: STEP_CONTAINER }, STEP_CONTAINER);
+    checkOptions('container step', parsed, ctx.config.optionLimits, templateRestrictions(template, patches));
+    for (const i of parsed.ignored) ctx.log.warning(`container step options: ${i}`);
+    return parsed;
+  });
+  problems.throwIfAny('run_container_step');
+  if (!state || !image || !options) throw new Error('run_container_step: an input check failed without reporting a problem');
+  return { state, image, template, options };
 }
 
 /**
@@ -35,25 +84,7 @@ function stepTemplate(t: PodTemplate): PodTemplate {
 export async function runContainerStep(ctx: CommandContext, args: RunContainerStepArgs, rawState: unknown, responseFile: string): Promise<void> {
   const marks: [string, number][] = [['start', performance.now()]];
   const mark: Mark = (what) => marks.push([what, performance.now()]);
-  const state = await ctx.states.open(rawState, responseFile);
-  if (!args.image) {
-    throw new HookError(
-      'UNSUPPORTED',
-      `Container actions built from a Dockerfile are not supported by the Kubernetes hook (${args.dockerfile ?? 'no image given'})`,
-      {
-        hint: "Publish the action's image to a registry and use it with `uses: docker://<image>`.",
-      },
-    );
-  }
-  const template = ctx.config.templatePath ? stepTemplate(await loadPodTemplate(ctx.config.templatePath)) : undefined;
-  const options = parseCreateOptions(args.createOptions);
-  checkOptions(
-    'container step',
-    options,
-    ctx.config.optionLimits,
-    templateRestrictions(template, templatePatchesFor(template, { name: STEP_CONTAINER }, STEP_CONTAINER)),
-  );
-  for (const i of options.ignored) ctx.log.warning(`container step options: ${i}`);
+  const { state, image, template, options } = await checkStep(ctx, args, rawState, responseFile);
   const ns = state.namespace;
   const ws = state.workspace;
   const workspace = workspaceFor(ctx, ws);
@@ -80,7 +111,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
     name: podName,
     namespace: ns,
     runner,
-    image: args.image,
+    image,
     entryPoint: args.entryPoint,
     args: normalizeArgs(args.entryPointArgs),
     workingDir: args.workingDirectory ?? '/github/workspace',
@@ -102,7 +133,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
     ]);
     const created = await ctx.client.create<V1Pod>({ type: R.pods, namespace: ns }, pod);
     mark('pod created');
-    ctx.log.info(`Running ${args.image} in step pod ${podName}`);
+    ctx.log.info(`Running ${image} in step pod ${podName}`);
     const step: StepPodRef = {
       namespace: ns,
       pod: podName,
