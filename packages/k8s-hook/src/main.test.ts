@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, HookError, StepFailedError } from './errors.js';
 import { exitCodeFor } from './main.js';
-import { memoryLogger } from './testing/fake-client.js';
+import { memoryLogger } from './testing/memory-logger.js';
 
 describe('exitCodeFor', () => {
   it.each([

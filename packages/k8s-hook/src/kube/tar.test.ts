@@ -3,11 +3,10 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ExecOptions, KubeClient } from '@zfs-runner-hooks/kube';
+import { ExecAbortedError, KubeConnectionError } from '@zfs-runner-hooks/kube';
+import { FakeKubeClient } from '@zfs-runner-hooks/kube/testing';
 import { extract, pack } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeClient } from '../testing/fake-client.js';
-import { KubeConnectionError } from '@zfs-runner-hooks/kube';
 import { copyBetweenPods, copyFromPod, localTar, untarCommand } from './tar.js';
 
 describe('localTar', () => {
@@ -153,15 +152,8 @@ describe('copyFromPod', () => {
   });
 
   /** A client whose exec plays a job pod: writes `archive` and `stderr`, then exits with `exitCode`. */
-  function podSending(archive: Buffer, exitCode: number, stderrText = ''): KubeClient {
-    return {
-      ...fakeClient({}),
-      async exec(options: ExecOptions) {
-        options.stderr?.write(stderrText);
-        options.stdout?.write(archive);
-        return { exitCode };
-      },
-    };
+  function podSending(archive: Buffer, exitCode: number, stderrText = ''): FakeKubeClient {
+    return new FakeKubeClient().onExec(() => true, { stdout: archive, stderr: stderrText, exitCode });
   }
 
   async function tarOf(entries: readonly { name: string; type?: 'file' | 'symlink'; body?: string; linkname?: string }[]): Promise<Buffer> {
@@ -208,55 +200,45 @@ describe('copyBetweenPods', () => {
    * A client whose source exec writes until it is stopped (as a big tar into a pipe nobody reads
    * would) and whose destination exec fails to start the first `destFailures` times.
    */
-  function pods(destFailures: number) {
-    const log: string[] = [];
-    let failures = destFailures;
-    const client: KubeClient = {
-      ...fakeClient({}),
-      async exec(options: ExecOptions) {
-        if (options.command[0] === 'tar') {
-          log.push('source started');
-          for (let i = 0; i < 64 && !options.signal?.aborted; i++) {
-            if (!options.stdout?.write(Buffer.alloc(64 * 1024))) await new Promise((r) => setTimeout(r, 5));
-          }
-          if (options.signal?.aborted) {
-            log.push('source stopped');
-            throw Object.assign(new Error('exec aborted'), { code: 'EXEC_ABORTED' });
-          }
-          return { exitCode: 0 };
+  function pods(destFailures: number): FakeKubeClient {
+    const fake = new FakeKubeClient().onExec(
+      (o) => o.pod === job.pod,
+      async (o) => {
+        for (let i = 0; i < 64 && !o.signal?.aborted; i++) {
+          if (!o.stdout?.write(Buffer.alloc(64 * 1024))) await new Promise((r) => setTimeout(r, 5));
         }
-        if (failures > 0) {
-          failures--;
-          log.push('destination failed to start');
-          throw resetError();
-        }
-        log.push('destination read');
-        for await (const _ of options.stdin as Readable) void _;
-        return { exitCode: 0 };
+        return o.signal?.aborted ? { hang: true } : { exitCode: 0 };
       },
-    };
-    return { client, log };
+    );
+    if (destFailures > 0) fake.failNext('exec', 'pods', resetError(), { name: step.pod, times: destFailures });
+    return fake.onExec((o) => o.pod === step.pod, { exitCode: 0 });
+  }
+
+  /** The execs in the order they started, each as how it ended. */
+  function story(fake: FakeKubeClient): string[] {
+    return fake.calls.map((c) => {
+      const side = c.name === job.pod ? 'source' : 'destination';
+      if (c.error instanceof ExecAbortedError) return `${side} stopped`;
+      if (c.error instanceof KubeConnectionError) return `${side} failed to start`;
+      if (c.error) return `${side} failed: ${String(c.error)}`;
+      return side === 'source' ? 'source done' : `destination read ${c.stdin?.length} bytes`;
+    });
   }
 
   it('stops the source when the destination fails, instead of leaving it blocked on the pipe, and blames the destination', async () => {
-    const { client, log } = pods(2);
-    const err = (await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w').then(
+    const fake = pods(2);
+    const err = (await copyBetweenPods(fake, job, '/__w', ['_temp'], step, '/__w').then(
       () => undefined,
       (e: unknown) => e,
     )) as Error;
     expect(err.message).toMatch(/^Copying _temp from job:\/__w to step:\/__w failed: cannot reach the Kubernetes API .*ECONNRESET/);
     // Tried twice (a connection failure at the start), each time the source stopped.
-    expect(log.filter((l) => l !== 'source started')).toEqual([
-      'destination failed to start',
-      'source stopped',
-      'destination failed to start',
-      'source stopped',
-    ]);
+    expect(story(fake)).toEqual(['source stopped', 'destination failed to start', 'source stopped', 'destination failed to start']);
   });
 
   it('runs the copy once more after a connection failure at the start of one of its execs', async () => {
-    const { client, log } = pods(1);
-    await copyBetweenPods(client, job, '/__w', ['_temp'], step, '/__w');
-    expect(log.filter((l) => l.startsWith('destination'))).toEqual(['destination failed to start', 'destination read']);
+    const fake = pods(1);
+    await copyBetweenPods(fake, job, '/__w', ['_temp'], step, '/__w');
+    expect(story(fake).filter((l) => l.startsWith('destination'))).toEqual(['destination failed to start', `destination read ${64 * 64 * 1024} bytes`]);
   });
 });

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { apiError, FakeKubeClient, type FakeObject } from '@zfs-runner-hooks/kube/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { memoryLogger } from '../testing/fake-client.js';
+import { memoryLogger } from '../testing/memory-logger.js';
 import { waitForPod } from './wait-pod.js';
 
 const status = (p: string, extra: Partial<NonNullable<V1Pod['status']>> = {}): V1Pod['status'] => ({ phase: p, ...extra });

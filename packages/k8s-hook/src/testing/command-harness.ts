@@ -11,7 +11,7 @@ import { prepareJob } from '../commands/prepare-job.js';
 import type { ImageContainer, MountVolume } from '../protocol/input.js';
 import { JobStateStore } from '../protocol/state-store.js';
 import { TextSink } from '../kube/tar.js';
-import { memoryLogger } from './fake-client.js';
+import { memoryLogger } from './memory-logger.js';
 
 export const RUNNER = 'runner-1';
 export const RUNNER_UID = 'uid-runner-1';

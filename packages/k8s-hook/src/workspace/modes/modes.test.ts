@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { errorCode } from '../../errors.js';
 import type { ImageContainer } from '../../protocol/input.js';
 import type { WorkspaceState } from '../../protocol/state.js';
-import { memoryLogger } from '../../testing/fake-client.js';
+import { memoryLogger } from '../../testing/memory-logger.js';
 import { EXTERNALS, runnerPod, WORK } from '../../testing/fixtures.js';
 import type { WorkspaceChoice } from '../mode.js';
 import { planStepCopy } from '../step-files.js';
