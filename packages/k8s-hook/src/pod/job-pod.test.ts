@@ -40,7 +40,7 @@ describe('buildJobPod', () => {
         ...parts(container({ image: 'redis:7', workingDirectory: undefined, entryPoint: 'redis-server', entryPointArgs: ['--port', '', '6379'] })),
       },
     ],
-    workspace: jobPodWorkspace({ mode: 'volume', claimName: 'arc-runner-1-work', claimSubPath: '', pinnedNode: 'node-a' }),
+    workspace: jobPodWorkspace({ claimName: 'arc-runner-1-work', claimSubPath: '', pinnedNode: 'node-a' }),
     pullSecrets: ['arc-runner-1-reg-abcdef12'],
     additions: {
       env: [{ name: 'CONAN_HOME', value: '/cache' }],
@@ -87,7 +87,7 @@ describe('buildJobPod', () => {
       namespace: 'ci',
       runner,
       services: [{ name: 'db', ...parts(container({ image: 'db', entryPoint: '/bin/$(SHELL)', entryPointArgs: ['-c', 'echo $(HOME) $$ $X'] })) }],
-      workspace: jobPodWorkspace({ mode: 'copy' }),
+      workspace: jobPodWorkspace({}),
       pullSecrets: [],
     });
     expect(p.spec?.containers[0]).toMatchObject({ command: ['/bin/$$(SHELL)'], args: ['-c', 'echo $$(HOME) $$$$ $$X'] });
@@ -104,7 +104,7 @@ describe('buildJobPod', () => {
       namespace: 'ci',
       runner,
       ...(name === 'job' ? { job: c, services: [] } : { services: [{ name, ...c }] }),
-      workspace: jobPodWorkspace({ mode: 'copy' }),
+      workspace: jobPodWorkspace({}),
       pullSecrets: [],
       additions: { env: [{ name: 'CACHE', value: '/c$' }] },
     });
@@ -127,7 +127,7 @@ describe('buildJobPod', () => {
       runner,
       job: parts(container({ createOptions: '--label team=ci --label runner-pod=evil' })),
       services: [{ name: 'db', ...parts(container({ image: 'db', createOptions: '-l tier=db' })) }],
-      workspace: jobPodWorkspace({ mode: 'copy' }),
+      workspace: jobPodWorkspace({}),
       pullSecrets: [],
     });
     expect(p.metadata?.labels).toEqual({
@@ -161,7 +161,7 @@ describe('buildJobPod', () => {
       namespace: 'ci',
       runner,
       services: [{ name: 'redis', ...parts(container({ image: 'redis' })) }],
-      workspace: jobPodWorkspace({ mode: 'copy' }),
+      workspace: jobPodWorkspace({}),
       pullSecrets: [],
     });
     expect(p.spec?.containers.map((c) => c.name)).toEqual(['redis']);

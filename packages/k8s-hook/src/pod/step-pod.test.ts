@@ -19,7 +19,7 @@ describe('buildStepPod', () => {
       args: ['a b', 'c'],
       workingDir: '/github/workspace',
       envSecretName: 'r-env-1',
-      workspace: stepPodWorkspace({ mode: 'volume', claimName: 'w', claimSubPath: '' }, plan),
+      workspace: stepPodWorkspace({ claimName: 'w', claimSubPath: '' }, plan),
       pullSecrets: [],
     });
     const step = pod.spec?.containers[0];
@@ -48,7 +48,7 @@ describe('buildStepPod', () => {
       args: [],
       workingDir: '/github/workspace',
       envSecretName: 'e',
-      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      workspace: stepPodWorkspace({}, plan),
       pullSecrets: [],
       helperImage: 'busybox',
     });
@@ -68,7 +68,7 @@ describe('buildStepPod', () => {
       args: ['$(HOME)', 'pid$$', 'plain'],
       workingDir: '/github/workspace',
       envSecretName: 'e',
-      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      workspace: stepPodWorkspace({}, plan),
       pullSecrets: [],
       helperImage: 'busybox',
     });
@@ -88,7 +88,7 @@ describe('buildStepPod', () => {
       args: [],
       workingDir: '/github/workspace',
       envSecretName: 'e',
-      workspace: stepPodWorkspace({ mode: 'copy' }, plan),
+      workspace: stepPodWorkspace({}, plan),
       pullSecrets: [],
       options,
     });

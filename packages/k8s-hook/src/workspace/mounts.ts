@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
 import type { V1NodeSelectorTerm, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MountVolume } from '../protocol/input.js';
-import type { WorkspaceState } from '../protocol/state.js';
 import { CONTAINER_EXTERNALS, CONTAINER_WORK, EXTERNALS_REL, GITHUB_HOME_REL, GITHUB_WORKFLOW_REL, relativeInside } from './paths.js';
 
 /** The name of the pod volume that holds `_work`. */
@@ -21,8 +20,6 @@ export interface PodWorkspace {
  * without one, each pod gets an emptyDir its mode fills.
  */
 export interface WorkspaceFacts {
-  /** Not read (the claim decides); accepted so that a part of a state can be passed as it is. */
-  readonly mode?: WorkspaceState['mode'];
   readonly claimName?: string | undefined;
   readonly claimSubPath?: string | undefined;
   /** Set when pods must run on this node (a single-node claim). */
