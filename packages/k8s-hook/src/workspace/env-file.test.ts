@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand } from './env-file.js';
+import { killStepCommand, normalizeArgs, renderEnvFile, scriptStepCommand, stepProcessesCommand } from './env-file.js';
 
 const tricky: Record<string, string> = {
   QUOTES: `it's "quoted" \\ back\\slash`,
@@ -96,11 +96,14 @@ describe('STEP_KILLER', () => {
     expect(await exited).toBe('SIGTERM');
   });
 
-  it.each(['0', '-1', '1', '00', '0 1', '12abc', '$(id)', '', '-0', '1\n2'])('never calls kill for a pid file a hostile job wrote: %j', (text) => {
-    // Unchecked, `0` signals the killer's own process group and `-1` every process it may signal.
-    const r = kill(text, 'KILL', true);
-    expect({ status: r.status, stdout: r.stdout, signal: r.signal }).toEqual({ status: 0, stdout: '', signal: null });
-  });
+  it.each(['0', '-1', '1', '00', '0 1', '12abc', '$(id)', '', '-0', '1\n2', '99999999999999999999'])(
+    'never calls kill for a pid file a hostile job wrote: %j',
+    (text) => {
+      // Unchecked, `0` signals the killer's own process group and `-1` every process it may signal.
+      const r = kill(text, 'KILL', true);
+      expect({ status: r.status, stdout: r.stdout, signal: r.signal }).toEqual({ status: 0, stdout: '', signal: null });
+    },
+  );
 
   it('calls kill for a pid (the dry run can see it)', () => {
     expect(kill('4242', 'TERM', true).stdout).toBe('kill -TERM -4242\nkill -TERM 4242\n');
@@ -108,6 +111,50 @@ describe('STEP_KILLER', () => {
 
   it('does nothing when there is no pid file', () => {
     expect(kill(undefined).status).toBe(0);
+  });
+});
+
+describe('STEP_PROCESSES', () => {
+  /** Runs the lister with the local /bin/sh and this machine's /proc, as the job container would. */
+  function processes(pidText: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'zrh-ps-'));
+    scratch.push(dir);
+    const pidFile = join(dir, 'step.pid');
+    writeFileSync(pidFile, pidText);
+    const [cmd, ...rest] = stepProcessesCommand(pidFile);
+    return spawnSync(cmd as string, rest, { encoding: 'utf8' });
+  }
+  const processGroupOf = (pid: string) =>
+    readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ')[2];
+
+  it.each(['1', '0', '-1', '00', '01', '1 2', '1\n2', 'init', '$(id)', '', '99999999999999999999'])(
+    'lists nothing for a pid file a hostile job wrote: %j',
+    (text) => {
+      // Unchecked, `1` lists the container's init and `0` the kernel's threads (process group 0):
+      // after a lost exec the hook would report them as the step, still running after SIGKILL.
+      const r = processes(text);
+      expect({ status: r.status, stdout: r.stdout, signal: r.signal }).toEqual({ status: 0, stdout: '', signal: null });
+    },
+  );
+
+  it('lists the live processes of the process group a real pid file names', async () => {
+    const step = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    const pid = String(step.pid);
+    try {
+      let listed: string[] = [];
+      for (let i = 0; i < 100 && listed.length < 2; i++) {
+        listed = processes(`${pid}\n`).stdout.split('\n').filter(Boolean);
+        if (listed.length < 2) await new Promise((r) => setTimeout(r, 20));
+      }
+      // The shell and its sleep, both in the step's process group.
+      expect(listed).toHaveLength(2);
+      expect(listed).toContain(pid);
+      expect(listed.map(processGroupOf)).toEqual([pid, pid]);
+    } finally {
+      process.kill(-Number(pid), 'SIGKILL');
+    }
   });
 });
 

@@ -69,24 +69,26 @@ export const STEP_LOADER = [
 ].join('\n');
 
 /**
- * Stops a step started by the loader: its process group if it leads one, else the process. The
- * pid file is the job's to write: anything but a pid above 1 is ignored (`0` and `-1` would make
- * `kill` signal the killer's own process group or every process it may signal).
+ * Reads the step's pid from the pid file the positional parameter `file` names into `p`, and ends
+ * the script (status 0, doing nothing) unless it holds a pid above 1. The pid file is the job's to
+ * write: `0` and `-1` would make `kill` signal the script's own process group or every process it
+ * may signal, `1` names the container's init, and `0` is the process group of the kernel's threads
+ * in /proc. A pid has at most 7 digits (`pid_max` is at most 4194304) and no leading zero.
  */
-export const STEP_KILLER = [
-  'p=$(cat "$2" 2>/dev/null) || exit 0',
-  'case "$p" in ""|*[!0-9]*|0*|1) exit 0;; esac',
-  'kill -"$1" -"$p" 2>/dev/null || kill -"$1" "$p" 2>/dev/null || true',
-].join('\n');
+function readStepPid(file: '$1' | '$2'): string[] {
+  return [`p=$(cat "${file}" 2>/dev/null) || exit 0`, 'case "$p" in ""|*[!0-9]*|0*|1|????????*) exit 0;; esac'];
+}
+
+/** Stops a step started by the loader: its process group if it leads one, else the process. */
+export const STEP_KILLER = [...readStepPid('$2'), 'kill -"$1" -"$p" 2>/dev/null || kill -"$1" "$p" 2>/dev/null || true'].join('\n');
 
 /**
  * Prints the pids of a step's live processes: the recorded pid and every process of its process
  * group (the runtime starts each exec as a process group leader), zombies left out (the job
- * container's PID 1 does not reap). Prints nothing when no pid was recorded.
+ * container's PID 1 does not reap). Prints nothing when no pid (above 1) was recorded.
  */
 export const STEP_PROCESSES = [
-  'p=$(cat "$1" 2>/dev/null) || exit 0',
-  'case "$p" in ""|*[!0-9]*) exit 0;; esac',
+  ...readStepPid('$1'),
   'for s in /proc/[0-9]*/stat; do',
   '  read -r q rest 2>/dev/null < "$s" || continue',
   '  rest=${rest##*) }; set -- $rest',
