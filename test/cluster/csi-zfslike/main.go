@@ -7,7 +7,8 @@
 // while one of them has a clone.
 //
 // State under --state-dir: state.json (datasets, snapshots, origins, pending destroys, publishes,
-// layer reference counts, recent operations with durations), layers/<id>/ (data), work/, mnt/.
+// layer reference counts, recent operations with durations), layers/<id>/ (data), work/, mnt/,
+// trash/ (folders the pool no longer refers to, removed in the background).
 package main
 
 import (

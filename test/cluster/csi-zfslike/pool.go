@@ -20,7 +20,8 @@ import (
 // overlay. A snapshot is a chain of frozen layers and never changes; a clone starts as an empty
 // upper on top of its snapshot's chain. A layer is removed once nothing refers to it.
 //
-// Every change is written to <dir>/state.json (the inspectable state, see State).
+// Every change is written to <dir>/state.json (the inspectable state, see State). Folders it no
+// longer needs go to <dir>/trash and are removed outside the lock (trash.go).
 type Pool struct {
 	mu  sync.Mutex
 	dir string
@@ -28,6 +29,13 @@ type Pool struct {
 	now func() time.Time
 	// mounted reports whether a dataset's mountpoint is mounted (overridden in tests).
 	mounted func(path string) bool
+	// remove deletes a folder tree from the trash (os.RemoveAll; tests pass a slow one).
+	remove func(path string) error
+	// wake (capacity 1) tells the sweeper to empty the trash; closed by Close, which then waits
+	// for swept. closed is guarded by mu.
+	wake   chan struct{}
+	swept  chan struct{}
+	closed bool
 }
 
 // State is what <dir>/state.json holds.
@@ -86,10 +94,15 @@ var (
 	errBusy            = errors.New("dataset is busy")
 )
 
-// OpenPool loads the pool state from dir (or starts an empty one).
-func OpenPool(dir string) (*Pool, error) {
-	p := &Pool{dir: dir, now: time.Now, mounted: isMountPoint}
-	for _, sub := range []string{"layers", "work", "mnt", "empty"} {
+// OpenPool loads the pool state from dir (or starts an empty one) and starts the sweeper, which
+// first removes whatever a crash left in the trash.
+func OpenPool(dir string) (*Pool, error) { return openPool(dir, os.RemoveAll) }
+
+// openPool is OpenPool with the function that removes a folder from the trash (tests slow it down).
+func openPool(dir string, remove func(path string) error) (*Pool, error) {
+	p := &Pool{dir: dir, now: time.Now, mounted: isMountPoint, remove: remove,
+		wake: make(chan struct{}, 1), swept: make(chan struct{})}
+	for _, sub := range []string{"layers", "work", "mnt", "empty", "trash"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
 		}
@@ -116,6 +129,11 @@ func OpenPool(dir string) (*Pool, error) {
 	if p.st.PendingDestroys == nil {
 		p.st.PendingDestroys = []string{}
 	}
+	if err := p.trashOrphans(); err != nil {
+		return nil, err
+	}
+	p.wakeSweeper()
+	go p.sweep()
 	return p, nil
 }
 
@@ -150,8 +168,15 @@ func (p *Pool) timed(op, target string, f func() error) error {
 	return err
 }
 
+// save writes the state, then moves the layers nothing refers to any more into the trash (in this
+// order: after a crash in between, OpenPool finds them unreferenced and trashes them).
 func (p *Pool) save() error {
-	p.countLayers()
+	dead := p.countLayers()
+	defer func() {
+		for _, id := range dead {
+			p.discard(p.layerDir(id))
+		}
+	}()
 	b, err := json.MarshalIndent(&p.st, "", "  ")
 	if err != nil {
 		return err
@@ -163,8 +188,22 @@ func (p *Pool) save() error {
 	return os.Rename(tmp, p.statePath())
 }
 
-// countLayers recomputes the layer reference counts and removes unreferenced layer folders.
-func (p *Pool) countLayers() {
+// countLayers recomputes the layer reference counts and returns the layers no longer referred to.
+func (p *Pool) countLayers() []string {
+	refs := p.layerRefs()
+	var dead []string
+	for id := range p.st.Layers {
+		if refs[id] == 0 {
+			dead = append(dead, id)
+		}
+	}
+	sort.Strings(dead)
+	p.st.Layers = refs
+	return dead
+}
+
+// layerRefs counts the datasets and snapshots referring to each layer.
+func (p *Pool) layerRefs() map[string]int {
 	refs := map[string]int{}
 	for _, d := range p.st.Datasets {
 		refs[d.Upper]++
@@ -177,12 +216,7 @@ func (p *Pool) countLayers() {
 			refs[l]++
 		}
 	}
-	for id := range p.st.Layers {
-		if refs[id] == 0 {
-			_ = os.RemoveAll(p.layerDir(id))
-		}
-	}
-	p.st.Layers = refs
+	return refs
 }
 
 func (p *Pool) newLayer() (string, error) {
@@ -279,7 +313,7 @@ func (p *Pool) freeze(d *Dataset) ([]string, error) {
 			return nil, err
 		}
 		if err := copyTree(p.layerDir(d.Upper), p.layerDir(cp)); err != nil {
-			_ = os.RemoveAll(p.layerDir(cp))
+			p.discard(p.layerDir(cp))
 			return nil, err
 		}
 		return append([]string{cp}, d.Lowers...), nil
@@ -289,7 +323,7 @@ func (p *Pool) freeze(d *Dataset) ([]string, error) {
 		return nil, err
 	}
 	// The old upper becomes a lower layer; overlay wants a clean work dir for the new upper.
-	_ = os.RemoveAll(p.workDir(d.Name))
+	p.discard(p.workDir(d.Name))
 	d.Lowers = append([]string{d.Upper}, d.Lowers...)
 	d.Upper = upper
 	return append([]string{}, d.Lowers...), nil
@@ -375,7 +409,7 @@ func (p *Pool) DestroyRecursive(ds string) error {
 			p.dropPending(s)
 		}
 		delete(p.st.Datasets, ds)
-		_ = os.RemoveAll(p.workDir(ds))
+		p.discard(p.workDir(ds))
 		_ = os.Remove(p.mountpoint(ds))
 		p.retryPending()
 		return nil

@@ -15,10 +15,17 @@ import (
 
 func newDriver(t *testing.T, nodes ...string) *driver {
 	t.Helper()
-	p, err := OpenPool(t.TempDir())
+	return newDriverRemovingWith(t, os.RemoveAll, nodes...)
+}
+
+// newDriverRemovingWith is newDriver whose pool empties its trash with remove.
+func newDriverRemovingWith(t *testing.T, remove func(string) error, nodes ...string) *driver {
+	t.Helper()
+	p, err := openPool(t.TempDir(), remove)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.Close)
 	if len(nodes) == 0 {
 		nodes = []string{"node-a"}
 	}
@@ -252,6 +259,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.Close)
 	if p.SnapshotOf("pvc-src@snapshot-1") == nil || p.Dataset("pvc-src") == nil {
 		t.Fatalf("state not reloaded: %+v", p.Snapshot())
 	}
