@@ -27,7 +27,7 @@ export { silentLogger, type CacheLogger } from './session/logger.js';
 
 // Lineage model and planner (pure)
 export type { LineageGraph, VolumeNode, SnapshotNode, CacheHead, HeadEntry } from './lineage/graph.js';
-export { planGc, type GcPlan, type GcPolicy, type PlannedNode } from './lineage/plan-gc.js';
+export { planGc, HANDOVER_GRACE_SECONDS, type GcPlan, type GcPolicy, type PlannedNode } from './lineage/plan-gc.js';
 export { graphFromObjects } from './lineage/from-objects.js';
 export { parseHead, buildHeadConfigMap, advanceHead } from './lineage/head.js';
 

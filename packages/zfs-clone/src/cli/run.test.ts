@@ -146,8 +146,27 @@ describe('zfs-clone CLI', () => {
         creationTimestamp: '2024-01-01T00:00:00Z',
         labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
       },
-      spec: { source: { persistentVolumeClaimName: 'golden' } },
+      spec: { source: { persistentVolumeClaimName: 'c-old' } },
       status: { readyToUse: true },
+    });
+    // Its clone, handed over to it as snapshot back does.
+    fake.put('persistentvolumeclaims', {
+      metadata: {
+        name: 'c-old',
+        namespace: NS,
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'clone', 'zrh.dev/cache': 'gcc12' },
+        ownerReferences: [
+          {
+            apiVersion: 'snapshot.storage.k8s.io/v1',
+            kind: 'VolumeSnapshot',
+            name: 'old',
+            uid: fake.store.get(`volumesnapshots/${NS}/old`)?.metadata?.uid ?? '',
+          },
+        ],
+      },
+      spec: { dataSource: { kind: 'VolumeSnapshot', name: 'gcc12-g1' } },
+      status: { phase: 'Bound' },
     });
     const { code, stdout } = await cli(fake, 'gc', 'gcc12', '--dry-run');
     expect(code).toBe(0);
@@ -155,6 +174,35 @@ describe('zfs-clone CLI', () => {
     expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(true);
     await cli(fake, 'gc', 'gcc12');
     expect(fake.store.has(`volumesnapshots/${NS}/old`)).toBe(false);
+  });
+
+  it('shows an unpromoted snapshot that lost its volume as not ready, whatever readyToUse says', async () => {
+    const fake = seededCluster();
+    const candidate = (name: string, pvc: string) =>
+      fake.put('volumesnapshots', {
+        metadata: {
+          name,
+          namespace: NS,
+          creationTimestamp: '2025-01-01T00:00:00Z',
+          labels: { 'app.kubernetes.io/managed-by': 'zfs-runner-hooks', 'zrh.dev/role': 'candidate', 'zrh.dev/cache': 'gcc12' },
+        },
+        spec: { source: { persistentVolumeClaimName: pvc } },
+        status: { readyToUse: true },
+      });
+    candidate('lost', 'c-lost');
+    const kept = candidate('whole', 'c-whole');
+    fake.put('persistentvolumeclaims', {
+      metadata: {
+        name: 'c-whole',
+        namespace: NS,
+        ownerReferences: [{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: 'whole', uid: kept.metadata?.uid ?? '' }],
+      },
+      status: { phase: 'Bound' },
+    });
+    const { code, stdout } = await cli(fake, 'status', 'gcc12');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\n *lost +false \(volume gone\) +- +60m\n/);
+    expect(stdout).toMatch(/\n *whole +true +- +60m\n/);
   });
 
   it('records who may promote a seeded cache', async () => {

@@ -1,10 +1,11 @@
 import type { V1ConfigMap, V1ObjectMeta, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { VolumeSnapshot } from '../kube-types.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
-import { CACHE, DETACHED, EXPIRES_AT } from '../labels.js';
+import { CACHE, DETACHED, EXPIRES_AT, KEPT } from '../labels.js';
 import { parseQuantity } from '../quantity.js';
 import type { CacheHead, LineageGraph, SnapshotNode, VolumeNode } from './graph.js';
 import { parseHead } from './head.js';
+import { candidateVolumeLoss } from './volume-loss.js';
 
 /** The namespace's objects a lineage graph is built from. */
 export interface LineageObjects {
@@ -46,21 +47,27 @@ export function graphFromObjects(objects: LineageObjects): { graph: LineageGraph
   }
   const headSnapshots = new Set(heads.flatMap((h) => [h.snapshot, ...h.history.map((e) => e.snapshot)]));
   const managedPvcOrigins = new Set(objects.pvcs.filter((p) => managed(p.metadata)).map((p) => p.spec?.dataSource?.name ?? ''));
+  const pvcsByName = new Map(objects.pvcs.map((p) => [p.metadata?.name ?? '', p]));
   const snapshots: SnapshotNode[] = [];
   for (const s of objects.snapshots) {
     const name = s.metadata?.name ?? '';
     const isManaged = managed(s.metadata);
     if (!isManaged && !headSnapshots.has(name) && !managedPvcOrigins.has(name)) continue;
+    const source = s.spec?.source?.persistentVolumeClaimName;
+    const candidate = isManaged && s.metadata?.labels?.[ROLE_LABEL] === 'candidate';
+    const lostVolume = candidate ? candidateVolumeLoss(s, source === undefined ? undefined : pvcsByName.get(source)) : undefined;
     snapshots.push({
       name,
       cache: s.metadata?.labels?.[CACHE],
-      source: s.spec?.source?.persistentVolumeClaimName,
+      source,
       managed: isManaged,
       ready: s.status?.readyToUse === true,
       expiresAt: time(s.metadata?.annotations?.[EXPIRES_AT]),
       createdAt: time(s.metadata?.creationTimestamp) ?? 0,
       size: parseQuantity(s.status?.restoreSize),
       deleting: Boolean(s.metadata?.deletionTimestamp),
+      ...(candidate && { candidate, kept: s.metadata?.labels?.[KEPT] === 'true' }),
+      ...(lostVolume !== undefined && { lostVolume }),
     });
   }
   const snapshotSources = new Set(snapshots.map((s) => s.source ?? ''));

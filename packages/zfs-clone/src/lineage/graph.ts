@@ -1,3 +1,5 @@
+import type { VolumeLoss } from './volume-loss.js';
+
 /**
  * The lineage graph: the volumes (PVCs) and snapshots (VolumeSnapshots) of a namespace that
  * caches are made of, with the ZFS dependencies between them. Times are milliseconds since the
@@ -36,6 +38,15 @@ export interface SnapshotNode {
   readonly size?: number | undefined;
   /** Being deleted (`deletionTimestamp` set). */
   readonly deleting?: boolean | undefined;
+  /** A job's snapshot taken back, not (yet) a generation (`zrh.dev/role=candidate`). */
+  readonly candidate?: boolean | undefined;
+  /** Kept unpromoted on purpose (`zrh.dev/kept=true`). */
+  readonly kept?: boolean | undefined;
+  /**
+   * A candidate whose source PVC does not live as long as it does (see `candidateVolumeLoss`):
+   * under ZFS its data is gone or goes with the PVC, so it can never be restored.
+   */
+  readonly lostVolume?: VolumeLoss | undefined;
 }
 
 /** One entry of a cache head's history, newest first. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { dependencies, snapshotKey, volumeKey, type LineageGraph, type NodeKey } from './graph.js';
+import { dependencies, snapshotKey, volumeKey, type LineageGraph, type NodeKey, type SnapshotNode, type VolumeNode } from './graph.js';
 import { chain, head, NOW, random, randomGraph, snap, T0, vol } from './graph.fixtures.js';
-import { planGc, type GcPlan, type GcPolicy } from './plan-gc.js';
+import { HANDOVER_GRACE_SECONDS, planGc, type GcPlan, type GcPolicy } from './plan-gc.js';
 
 const policy: GcPolicy = { keepGenerations: 3, graceSeconds: 600 };
 const names = (items: GcPlan['delete']) => items.map((i) => `${i.kind}/${i.name}`);
@@ -172,7 +172,12 @@ describe('planGc with a head it cannot trust', () => {
 describe('planGc on random lineages (ZFS rules as properties)', () => {
   it.each(Array.from({ length: 300 }, (_, i) => i + 1))('holds for seed %i', (seed) => {
     const rand = random(seed);
-    const graph = randomGraph(rand, 2 + Math.floor(rand() * 30), Math.floor(rand() * 20));
+    const drawn = randomGraph(rand, 2 + Math.floor(rand() * 30), Math.floor(rand() * 20));
+    // Some job snapshots lost their volume (a cleanup_job killed before the hand-over).
+    const graph: LineageGraph = {
+      ...drawn,
+      snapshots: drawn.snapshots.map((s) => (s.name.startsWith('cand') && rand() < 0.3 ? { ...s, candidate: true, lostVolume: 'not handed over' } : s)),
+    };
     const p: GcPolicy = { keepGenerations: 1 + Math.floor(rand() * 4), graceSeconds: 600 };
     const plan = planGc(graph, p, NOW);
     const deps = dependencies(graph);
@@ -214,5 +219,87 @@ describe('planGc on random lineages (ZFS rules as properties)', () => {
     const graph = randomGraph(random(7), 40, 60);
     expect(planGc(graph, policy, NOW + 86_400_000).delete.length).toBeGreaterThan(0);
     expect(T0).toBeLessThan(NOW);
+  });
+});
+
+describe('planGc and a job snapshot that lost its volume (cleanup_job killed before the hand-over)', () => {
+  const LEASE = NOW + 3_600_000;
+  /** Candidate `cand` of clone `job` (gone unless `withJob`), made `age` ms ago, its lease running. */
+  function lost(age: number, fields: Partial<SnapshotNode> = {}, withJob?: Partial<VolumeNode>): LineageGraph {
+    return {
+      volumes: [vol('base'), ...(withJob ? [vol('job', { origin: 'g1', ...withJob })] : [])],
+      snapshots: [
+        snap('g1', 'base'),
+        snap('cand', 'job', {
+          candidate: true,
+          kept: false,
+          lostVolume: withJob ? 'not handed over' : 'gone',
+          expiresAt: LEASE,
+          createdAt: NOW - age,
+          ...fields,
+        }),
+      ],
+      heads: [head('c', ['g1'])],
+    };
+  }
+  const grace0: GcPolicy = { keepGenerations: 3, graceSeconds: 0 };
+
+  it('deletes it once older than the hand-over grace although its lease runs, and says why', () => {
+    const plan = planGc(lost((HANDOVER_GRACE_SECONDS + 1) * 1000), grace0, NOW);
+    expect(plan.delete).toEqual([
+      { kind: 'snapshot', name: 'cand', cache: 'c', reason: 'it has lost its volume: PVC "job" is gone; it can never be restored' },
+    ]);
+  });
+
+  it('keeps it while its cleanup_job may still hand the volume over, even with grace 0, and within a longer grace', () => {
+    const young = planGc(lost((HANDOVER_GRACE_SECONDS - 1) * 1000), grace0, NOW);
+    expect(young.delete).toEqual([]);
+    expect(young.keep.find((k) => k.name === 'cand')?.reason).toBe('recently created (its volume may still be handed over)');
+    expect(planGc(lost(500_000), { ...grace0, graceSeconds: 600 }, NOW).delete).toEqual([]);
+    expect(names(planGc(lost(601_000), { ...grace0, graceSeconds: 600 }, NOW).delete)).toEqual(['snapshot/cand']);
+  });
+
+  it('deletes it at once when its lease has run out, however young', () => {
+    const plan = planGc(lost(1000, { expiresAt: NOW - 1 }), grace0, NOW);
+    expect(plan.delete).toEqual([{ kind: 'snapshot', name: 'cand', cache: 'c', reason: `expired at ${new Date(NOW - 1).toISOString()}` }]);
+  });
+
+  it('keeps a candidate that did get its volume until its lease ends (the baseline)', () => {
+    const handedOver = lost(600_000, { lostVolume: undefined }, { createdAt: T0 });
+    expect(planGc(handedOver, grace0, NOW).keep.find((k) => k.name === 'cand')?.reason).toBe(`kept until ${new Date(LEASE).toISOString()}`);
+    expect(names(planGc(handedOver, grace0, LEASE + 1).delete)).toEqual(['snapshot/cand', 'volume/job']);
+  });
+
+  it('deletes the snapshot but not the live clone whose job pod still owns it', () => {
+    const plan = planGc(lost(600_000, {}, { live: true }), grace0, NOW);
+    expect(plan.delete).toEqual([
+      {
+        kind: 'snapshot',
+        name: 'cand',
+        cache: 'c',
+        reason:
+          'it has lost its volume: PVC "job" was never handed over to it (its cleanup_job stopped between taking the snapshot and making it the PVC\'s owner), so it goes with its job pod; it can never be restored',
+      },
+    ]);
+    expect(plan.keep.find((k) => k.name === 'job')?.reason).toBe('in use by a job');
+  });
+
+  it('never deletes one kept on purpose before its keep time ends, and warns that it cannot be restored', () => {
+    const plan = planGc(lost(600_000, { kept: true }), grace0, NOW);
+    expect(plan.delete).toEqual([]);
+    expect(plan.warnings).toEqual([
+      `snapshot "cand" is kept (kept until ${new Date(LEASE).toISOString()}) but it has lost its volume: PVC "job" is gone; it can never be restored`,
+    ]);
+    expect(names(planGc(lost(600_000, { kept: true }), grace0, LEASE + 1).delete)).toEqual(['snapshot/cand']);
+  });
+
+  it('never deletes the head or a kept generation, nor what a clone still depends on', () => {
+    const asHead: LineageGraph = { ...lost(600_000), heads: [head('c', ['cand', 'g1'])] };
+    expect(planGc(asHead, grace0, NOW).delete).toEqual([]);
+    const asGeneration: LineageGraph = { ...lost(600_000), heads: [head('c', ['g1', 'cand'])] };
+    expect(planGc(asGeneration, grace0, NOW).keep.find((k) => k.name === 'cand')?.reason).toBe('generation 1 of cache c');
+    const cloned = lost(600_000);
+    const withClone: LineageGraph = { ...cloned, volumes: [...cloned.volumes, vol('restore', { origin: 'cand', live: true })] };
+    expect(planGc(withClone, grace0, NOW).keep.find((k) => k.name === 'cand')?.reason).toBe('needed by volume/restore');
   });
 });

@@ -2,6 +2,7 @@ import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { CACHE } from '../labels.js';
 import { headConfigMapName } from '../names.js';
 import { dependencies, snapshotKey, volumeKey, type LineageGraph, type NodeKey, type SnapshotNode, type VolumeNode } from './graph.js';
+import { describeVolumeLoss } from './volume-loss.js';
 
 export interface GcPolicy {
   /** Generations per cache to keep, the head included (at least 1). */
@@ -41,11 +42,22 @@ export interface GcPlan {
 type AnyNode = ({ kind: 'volume' } & VolumeNode) | ({ kind: 'snapshot' } & SnapshotNode);
 
 /**
+ * A candidate that has lost its volume (`SnapshotNode.lostVolume`) and is neither kept nor a kept
+ * generation is deleted once it is this old, whatever its lease says, unless the policy's grace is
+ * longer. Its cleanup_job hands the volume over right after creating it (one request): a younger
+ * one may still be in that step.
+ */
+export const HANDOVER_GRACE_SECONDS = 120;
+
+/**
  * Plans garbage collection over a lineage graph, honouring ZFS rules: a snapshot with clones is
  * not destroyed; a volume is not destroyed while any of its snapshots is kept; a chain of clones
  * stays while its newest member is kept (unless promoted). Kept: the last `keepGenerations` of
  * each cache head, live clones, unexpired kept objects, objects in their grace period, unmanaged
- * objects and everything those depend on. Pure: no I/O, inputs untouched.
+ * objects and everything those depend on. A candidate that has lost its volume (its data is gone
+ * under ZFS) is not kept for its lease: it goes once older than the grace, and at least
+ * {@link HANDOVER_GRACE_SECONDS}, unless it is kept on purpose or something depends on it.
+ * Pure: no I/O, inputs untouched.
  */
 export function planGc(graph: LineageGraph, policy: GcPolicy, now: number): GcPlan {
   const nodes = new Map<NodeKey, AnyNode>();
@@ -90,6 +102,9 @@ export function planGc(graph: LineageGraph, policy: GcPolicy, now: number): GcPl
     if (roots.has(key)) continue;
     const why = rootReason(n, now, graceMs, inScope(n));
     if (why) roots.set(key, why);
+    if (why && n.kind === 'snapshot' && n.kept && n.lostVolume !== undefined) {
+      warnings.push(`snapshot "${n.name}" is kept (${why}) but ${lostVolumeText(n)}; it can never be restored`);
+    }
   }
 
   // Keep closure over dependencies.
@@ -177,6 +192,13 @@ function rootReason(n: AnyNode, now: number, graceMs: number, inScope: boolean):
   if (!n.managed) return 'not managed by zfs-runner-hooks';
   if (!inScope) return 'outside the caches being collected';
   if (n.kind === 'volume' && n.live) return 'in use by a job';
+  if (n.kind === 'snapshot' && n.lostVolume !== undefined && !n.kept) {
+    // Its lease is for a cleanup_job still deciding; this one can never be restored. It stays only
+    // while that cleanup_job may still be between taking it and handing the volume over.
+    const leased = n.expiresAt === undefined || n.expiresAt > now;
+    const young = n.createdAt > now - Math.max(graceMs, HANDOVER_GRACE_SECONDS * 1000);
+    return leased && young ? 'recently created (its volume may still be handed over)' : undefined;
+  }
   if (n.expiresAt !== undefined && n.expiresAt > now) return `kept until ${new Date(n.expiresAt).toISOString()}`;
   if (n.expiresAt === undefined && n.createdAt > now - graceMs) return 'recently created (in flight)';
   return undefined;
@@ -184,6 +206,7 @@ function rootReason(n: AnyNode, now: number, graceMs: number, inScope: boolean):
 
 function deleteReason(n: AnyNode, now: number, generationOf: ReadonlyMap<string, number>): string {
   if (n.expiresAt !== undefined && n.expiresAt <= now) return `expired at ${new Date(n.expiresAt).toISOString()}`;
+  if (n.kind === 'snapshot' && n.lostVolume !== undefined && !generationOf.has(n.name)) return `${lostVolumeText(n)}; it can never be restored`;
   if (n.kind === 'snapshot') {
     const g = generationOf.get(n.name);
     if (g !== undefined) return `generation ${g} is older than the generations kept`;
@@ -191,6 +214,11 @@ function deleteReason(n: AnyNode, now: number, generationOf: ReadonlyMap<string,
     return 'snapshot not promoted and nothing depends on it';
   }
   return n.origin ? 'clone no longer used and nothing depends on it' : 'volume no longer used and nothing depends on it';
+}
+
+/** `it has lost its volume: PVC "c" is gone`, for a candidate that lost it. */
+function lostVolumeText(n: SnapshotNode): string {
+  return `it has lost its volume: ${describeVolumeLoss(n.source ?? '?', n.lostVolume ?? 'gone')}`;
 }
 
 function planned(n: AnyNode, reason: string): PlannedNode {

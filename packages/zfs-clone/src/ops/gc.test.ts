@@ -120,6 +120,13 @@ describe('gc against a head that moves while it runs', () => {
       spec: { source: { persistentVolumeClaimName: 'c2' } },
       status: { readyToUse: true, restoreSize: '2Gi' },
     });
+    // Handed over, as snapshot back does: the snapshot owns the PVC it was taken of.
+    const c2 = fake.store.get(`persistentvolumeclaims/${NS}/c2`);
+    const uid = fake.store.get(`volumesnapshots/${NS}/cand`)?.metadata?.uid;
+    fake.put('persistentvolumeclaims', {
+      ...c2,
+      metadata: { ...c2?.metadata, ownerReferences: [{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: 'cand', uid: uid ?? '' }] },
+    } as FakeObject);
     fake.beforeFirstDelete = async () =>
       void (await promote(fake, { namespace: NS, cache: 'gcc12', snapshot: 'cand', expected: { generation: 3, snapshot: 'g1' } }));
     const result = await gc(fake, { namespace: NS, policy });

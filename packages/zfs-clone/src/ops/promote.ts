@@ -6,6 +6,7 @@ import { ROLE_LABEL } from '@zfs-runner-hooks/vocabulary';
 import { EXPIRES_AT, GENERATION, HEAD_CLAIMED_AT } from '../labels.js';
 import type { CacheHead } from '../lineage/graph.js';
 import { advanceHead, buildHeadConfigMap, parseHead } from '../lineage/head.js';
+import { candidateVolumeLoss, describeVolumeLoss } from '../lineage/volume-loss.js';
 import { headConfigMapName } from '../names.js';
 
 export interface PromoteOptions {
@@ -106,20 +107,22 @@ export async function claimForHead(
 }
 
 /**
- * Checks that the PVC a snapshot was taken of still exists and is not being deleted. Under ZFS a
- * snapshot lives inside its volume: destroying the volume destroys the snapshot, while its
- * VolumeSnapshot still says `readyToUse: true` and every clone of it stays Pending. (A snapshot
- * of no PVC, such as a pre-provisioned one, is not checked.)
+ * Checks that the PVC a snapshot was taken of still exists and is not being deleted, and for a
+ * job's snapshot taken back (a candidate) that the PVC was handed over to it (see
+ * `candidateVolumeLoss`). Under ZFS a snapshot lives inside its volume: destroying the volume
+ * destroys the snapshot, while its VolumeSnapshot still says `readyToUse: true` and every clone of
+ * it stays Pending. (A snapshot of no PVC, such as a pre-provisioned one, is not checked.)
  */
 export async function requireSourceVolume(kube: KubeClient, namespace: string, snapshot: VolumeSnapshot): Promise<void> {
   const source = snapshot.spec?.source?.persistentVolumeClaimName;
   if (source === undefined) return;
   const pvc = await kube.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: source });
-  if (pvc && !pvc.metadata?.deletionTimestamp) return;
+  const loss = !pvc ? 'gone' : pvc.metadata?.deletionTimestamp ? 'being deleted' : candidateVolumeLoss(snapshot, pvc);
+  if (loss === undefined) return;
   throw new ZfsCloneError(
     'PROMOTE_FAILED',
-    `VolumeSnapshot "${snapshot.metadata?.name}" in namespace "${namespace}" has lost its volume: PVC "${source}" ${pvc ? 'is being deleted' : 'is gone'}, and under ZFS a snapshot goes with its volume (clones of it would stay Pending); a cache head never moves to it.`,
-    { hint: 'Choose another snapshot; gc collects this one once its keep time has run out.' },
+    `VolumeSnapshot "${snapshot.metadata?.name}" in namespace "${namespace}" has lost its volume: ${describeVolumeLoss(source, loss)}, and under ZFS a snapshot goes with its volume (clones of it would stay Pending); a cache head never moves to it.`,
+    { hint: "Choose another snapshot; `zfs-clone gc` deletes a job's snapshot that lost its volume (a kept one once its keep time has run out)." },
   );
 }
 

@@ -4,6 +4,7 @@ import type { CloneSource } from '../config/source.js';
 import { ZfsCloneError } from '../errors.js';
 import type { VolumeSnapshot } from '../kube-types.js';
 import { parseHead } from '../lineage/head.js';
+import { candidateVolumeLoss, describeVolumeLoss } from '../lineage/volume-loss.js';
 import { headConfigMapName } from '../names.js';
 
 /** A source checked against the cluster: what to clone and at what size. */
@@ -69,6 +70,14 @@ export async function resolveSource(kube: KubeClient, namespace: string, source:
   }
   const sourcePvc = snapshot.spec?.source?.persistentVolumeClaimName;
   const pvc = sourcePvc ? await kube.find<V1PersistentVolumeClaim>({ type: R.persistentVolumeClaims, namespace, name: sourcePvc }) : undefined;
+  const loss = sourcePvc ? candidateVolumeLoss(snapshot, pvc) : undefined;
+  if (sourcePvc && loss) {
+    throw new ZfsCloneError(
+      'SOURCE_UNAVAILABLE',
+      `${what} in namespace "${namespace}" is a job's snapshot that has lost its volume: ${describeVolumeLoss(sourcePvc, loss)}, and under ZFS a snapshot goes with its volume, so a clone of it would stay Pending although it says readyToUse.`,
+      { hint: "Choose another source; `zfs-clone gc` deletes a job's snapshot that lost its volume (a kept one once its keep time has run out)." },
+    );
+  }
   return {
     snapshot: snapshotName,
     restoreSize,

@@ -68,7 +68,13 @@ export async function statusCommand(ctx: CliContext, cache: string): Promise<num
     ctx.stdout.write(
       renderTable(
         ['snapshot', 'ready', 'expires', 'age'],
-        candidates.map((s) => [s.name, String(s.ready), s.expiresAt ? new Date(s.expiresAt).toISOString() : '-', age(s.createdAt, now)]),
+        // A snapshot that lost its volume still says readyToUse, but under ZFS its data is gone.
+        candidates.map((s) => [
+          s.name,
+          s.lostVolume === undefined ? String(s.ready) : `false (volume ${s.lostVolume})`,
+          s.expiresAt ? new Date(s.expiresAt).toISOString() : '-',
+          age(s.createdAt, now),
+        ]),
       ),
     );
   }
