@@ -107,6 +107,13 @@ export interface ExecOptions {
    * be running then. Omit for no deadline.
    */
   readonly timeoutMs?: number;
+  /**
+   * Whether a refused upgrade (429, 5xx, a connection never made) is sent again under the
+   * client's retry policy. `false`: it rejects at once, for a caller that polls on its own (e.g.
+   * for a container that is about to start).
+   * @default true
+   */
+  readonly retryUpgrade?: boolean;
 }
 
 export interface ExecResult {

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createKubeClient } from '../client.js';
-import { ExecAbortedError, ExecStreamError, ExecTimeoutError, KubeConnectionError, type KubeError } from '../errors.js';
+import { ExecAbortedError, ExecStreamError, ExecTimeoutError, KubeApiError, KubeConnectionError, type KubeError } from '../errors.js';
 import type { KubeClient } from '../types.js';
 
 // A fake API server on loopback, only for stream failures a real API server cannot produce on
@@ -203,6 +203,22 @@ describe('exec start-up and deadline', () => {
     expect(commands).toBe(1);
     expect(client.stats.byKind.get('EXEC pods/exec')).toBe(3);
     expect(client.stats.recoveries?.get('RETRY EXEC pods/exec')).toBe(2);
+  });
+
+  it('with retryUpgrade false, rejects at the first refused upgrade (500) and sends it once', async () => {
+    let commands = 0;
+    const { client } = await fakeServer(
+      () => {
+        commands++;
+      },
+      { upgrade: () => ({ status: 500 }) },
+    );
+    const err = await rejection(client.exec({ ...opts, retryUpgrade: false }));
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect((err as KubeApiError).status).toBe(500);
+    expect(commands).toBe(0);
+    expect(client.stats.byKind.get('EXEC pods/exec')).toBe(1);
+    expect(client.stats.recoveries?.get('RETRY EXEC pods/exec')).toBeUndefined();
   });
 
   it('does not send the upgrade again after an answer that will not change (403)', async () => {

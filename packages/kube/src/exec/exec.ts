@@ -51,7 +51,8 @@ async function* chunksOf(stdin: Readable | Buffer | string): AsyncGenerator<Buff
  * abort, `ExecTimeoutError` after `timeoutMs`, `ExecError` when the command could not run,
  * `KubeApiError` when the upgrade is refused. A status once received is the result, whatever the
  * stream does after it. The upgrade request is sent again on 429 and 5xx answers and on
- * connections never made (the client's retry policy); once the upgrade succeeded, never.
+ * connections never made (the client's retry policy, unless `retryUpgrade` is false); once the
+ * upgrade succeeded, never.
  */
 export async function execInPod(transport: Transport, options: ExecOptions): Promise<ExecResult> {
   const { namespace, pod, container } = options;
@@ -121,6 +122,7 @@ export async function execInPod(transport: Transport, options: ExecOptions): Pro
     // Before the upgrade succeeded nothing ran: the retry policy may send it again.
     const failBeforeOpen = (err: unknown) => {
       if (settled) return;
+      if (options.retryUpgrade === false) return settle(err);
       const decision = transport.retry.decide(err, attempt, startedAt, 'upgrade');
       if (!decision.retry) return settle(decision.error);
       transport.stats.recover('RETRY', 'EXEC pods/exec');
