@@ -39,7 +39,8 @@ const STEP_SCRIPT = 'zrh-bench-step.sh';
 /** The large workspace of the copy-mode figures: files × bytes each ≈ 200 MiB. */
 const LARGE_FILES = 5000;
 const LARGE_FILE_BYTES = Math.floor((200 * 1024 * 1024) / LARGE_FILES);
-const LARGE_RUNS = 3;
+/** `ZRH_BENCH_LARGE=0` skips the large workspace (e.g. while looking at the small steps only). */
+const LARGE_RUNS = process.env['ZRH_BENCH_LARGE'] === '0' ? 0 : 3;
 const JOB_IMAGE = 'zrh.local/debian:12-1';
 const DEADLINE_MS = 20 * 60_000;
 
@@ -67,8 +68,27 @@ function stepPodOf(call: { stdout: string; stderr: string }): string | undefined
   return /in step pod (\S+)/.exec(call.stdout + call.stderr)?.[1];
 }
 
+/**
+ * The hook's phase marks of a run_container_step (its debug line `run_container_step timings (ms
+ * since the process started): start 80, pod created 120, …`), as the time each phase took.
+ */
+function phasesOf(call: { stdout: string; stderr: string }): Map<string, number> {
+  const line = /run_container_step timings \(ms since the process started\): (.*)/.exec(call.stdout + call.stderr)?.[1] ?? '';
+  const phases = new Map<string, number>();
+  let before: number | undefined;
+  for (const part of line.split(', ')) {
+    const m = /^(.*) (\d+)$/.exec(part.trim());
+    if (!m) continue;
+    const at = Number(m[2]);
+    phases.set(m[1] as string, before === undefined ? at : at - before);
+    before = at;
+  }
+  return phases;
+}
+
 /** One container step's figures. */
 interface ContainerStepRun {
+  readonly phases: Map<string, number>;
   readonly wallMs: number;
   /** The step pod's create→step-container-terminated, observed; undefined when not seen. */
   readonly podMs: number | undefined;
@@ -90,7 +110,7 @@ async function containerStep(
   const pod = stepPodOf(call);
   // The observer may get the terminated event a moment after the hook has finished.
   for (let i = 0; pod && i < 20 && timeline.createToStepTerminatedMs(pod) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-  return { wallMs: call.durationMs, podMs: pod ? timeline.createToStepTerminatedMs(pod) : undefined, requests: requests(call) };
+  return { phases: phasesOf(call), wallMs: call.durationMs, podMs: pod ? timeline.createToStepTerminatedMs(pod) : undefined, requests: requests(call) };
 }
 
 function reportContainerSteps(mode: WorkMode, label: string, runs: readonly ContainerStepRun[]): { wall: number; pod: number; overhead: number } {
@@ -101,6 +121,9 @@ function reportContainerSteps(mode: WorkMode, label: string, runs: readonly Cont
   note(`${label}: run_container_step ${summary(wall)}`);
   note(`${label}: step pod create→step terminated (observed) ${summary(pod)}`);
   note(`${label}: hook overhead beyond it ${summary(overhead)}`);
+  const names = [...new Set(runs.flatMap((r) => [...r.phases.keys()]))];
+  const phase = (n: string) => `${n} ${ms(median(runs.map((r) => r.phases.get(n)).filter((v) => v !== undefined)))}`;
+  if (names.length) note(`${label}: the hook's phases (median time from the mark before; the first from the process start): ${names.map(phase).join(' · ')}`);
   report({ bench: BENCH, figure: `${mode}: ${label}, median wall`, value: ms(median(wall)), target: '', ok: null });
   report({
     bench: BENCH,
@@ -220,7 +243,7 @@ async function benchMode(cluster: BenchCluster, ns: BenchNamespace, timeline: Po
     const small = reportContainerSteps(mode, 'container step (busybox, small workspace)', containerRunsSmall);
     containerWall.set(mode, small.wall);
 
-    if (mode === 'copy') {
+    if (mode === 'copy' && LARGE_RUNS > 0) {
       // 200 MiB in 5,000 files in the job pod's workspace: a script step sends only its script and
       // file commands, a container step copies the workspace into its pod and back.
       const fill = await sim.runScript(
