@@ -6,7 +6,7 @@ import { apiError } from '@zfs-runner-hooks/kube/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunContainerStepArgs } from '../protocol/input.js';
 import { untarCommand } from '../kube/tar.js';
-import { INIT_CONTAINER, IO_CONTAINER } from '../pod/step-pod.js';
+import { IO_CONTAINER } from '../pod/step-pod.js';
 import { commandHarness, jobContainer, NS, preparedState, sameScript, type Harness, type HarnessOptions } from '../testing/command-harness.js';
 import { finishStepPod, kubelet } from '../testing/kubelet.js';
 import { runContainerStep } from './run-container-step.js';
@@ -145,14 +145,19 @@ describe('runContainerStep input checks', () => {
 describe('runContainerStep in copy mode', () => {
   const isUntar = sameScript(untarCommand('/'));
   const isRelease = (o: { command: readonly string[] }) => o.command[2]?.includes('.zrh-ready') === true;
+  /** A copy-mode job whose step pods' helper container answers an exec of `true`. */
+  const preparedCopy = async () => {
+    await prepared({ mode: 'copy' });
+    h.fake.onExec((o) => o.command[0] === 'true', { exitCode: 0 });
+  };
   /** The mounts the runner sends with a container step. */
   const stepMounts = () => [
     { sourceVolumePath: join(h.work, 'repo', 'repo'), targetVolumePath: '/github/workspace', readOnly: false },
     { sourceVolumePath: join(h.work, '_temp', '_runner_file_commands'), targetVolumePath: '/github/file_commands', readOnly: false },
   ];
 
-  it('fills the step pod while its init container waits, releases it, and brings the results back after the step', async () => {
-    await prepared({ mode: 'copy' });
+  it('fills the step pod while its zrh-io container holds the step, releases it, and brings the results back after the step', async () => {
+    await preparedCopy();
     await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
     h.fake
       .onExec(isUntar, { exitCode: 0 })
@@ -164,19 +169,83 @@ describe('runContainerStep in copy mode', () => {
     const run = await step(args({ systemMountVolumes: stepMounts() }));
     expect(run.error).toBeUndefined();
     const pod = created('pods');
-    expect((pod?.body as V1Pod | undefined)?.spec?.initContainers?.find((c) => c.name === INIT_CONTAINER)?.image).toBe('node:20');
+    const containers = (pod?.body as V1Pod | undefined)?.spec?.containers ?? [];
+    expect(containers.map((c) => c.name)).toEqual([IO_CONTAINER, 'step']);
+    expect(containers[0]?.image).toBe('node:20');
+    expect(containers[0]?.lifecycle?.postStart?.exec?.command?.join(' ')).toContain('.zrh-ready');
+    expect((pod?.body as V1Pod | undefined)?.spec?.initContainers).toBeUndefined();
     const execs = h.fake.calls.filter((c) => c.verb === 'exec');
     const release = execs.findIndex((c) => isRelease(c as never));
-    const where = (c: (typeof execs)[number]) => `${c.name === pod?.name ? c.container : 'job'} ${c.command?.[0] === 'tar' ? 'tar' : 'untar'}`;
-    // In: the workspace from the job pod and the file commands from the runner, then the release.
-    expect(execs.slice(0, release).map(where).sort()).toEqual(['job tar', `${INIT_CONTAINER} untar`, `${INIT_CONTAINER} untar`]);
+    const kind = (c: (typeof execs)[number]) => (c.command?.[0] === 'true' ? 'true' : c.command?.[0] === 'tar' ? 'tar' : 'untar');
+    const where = (c: (typeof execs)[number]) => `${c.name === pod?.name ? c.container : 'job'} ${kind(c)}`;
+    // In: the job pod's archive starts at once; an exec finds the helper there, then the workspace
+    // from the job pod and the file commands from the runner go in, then the release.
+    const inward = execs.slice(0, release).map(where);
+    expect([...inward].sort()).toEqual(['job tar', `${IO_CONTAINER} true`, `${IO_CONTAINER} untar`, `${IO_CONTAINER} untar`]);
+    expect(inward.indexOf(`${IO_CONTAINER} true`)).toBeLessThan(inward.indexOf(`${IO_CONTAINER} untar`));
     // Out: the file commands to the runner, then workspace and home to the job pod.
     expect(execs.slice(release + 1).map(where)).toEqual([`${IO_CONTAINER} tar`, `${IO_CONTAINER} tar`, 'job untar']);
     expect(writes().slice(-2)).toEqual([`delete pods/${pod?.name}`, `delete secrets/${created('secrets')?.name}`]);
   });
 
+  it('tries the exec into the helper container again while the kubelet does not know it yet (500), and copies once it runs', async () => {
+    await preparedCopy();
+    await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
+    h.fake
+      .failNext('exec', 'pods', apiError(500), { times: 3 })
+      .onExec(isUntar, { exitCode: 0 })
+      .onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) })
+      .onExec(isRelease, (o) => {
+        finishStepPod(h.fake, NS, o.pod, 0);
+        return { exitCode: 0 };
+      });
+    const run = await step(args({ systemMountVolumes: stepMounts().slice(1) }));
+    expect(run.error).toBeUndefined();
+    const execs = h.fake.calls.filter((c) => c.verb === 'exec');
+    expect(execs.slice(0, 4).map((c) => `${c.container} ${c.command?.[0]}`)).toEqual(Array(4).fill(`${IO_CONTAINER} true`));
+    expect(execs.filter(isRelease as never)).toHaveLength(1);
+  });
+
+  it("fails with the pod's reason when the helper container cannot start, without a release", async () => {
+    await preparedCopy();
+    h.fake.reactors.splice(0, 1, kubelet({ failToStart: (p) => (p.metadata?.name?.includes('-step-') ? 'ErrImagePull' : undefined) }));
+    h.fake.failNext('exec', 'pods', apiError(500), { times: Infinity });
+    const run = await step(args({ systemMountVolumes: stepMounts().slice(1) }));
+    expect(run.error).toMatchObject({ code: 'POD_FAILED', message: expect.stringContaining('ErrImagePull') });
+    expect(h.fake.calls.some((c) => c.verb === 'exec' && isRelease(c as never))).toBe(false);
+    expect(writes().slice(-2)).toEqual([`delete pods/${created('pods')?.name}`, `delete secrets/${created('secrets')?.name}`]);
+  });
+
+  it('gives up at once when the exec into the helper container is forbidden (403)', async () => {
+    await preparedCopy();
+    h.fake.failNext('exec', 'pods', apiError(403, { reason: 'Forbidden' }));
+    const run = await step(args({ systemMountVolumes: stepMounts().slice(1) }));
+    expect(run.error).toMatchObject({ status: 403 });
+    expect(h.fake.calls.filter((c) => c.verb === 'exec')).toHaveLength(1);
+  });
+
+  it('sends nothing to the job pod when the file commands coming back are refused', async () => {
+    await preparedCopy();
+    await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
+    const fileCommandsBack = (o: { pod: string; command: readonly string[] }) => o.pod !== state.jobPod && o.command.includes('_temp/_runner_file_commands');
+    h.fake
+      .onExec(isUntar, { exitCode: 0 })
+      .onExec((o) => o.command[0] === 'tar' && fileCommandsBack(o), { exitCode: 2, stderr: 'tar: broken' })
+      .onExec((o) => o.command[0] === 'tar', { exitCode: 0, stdout: Buffer.alloc(1024) })
+      .onExec(isRelease, (o) => {
+        finishStepPod(h.fake, NS, o.pod, 0);
+        return { exitCode: 0 };
+      });
+    const run = await step(args({ systemMountVolumes: stepMounts() }));
+    expect(run.error).toMatchObject({ code: 'COPY_FAILED', message: expect.stringContaining('tar: broken') });
+    const pod = created('pods')?.name;
+    const execs = h.fake.calls.filter((c) => c.verb === 'exec');
+    const release = execs.findIndex((c) => isRelease(c as never));
+    expect(execs.slice(release + 1).filter((c) => c.name !== pod)).toEqual([]);
+  });
+
   it('deletes the pod and its Secret when the copy into the step pod fails, and never releases it', async () => {
-    await prepared({ mode: 'copy' });
+    await preparedCopy();
     await mkdir(join(h.work, '_temp', '_runner_file_commands'), { recursive: true });
     h.fake
       .onExec(isUntar, { exitCode: 1, stderr: 'tar: no space left on device' })

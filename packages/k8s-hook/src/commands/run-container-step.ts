@@ -140,7 +140,7 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
       jobContainer: state.jobPod && state.hasJobContainer ? { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER } : undefined,
     };
     const rv = await workspace.fillStepPod(step, plan.mounts, created.metadata?.resourceVersion, mark);
-    exitCode = await followStepPod(ctx, ns, podName, rv);
+    exitCode = await followStepPod(ctx, ns, podName, rv, mark);
     mark('step terminated');
     await workspace.collectStepPod(step, plan.mounts, mark);
   } finally {

@@ -18,8 +18,14 @@ function isTerminated(pod: V1Pod): boolean {
   return pod.status?.containerStatuses?.find((c) => c.name === STEP_CONTAINER)?.state?.terminated !== undefined;
 }
 
-/** Streams a step pod's output and resolves with the step container's exit code. */
-export async function followStepPod(ctx: CommandContext, namespace: string, name: string, resourceVersion: string | undefined): Promise<number> {
+/** Streams a step pod's output and resolves with the step container's exit code; `mark` records when it started and when its log ended. */
+export async function followStepPod(
+  ctx: CommandContext,
+  namespace: string,
+  name: string,
+  resourceVersion: string | undefined,
+  mark: (what: string) => void = () => undefined,
+): Promise<number> {
   const base = { namespace, name, log: ctx.log, signal: ctx.signal, what: 'Step pod' };
   const started = await waitForPod(ctx.client, {
     ...base,
@@ -28,6 +34,7 @@ export async function followStepPod(ctx: CommandContext, namespace: string, name
     timeoutSeconds: ctx.config.podTimeoutSeconds,
     unschedulableGraceSeconds: ctx.config.unschedulableGraceSeconds,
   });
+  mark('step started');
   const out = new PassThrough();
   out.pipe(ctx.stdout, { end: false });
   try {
@@ -44,6 +51,7 @@ export async function followStepPod(ctx: CommandContext, namespace: string, name
   } finally {
     out.unpipe(ctx.stdout);
   }
+  mark('log ended');
   // `started` may already show the container terminated (a short step): judged before watching.
   const done = await waitForPod(ctx.client, { ...base, goal: { kind: 'terminated', container: STEP_CONTAINER }, seen: started });
   return exitCodeOf(done, name);

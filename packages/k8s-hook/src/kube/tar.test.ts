@@ -192,7 +192,7 @@ describe('copyFromPod', () => {
 
 describe('copyBetweenPods', () => {
   const job = { namespace: 'ci', pod: 'job', container: 'job' };
-  const step = { namespace: 'ci', pod: 'step', container: 'zrh-init' };
+  const step = { namespace: 'ci', pod: 'step', container: 'zrh-io' };
   const resetError = () =>
     new KubeConnectionError('https://127.0.0.1:6443', 'cannot reach the Kubernetes API at https://127.0.0.1:6443 (ECONNRESET): read ECONNRESET');
 
@@ -240,5 +240,28 @@ describe('copyBetweenPods', () => {
     const fake = pods(1);
     await copyBetweenPods(fake, job, '/__w', ['_temp'], step, '/__w');
     expect(story(fake).filter((l) => l.startsWith('destination'))).toEqual(['destination failed to start', `destination read ${64 * 64 * 1024} bytes`]);
+  });
+
+  it('starts the source at once and the destination only when destinationReady resolves; the archive waits in the pipe', async () => {
+    const fake = pods(0);
+    let ready!: () => void;
+    const destinationReady = new Promise<void>((r) => (ready = r));
+    const copy = copyBetweenPods(fake, job, '/__w', ['_temp'], step, '/__w', undefined, destinationReady);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.calls.map((c) => c.name)).toEqual([job.pod]);
+    ready();
+    await copy;
+    expect(story(fake)).toEqual(['source done', `destination read ${64 * 64 * 1024} bytes`]);
+  });
+
+  it('stops the source and never starts the destination when destinationReady rejects', async () => {
+    const fake = pods(0);
+    const destinationReady = new Promise<void>((_, reject) => setTimeout(() => reject(new Error('the step pod never came up')), 20));
+    const err = (await copyBetweenPods(fake, job, '/__w', ['_temp'], step, '/__w', undefined, destinationReady).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toContain('the step pod never came up');
+    expect(story(fake)).toEqual(['source stopped']);
   });
 });

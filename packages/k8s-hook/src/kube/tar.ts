@@ -235,7 +235,12 @@ function rejected(what: string, err: unknown): HookError {
   });
 }
 
-/** Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (once more after a connection failure: `onceMoreAfterConnectionFailure`). */
+/**
+ * Streams `paths` under `fromDir` in one container to `toDir` in another, without local files (once
+ * more after a connection failure: `onceMoreAfterConnectionFailure`). With `destinationReady`, the
+ * source starts at once and the destination once it resolves: the archive's start waits in the
+ * pipe (the source is paused when it is full), and a rejection stops the source.
+ */
 export function copyBetweenPods(
   client: KubeClient,
   from: PodTarget,
@@ -244,8 +249,9 @@ export function copyBetweenPods(
   to: PodTarget,
   toDir: string,
   signal?: AbortSignal,
+  destinationReady?: Promise<unknown>,
 ): Promise<void> {
-  return onceMoreAfterConnectionFailure(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal), signal);
+  return onceMoreAfterConnectionFailure(() => copyBetweenPodsOnce(client, from, fromDir, paths, to, toDir, signal, destinationReady), signal);
 }
 
 async function copyBetweenPodsOnce(
@@ -256,6 +262,7 @@ async function copyBetweenPodsOnce(
   to: PodTarget,
   toDir: string,
   signal?: AbortSignal,
+  destinationReady: Promise<unknown> = Promise.resolve(),
 ): Promise<void> {
   if (paths.length === 0) return;
   const what = `${paths.join(', ')} from ${from.pod}:${fromDir} to ${to.pod}:${toDir}`;
@@ -273,15 +280,17 @@ async function copyBetweenPodsOnce(
       sourceSettled = true;
       pipe.end();
     });
-  const dest = client.exec({
-    ...to,
-    command: untarCommand(toDir),
-    stdin: pipe,
-    stdout: dstErr,
-    stderr: dstErr,
-    timeoutMs: COPY_TIMEOUT_MS,
-    ...(signal ? { signal } : {}),
-  });
+  const dest = destinationReady.then(() =>
+    client.exec({
+      ...to,
+      command: untarCommand(toDir),
+      stdin: pipe,
+      stdout: dstErr,
+      stderr: dstErr,
+      timeoutMs: COPY_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    }),
+  );
   const stopIfSourceRuns = () => {
     if (sourceSettled) return;
     stopSource.abort();

@@ -26,6 +26,8 @@ export interface WaitForPodOptions {
   readonly signal?: AbortSignal | undefined;
   /** Label for messages, e.g. `Job pod`. */
   readonly what: string;
+  /** Called with each version of the pod seen, before it is judged. */
+  readonly onPod?: ((pod: V1Pod) => void) | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function waitForPod(client: KubeClient, o: WaitForPodOptions): Prom
   };
 
   const judge = (pod: V1Pod): boolean => {
+    o.onPod?.(pod);
     lastPod = pod;
     rv = pod.metadata?.resourceVersion ?? rv;
     const outcome = assessPod(pod, o.goal);

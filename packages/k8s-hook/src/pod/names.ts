@@ -51,7 +51,7 @@ export function imageBaseName(image: string): string {
 }
 
 /** Container names the hook uses itself; services never get them. */
-export const RESERVED_CONTAINER_NAMES: readonly string[] = ['job', 'zrh-init', 'zrh-io', 'step'];
+export const RESERVED_CONTAINER_NAMES: readonly string[] = ['job', 'zrh-io', 'step'];
 
 /**
  * Container names for services, in request order: the image's base name as a DNS-1123 label,

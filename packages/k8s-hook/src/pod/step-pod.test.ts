@@ -52,9 +52,15 @@ describe('buildStepPod', () => {
       pullSecrets: [],
       helperImage: 'busybox',
     });
-    expect(pod.spec?.containers[0]?.command).toEqual(['/bin/sh']);
-    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['zrh-init']);
-    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['step', 'zrh-io']);
+    expect(pod.spec?.containers.find((c) => c.name === 'step')?.command).toEqual(['/bin/sh']);
+    expect(pod.spec?.initContainers).toBeUndefined();
+    // The helper first: its postStart hook holds the step container until the ready marker exists.
+    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['zrh-io', 'step']);
+    expect(pod.spec?.containers[0]?.lifecycle?.postStart?.exec?.command).toEqual([
+      'sh',
+      '-c',
+      'while [ ! -e /__w/.zrh-ready ]; do sleep 0.05 2>/dev/null || sleep 1; done',
+    ]);
     expect(pod.spec?.volumes).toEqual([{ name: 'work', emptyDir: {} }]);
   });
 
@@ -72,8 +78,9 @@ describe('buildStepPod', () => {
       pullSecrets: [],
       helperImage: 'busybox',
     });
-    expect(pod.spec?.containers[0]?.command).toEqual(['/opt/$$bin']);
-    expect(pod.spec?.containers[0]?.args).toEqual(['$$(HOME)', 'pid$$$$', 'plain']);
+    const step = pod.spec?.containers.find((c) => c.name === 'step');
+    expect(step?.command).toEqual(['/opt/$$bin']);
+    expect(step?.args).toEqual(['$$(HOME)', 'pid$$$$', 'plain']);
   });
 
   it("applies the honoured options to the step container, env values literal, labels under the hook's own", () => {

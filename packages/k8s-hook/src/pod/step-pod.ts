@@ -9,8 +9,11 @@ import { hookLabels, runnerOwnerReference } from './labels.js';
 
 /** The action's container in a step pod. */
 export const STEP_CONTAINER = 'step';
-/** Copy mode: holds the pod until the workspace is in (init) and keeps it reachable after (io). */
-export const INIT_CONTAINER = 'zrh-init';
+/**
+ * Copy mode: the helper container that holds the step until the workspace is in (its `postStart`
+ * hook waits for the ready marker, and the kubelet starts the next container only after it) and
+ * keeps the volume reachable for copying results back after the step.
+ */
 export const IO_CONTAINER = 'zrh-io';
 /** Where the helper containers see the step pod's work volume. */
 export const HELPER_WORK = '/__w';
@@ -20,7 +23,7 @@ export const DONE_MARKER = '.zrh-done';
 
 /**
  * A loop that ends once `marker` exists, looking every `interval` seconds (whole seconds where
- * `sleep` takes no fraction). The init container looks often: the step starts only when it ends.
+ * `sleep` takes no fraction). The gate looks often: the step starts only when it ends.
  */
 const waitFor = (marker: string, interval: string) => `while [ ! -e ${HELPER_WORK}/${marker} ]; do sleep ${interval} 2>/dev/null || sleep 1; done`;
 
@@ -48,9 +51,12 @@ export interface StepPodSpec {
  * A pod running one container action: the image with its own ENTRYPOINT unless `entryPoint` is
  * given, the arguments as given (no `$(NAME)` expansion), the step's environment from a Secret
  * (never in the plain pod spec; `envFrom` values are not expanded either), the `/github/*`
- * mounts, what the honoured options set, `restartPolicy: Never`. In copy mode a `zrh-init` init container waits until the
- * workspace is copied in, and a `zrh-io` container keeps the volume reachable for copying results
- * back after the step.
+ * mounts, what the honoured options set, `restartPolicy: Never`. In copy mode a `zrh-io` container
+ * comes first: its `postStart` hook waits until the workspace is copied in, so the kubelet starts
+ * the step only then (it starts a pod's containers in order, each after the previous one's
+ * `postStart` returned; an init container would cost the kubelet's next relist, up to a second, to
+ * notice its end), and it keeps the volume reachable for copying results back after the step. A
+ * hook that never releases the gate leaves the step unstarted until the pod is deleted.
  */
 export function buildStepPod(spec: StepPodSpec): V1Pod {
   const options = spec.options;
@@ -80,12 +86,19 @@ export function buildStepPod(spec: StepPodSpec): V1Pod {
     },
     spec: {
       restartPolicy: 'Never',
-      ...(helper
-        ? { initContainers: [{ name: INIT_CONTAINER, image: helper, command: ['sh', '-c', waitFor(READY_MARKER, '0.05')], volumeMounts: helperMount() }] }
-        : {}),
       containers: [
+        ...(helper
+          ? [
+              {
+                name: IO_CONTAINER,
+                image: helper,
+                command: ['sh', '-c', waitFor(DONE_MARKER, '1')],
+                lifecycle: { postStart: { exec: { command: ['sh', '-c', waitFor(READY_MARKER, '0.05')] } } },
+                volumeMounts: helperMount(),
+              },
+            ]
+          : []),
         step,
-        ...(helper ? [{ name: IO_CONTAINER, image: helper, command: ['sh', '-c', waitFor(DONE_MARKER, '1')], volumeMounts: helperMount() }] : []),
       ],
       volumes: [...spec.workspace.volumes.map((v) => structuredClone(v)), ...(shm ? [shm.volume] : [])],
       ...(spec.pullSecrets.length ? { imagePullSecrets: spec.pullSecrets.map((name) => ({ name })) } : {}),

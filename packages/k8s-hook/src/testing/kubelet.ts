@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { FakeKubeClient, FakeObject, Reactor } from '@zfs-runner-hooks/kube/testing';
-import { INIT_CONTAINER, STEP_CONTAINER } from '../pod/step-pod.js';
+import { IO_CONTAINER, STEP_CONTAINER } from '../pod/step-pod.js';
 
 /** What the fake kubelet does with the pods the hook creates. */
 export interface KubeletScript {
@@ -38,7 +38,6 @@ export function podRan(pod: V1Pod, exitCode: number): V1Pod {
         { type: 'PodScheduled', status: 'True' },
         { type: 'Ready', status: containers.some((c) => c.name === STEP_CONTAINER) ? 'False' : 'True' },
       ],
-      ...(pod.spec?.initContainers?.length ? { initContainerStatuses: pod.spec.initContainers.map((c) => terminated(c.name, c.image, 0)) } : {}),
       containerStatuses: containers.map((c) => (c.name === STEP_CONTAINER ? terminated(c.name, c.image, exitCode) : running(c.name, c.image))),
     },
   };
@@ -46,8 +45,9 @@ export function podRan(pod: V1Pod, exitCode: number): V1Pod {
 
 /**
  * A reactor that plays the kubelet for new pods: their containers start (or wait with the reason
- * `failToStart` gives). A copy-mode step pod stops at its init container (running) until a test
- * releases it with `podRan`; any other step pod's `step` container exits at once.
+ * `failToStart` gives). A copy-mode step pod stays held by its `zrh-io` container's postStart hook
+ * (all containers waiting) until a test releases it with `finishStepPod`; any other step pod's
+ * `step` container exits at once.
  */
 export function kubelet(script: KubeletScript = {}): Reactor {
   return (plural, object, fake) => {
@@ -69,17 +69,17 @@ export function kubelet(script: KubeletScript = {}): Reactor {
             state: { waiting: { reason, message: `Back-off pulling image "${c.image}"` } },
           })),
         };
-      } else if (pod.spec?.initContainers?.some((c) => c.name === INIT_CONTAINER)) {
+      } else if (containers.some((c) => c.name === IO_CONTAINER && c.lifecycle?.postStart)) {
+        // The kubelet posts no container as running while the first one's postStart hook runs.
         status = {
           phase: 'Pending',
-          initContainerStatuses: [running(INIT_CONTAINER, undefined)],
           containerStatuses: containers.map((c) => ({
             name: c.name,
             image: c.image ?? '',
             imageID: '',
             ready: false,
             restartCount: 0,
-            state: { waiting: { reason: 'PodInitializing' } },
+            state: { waiting: { reason: 'ContainerCreating' } },
           })),
         };
       } else {
@@ -91,7 +91,7 @@ export function kubelet(script: KubeletScript = {}): Reactor {
   };
 }
 
-/** Lets the copy-mode step pod `name` run to its end (its init container released). */
+/** Lets the copy-mode step pod `name` run to its end (its gate released). */
 export function finishStepPod(fake: FakeKubeClient, namespace: string, name: string, exitCode: number): void {
   const current = fake.store.get(`pods/${namespace}/${name}`);
   if (current) fake.put('pods', podRan(current as V1Pod, exitCode) as FakeObject);

@@ -1,10 +1,9 @@
 import { HookError } from '../../errors.js';
-import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
-import { R } from '@zfs-runner-hooks/kube';
+import { KubeApiError, KubeConnectionError } from '@zfs-runner-hooks/kube';
 import { onceMoreAfterConnectionFailure } from '../../kube/once-more.js';
 import { copyBetweenPods, copyFromPod, copyToPod, TextSink, type PodTarget } from '../../kube/tar.js';
 import { waitForPod } from '../../kube/wait-pod.js';
-import { HELPER_WORK, INIT_CONTAINER, IO_CONTAINER, READY_MARKER } from '../../pod/step-pod.js';
+import { HELPER_WORK, IO_CONTAINER, READY_MARKER } from '../../pod/step-pod.js';
 import type { WorkspaceState } from '../../protocol/state.js';
 import { outermost, type StepMount } from '../mounts.js';
 import { CONTAINER_WORK, EXTERNALS_REL, FILE_COMMANDS_REL, relativeInside } from '../paths.js';
@@ -31,9 +30,10 @@ export function splitSources(mounts: readonly StepMount[]): StepSources {
 }
 
 /**
- * Copy mode: fills the step pod's volume while its init container waits, then releases it. The
- * job pod's folders and the externals go in at the same time; the runner's file commands too,
- * unless a folder from the job pod holds them (then they follow it, so the fresh files win).
+ * Copy mode: fills the step pod's volume while its `zrh-io` container holds the step (its
+ * `postStart` hook waits for the ready marker), then releases it. The job pod's folders and the
+ * externals go in at the same time; the runner's file commands too, unless a folder from the job
+ * pod holds them (then they follow it, so the fresh files win).
  */
 export async function copyIntoStepPod(
   io: WorkspaceIo,
@@ -44,54 +44,104 @@ export async function copyIntoStepPod(
   mark: Mark,
 ): Promise<string | undefined> {
   const { namespace, pod } = step;
-  const running = await waitForPod(io.client, {
-    namespace,
-    name: pod,
-    goal: { kind: 'running', container: INIT_CONTAINER },
-    resourceVersion: rv,
-    timeoutSeconds: io.config.podTimeoutSeconds,
-    unschedulableGraceSeconds: io.config.unschedulableGraceSeconds,
-    log: io.log,
-    signal: io.signal,
-    what: 'Step pod',
-  });
-  mark('init running');
-  const init: PodTarget = { namespace, pod, container: INIT_CONTAINER };
+  const helper: PodTarget = { namespace, pod, container: IO_CONTAINER };
+  // The job pod's archive starts while the step pod comes up; it waits in the pipe until the
+  // helper takes it.
+  const reached = whenReachable(io, helper, rv).then(() => mark('helper reachable'));
   const { local, fromJob, externals } = splitSources(mounts);
   const job = step.jobContainer;
   const jobFolders = job && fromJob.length ? fromJob : [];
-  const fromJobCopy = job && jobFolders.length ? copyBetweenPods(io.client, job, CONTAINER_WORK, jobFolders, init, HELPER_WORK, io.signal) : Promise.resolve();
+  const fromJobCopy = job && jobFolders.length ? copyBetweenPods(io.client, job, CONTAINER_WORK, jobFolders, helper, HELPER_WORK, io.signal, reached) : reached;
   const localAfterJob = local.some((l) => jobFolders.some((j) => j === '' || relativeInside(j, l) !== undefined));
   const ext = externals.map((r) => r.slice(EXTERNALS_REL.length + 1)).filter(Boolean);
   const copies = [
     fromJobCopy,
-    (localAfterJob ? fromJobCopy : Promise.resolve()).then(() => copyToPod(io.client, init, ws.workDir, local, HELPER_WORK, io.signal)),
-    copyToPod(io.client, init, ws.externalsDir, ext, `${HELPER_WORK}/${EXTERNALS_REL}`, io.signal),
+    (localAfterJob ? fromJobCopy : reached).then(() => copyToPod(io.client, helper, ws.workDir, local, HELPER_WORK, io.signal)),
+    reached.then(() => copyToPod(io.client, helper, ws.externalsDir, ext, `${HELPER_WORK}/${EXTERNALS_REL}`, io.signal)),
   ];
   // Every copy is settled before the first failure is thrown: none is left writing into the pod.
-  const failed = (await Promise.allSettled(copies)).find((r) => r.status === 'rejected');
+  // A step pod that never came up explains the copies' failures.
+  const [reach, ...settled] = await Promise.allSettled([reached, ...copies]);
+  if (reach?.status === 'rejected') throw reach.reason;
+  const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   mark('copied in');
-  await releaseStepPod(io, init);
-  return running.metadata?.resourceVersion;
+  await releaseStepPod(io, helper);
+  return rv;
 }
 
-/** How often a failed release looks whether the init container ended all the same (500 ms apart). */
-const RELEASE_CHECKS = 10;
+/** How long the poll for the helper container waits between two tries. */
+const REACH_INTERVAL_MS = 100;
+
+/** An exec refused in a way that changes once the container runs: the pod has no node yet (400), the kubelet knows no such container yet (500), or the server is busy. */
+function notThereYet(err: unknown): boolean {
+  if (err instanceof KubeApiError) return err.status === 400 || err.status === 429 || err.status >= 500;
+  return err instanceof KubeConnectionError;
+}
 
 /**
- * Writes the ready marker the init container waits for. The init container then ends, and may end
- * under the exec that wrote the marker before it reported its status: a release whose exec failed
- * or exited non-zero counts when the init container has ended with 0 all the same.
+ * Resolves once an exec into the helper container works. The pod status does not show that
+ * container running while its `postStart` hook holds the pod (the kubelet posts it after the
+ * hook), so once the kubelet has reported the pod (its first container statuses), execs are tried
+ * every 100 ms; a watch of the pod meanwhile fails the wait with the reason a user needs (image
+ * pull errors, an unschedulable pod, deletion, the pod timeout).
  */
-async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
+async function whenReachable(io: WorkspaceIo, helper: PodTarget, rv: string | undefined): Promise<void> {
+  const done = new AbortController();
+  const signal = AbortSignal.any([io.signal, done.signal]);
+  let onKubelet!: () => void;
+  const onNode = new Promise<void>((resolve) => (onKubelet = resolve));
+  const watched = waitForPod(io.client, {
+    onPod: (pod) => {
+      if (pod.status?.containerStatuses?.length) onKubelet();
+    },
+    namespace: helper.namespace,
+    name: helper.pod,
+    goal: { kind: 'running', container: IO_CONTAINER },
+    resourceVersion: rv,
+    timeoutSeconds: io.config.podTimeoutSeconds,
+    unschedulableGraceSeconds: io.config.unschedulableGraceSeconds,
+    log: io.log,
+    signal,
+    what: 'Step pod',
+  });
+  // Only the watch's failure counts: a pod shown running is reachable, and the execs see it too.
+  const failed = watched.then(
+    () => new Promise<never>(() => undefined),
+    (err: unknown) => {
+      throw err;
+    },
+  );
+  const reached = (async () => {
+    await Promise.race([onNode, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+    for (;;) {
+      try {
+        const { exitCode } = await io.client.exec({ ...helper, command: ['true'], retryUpgrade: false, timeoutMs: 30_000, signal });
+        if (exitCode === 0) return;
+        throw new HookError('COPY_FAILED', `Step pod ${helper.pod}: \`true\` exited with ${exitCode} in its ${IO_CONTAINER} container`);
+      } catch (err) {
+        if (signal.aborted || !notThereYet(err)) throw err;
+      }
+      await new Promise((r) => setTimeout(r, REACH_INTERVAL_MS));
+    }
+  })();
+  try {
+    await Promise.race([reached, failed]);
+  } finally {
+    done.abort();
+    await Promise.allSettled([watched, reached]);
+  }
+}
+
+/** Writes the ready marker the helper container's `postStart` hook waits for; the step starts then. */
+async function releaseStepPod(io: WorkspaceIo, helper: PodTarget): Promise<void> {
   let problem: string;
   try {
     // Writing the marker twice is harmless.
     const { exitCode, stderr } = await onceMoreAfterConnectionFailure(async () => {
       const sink = new TextSink(2048);
       const r = await io.client.exec({
-        ...init,
+        ...helper,
         command: ['sh', '-c', `: > ${HELPER_WORK}/${READY_MARKER}`],
         stderr: sink,
         timeoutMs: 30_000,
@@ -104,33 +154,24 @@ async function releaseStepPod(io: WorkspaceIo, init: PodTarget): Promise<void> {
   } catch (err) {
     problem = `the exec that writes its ready marker failed: ${(err as Error).message}`;
   }
-  // The kubelet reports the init container's end a moment after it: a few seconds to see it.
-  let ended: V1ContainerStateTerminated | undefined;
-  for (let i = 0; i < RELEASE_CHECKS && !ended && !io.signal.aborted; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 500));
-    const pod = await io.client.find<V1Pod>({ type: R.pods, namespace: init.namespace, name: init.pod }).catch(() => undefined);
-    ended = pod?.status?.initContainerStatuses?.find((c) => c.name === INIT_CONTAINER)?.state?.terminated;
-  }
-  if (ended?.exitCode === 0) {
-    io.log.debug(`Step pod ${init.pod} started although ${problem}`);
-    return;
-  }
-  throw new HookError(
-    'COPY_FAILED',
-    `Could not start step pod ${init.pod} after copying its inputs: ${problem}${ended ? ` (its init container ended with ${ended.exitCode})` : ''}`,
-  );
+  throw new HookError('COPY_FAILED', `Could not start step pod ${helper.pod} after copying its inputs: ${problem}`);
 }
 
 /**
  * Copy mode: brings the step's results back: file commands to the runner (through the copy-back
- * guard of `copyFromPod`), then workspace and home to the job pod, so a refused archive leaves the
- * job pod as it was.
+ * guard of `copyFromPod`), and workspace and home to the job pod. The archive for the job pod
+ * starts at once but reaches it only after the file commands were taken, so a refused archive
+ * leaves the job pod as it was.
  */
 export async function copyOutOfStepPod(io: WorkspaceIo, ws: WorkspaceState, step: StepPodRef, mounts: readonly StepMount[]): Promise<void> {
   const from: PodTarget = { namespace: step.namespace, pod: step.pod, container: IO_CONTAINER };
   const { local, fromJob } = splitSources(mounts.filter((m) => !m.readOnly));
-  await copyFromPod(io.client, from, { dir: HELPER_WORK, allowed: local, root: ws.workDir, signal: io.signal });
-  if (step.jobContainer && fromJob.length) {
-    await copyBetweenPods(io.client, from, HELPER_WORK, fromJob, step.jobContainer, CONTAINER_WORK, io.signal);
-  }
+  const fileCommands = copyFromPod(io.client, from, { dir: HELPER_WORK, allowed: local, root: ws.workDir, signal: io.signal });
+  const toJob =
+    step.jobContainer && fromJob.length
+      ? copyBetweenPods(io.client, from, HELPER_WORK, fromJob, step.jobContainer, CONTAINER_WORK, io.signal, fileCommands)
+      : fileCommands;
+  const [taken, back] = await Promise.allSettled([fileCommands, toJob]);
+  if (taken.status === 'rejected') throw taken.reason;
+  if (back.status === 'rejected') throw back.reason;
 }
