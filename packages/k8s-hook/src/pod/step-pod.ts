@@ -17,7 +17,7 @@ export const STEP_CONTAINER = 'step';
 export const IO_CONTAINER = 'zrh-io';
 /** Where the helper containers see the step pod's work volume. */
 export const HELPER_WORK = '/__w';
-/** Marker files the hook creates to release the init container and the io container. */
+/** Marker files the hook creates: one releases the step (the io container's postStart hook), one ends the io container. */
 export const READY_MARKER = '.zrh-ready';
 export const DONE_MARKER = '.zrh-done';
 

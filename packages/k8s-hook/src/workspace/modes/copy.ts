@@ -9,7 +9,7 @@ import type { Workspace, WorkspaceIo, WorkspaceModeDefinition } from './workspac
 /**
  * Copy mode: every pod has an emptyDir of its own for `_work`, filled through `tar` over exec:
  * the job pod once it is ready, the job container before each script step, a step pod while its
- * init container waits; results come back the same way.
+ * `zrh-io` container holds the step; results come back the same way.
  */
 function open(io: WorkspaceIo, state: WorkspaceState): Workspace {
   const sentBeforeScriptStep: Workspace['sentBeforeScriptStep'] = (plan, envRel) => [...plan.workPaths, envRel];
