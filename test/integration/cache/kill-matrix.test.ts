@@ -120,6 +120,11 @@ interface Phase {
   readonly proof: (scene: Scene) => void;
   /** The line from which the hook runs in {@link SLOW_MOTION}. @default HOOK_STARTED */
   readonly slowFrom?: RegExp;
+  /**
+   * The pause between two pulses of slow motion. @default SLOW_MOTION.pauseMs. Longer for a phase
+   * whose next step is one answer away (the test must see the trigger before the hook's next pulse).
+   */
+  readonly pauseMs?: number;
   /** The head had moved to this job's snapshot when the hook died. */
   readonly promotedAtKill?: boolean;
   /** cleanup_job again (same state) completes this job's promotion. */
@@ -223,6 +228,7 @@ const PHASES: readonly Phase[] = [
     // hook would run at full speed until the test has read it, which on a loaded machine is long
     // enough to create the job pod and hand the clone to it.
     slowFrom: /^Cloning /,
+    pauseMs: 250,
     followUps: ALL,
   },
   {
@@ -235,6 +241,10 @@ const PHASES: readonly Phase[] = [
       cloneOwnedBy(s, 'runner pod');
       expect(stdoutOf(s)).not.toMatch(/^Job pod \S+: /m);
     },
+    // The hand-over is sent the moment the create's answer is read: the watch event must reach
+    // the test before the hook's next pulse, also on a loaded machine.
+    slowFrom: /^Cloning /,
+    pauseMs: 250,
     followUps: ALL,
   },
   {
@@ -688,11 +698,11 @@ async function writeReport(file: string, rows: readonly Row[]): Promise<void> {
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Runs the hook in {@link SLOW_MOTION} until `stop()`. */
-function slowMotion(sim: RunnerSimulator): { stop(): void } {
+function slowMotion(sim: RunnerSimulator, pauseMs: number = SLOW_MOTION.pauseMs): { stop(): void } {
   let running = true;
   let timer: NodeJS.Timeout | undefined;
   const next = () => {
-    timer = setTimeout(() => setImmediate(pulse), SLOW_MOTION.pauseMs);
+    timer = setTimeout(() => setImmediate(pulse), pauseMs);
   };
   const pulse = () => {
     if (!running) return;
@@ -796,7 +806,7 @@ describe.concurrent('a hook SIGKILLed in each phase, and what comes next', () =>
     const disarm: (() => void)[] = [];
     lines.reset();
     let motion: { stop(): void } | undefined;
-    disarm.push(lines.first(phase.slowFrom ?? HOOK_STARTED, () => (motion = slowMotion(sim))).cancel, () => motion?.stop());
+    disarm.push(lines.first(phase.slowFrom ?? HOOK_STARTED, () => (motion = slowMotion(sim, phase.pauseMs))).cancel, () => motion?.stop());
     if ('line' in trigger) {
       disarm.push(lines.first(trigger.line, (l) => kill(`line "${l.slice(0, 120)}"`)).cancel);
     } else if ('lines' in trigger) {
