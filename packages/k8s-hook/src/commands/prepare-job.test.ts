@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CachePlan, JobCache } from '../cache.js';
 import { untarCommand } from '../kube/tar.js';
 import type { PrepareJobArgs } from '../protocol/input.js';
-import { commandHarness, NS, RUNNER, RUNNER_UID, type Harness, type HarnessOptions } from '../testing/command-harness.js';
+import { commandHarness, jobContainer, NS, RUNNER, RUNNER_UID, type Harness, type HarnessOptions } from '../testing/command-harness.js';
 import { kubelet } from '../testing/kubelet.js';
 import { prepareJob } from './prepare-job.js';
 
@@ -21,17 +21,7 @@ const start = async (options: HarnessOptions = {}) => {
 afterEach(async () => h?.cleanup());
 
 const args = (over: Partial<NonNullable<PrepareJobArgs['container']>> = {}): PrepareJobArgs => ({
-  container: {
-    image: 'node:20',
-    entryPointArgs: [],
-    workingDirectory: '/__w/repo/repo',
-    environmentVariables: {},
-    portMappings: [],
-    systemMountVolumes: h.mounts(),
-    userMountVolumes: [],
-    registry: { username: 'bot', password: 'hunter2', serverUrl: 'ghcr.io' },
-    ...over,
-  },
+  container: jobContainer(h, { registry: { username: 'bot', password: 'hunter2', serverUrl: 'ghcr.io' }, ...over }),
   services: [],
 });
 const prepare = (a: PrepareJobArgs = args()) => h.command((ctx) => prepareJob(ctx, a, h.responseFile));
