@@ -139,7 +139,8 @@ export async function runContainerStep(ctx: CommandContext, args: RunContainerSt
       pod: podName,
       jobContainer: state.jobPod && state.hasJobContainer ? { namespace: ns, pod: state.jobPod, container: JOB_CONTAINER } : undefined,
     };
-    const rv = await workspace.fillStepPod(step, plan.mounts, created.metadata?.resourceVersion, mark);
+    const rv = created.metadata?.resourceVersion;
+    await workspace.fillStepPod(step, plan.mounts, rv, mark);
     exitCode = await followStepPod(ctx, ns, podName, rv, mark);
     mark('step terminated');
     await workspace.collectStepPod(step, plan.mounts, mark);

@@ -42,7 +42,7 @@ export async function copyIntoStepPod(
   mounts: readonly StepMount[],
   rv: string | undefined,
   mark: Mark,
-): Promise<string | undefined> {
+): Promise<void> {
   const { namespace, pod } = step;
   const helper: PodTarget = { namespace, pod, container: IO_CONTAINER };
   // The job pod's archive starts while the step pod comes up; it waits in the pipe until the
@@ -67,7 +67,6 @@ export async function copyIntoStepPod(
   if (failed) throw failed.reason;
   mark('copied in');
   await releaseStepPod(io, helper);
-  return rv;
 }
 
 /** How long the poll for the helper container waits between two tries. */
@@ -89,11 +88,11 @@ function notThereYet(err: unknown): boolean {
 async function whenReachable(io: WorkspaceIo, helper: PodTarget, rv: string | undefined): Promise<void> {
   const done = new AbortController();
   const signal = AbortSignal.any([io.signal, done.signal]);
-  let onKubelet!: () => void;
-  const onNode = new Promise<void>((resolve) => (onKubelet = resolve));
+  let kubeletSawIt!: () => void;
+  const onNode = new Promise<void>((resolve) => (kubeletSawIt = resolve));
   const watched = waitForPod(io.client, {
     onPod: (pod) => {
-      if (pod.status?.containerStatuses?.length) onKubelet();
+      if (pod.status?.containerStatuses?.length) kubeletSawIt();
     },
     namespace: helper.namespace,
     name: helper.pod,
@@ -106,12 +105,7 @@ async function whenReachable(io: WorkspaceIo, helper: PodTarget, rv: string | un
     what: 'Step pod',
   });
   // Only the watch's failure counts: a pod shown running is reachable, and the execs see it too.
-  const failed = watched.then(
-    () => new Promise<never>(() => undefined),
-    (err: unknown) => {
-      throw err;
-    },
-  );
+  const failed = watched.then(() => new Promise<never>(() => undefined));
   const reached = (async () => {
     await Promise.race([onNode, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
     for (;;) {

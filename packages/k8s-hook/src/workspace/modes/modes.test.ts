@@ -125,13 +125,15 @@ describe('workspaceFor', () => {
     expect(errorCode(catching(helper))).toBe('UNSUPPORTED');
   });
 
-  it('follows a volume-mode step pod from its creation, with nothing to copy in or out', async () => {
-    const ws = workspaceFor(io(), volume);
+  it('has nothing to copy into or out of a volume-mode step pod: no request, no phase', async () => {
+    const client = new FakeKubeClient();
+    const ws = workspaceFor(io({}, client), volume);
     const marks: string[] = [];
     const step = { namespace: 'ci', pod: 'r-step-1', jobContainer: undefined };
-    expect(await ws.fillStepPod(step, [], '42', (m) => marks.push(m))).toBe('42');
+    await ws.fillStepPod(step, [], '42', (m) => marks.push(m));
     await ws.collectStepPod(step, [], (m) => marks.push(m));
     expect(marks).toEqual([]);
+    expect(client.calls).toEqual([]);
     expect(await ws.fillJobPod({ namespace: 'ci', pod: 'r-job-1', container: 'job' }, undefined)).toBe(volume);
   });
 });

@@ -38,7 +38,7 @@ function open(_io: WorkspaceIo, state: WorkspaceState): Workspace {
     stepInput: async () => ({}),
     collectScriptStep: async () => undefined,
     containerStepHelperImage: () => undefined,
-    fillStepPod: async (_step, _mounts, resourceVersion) => resourceVersion,
+    fillStepPod: async () => undefined,
     collectStepPod: async () => undefined,
   };
 }

@@ -78,8 +78,8 @@ export interface Workspace {
   collectScriptStep(target: PodTarget): Promise<void>;
   /** The image of a step pod's helper containers; undefined = none. Throws when one is needed and none is known. */
   containerStepHelperImage(jobImage: string | undefined): string | undefined;
-  /** Once the step pod exists: fills its volume; returns the resourceVersion to follow it from. */
-  fillStepPod(step: StepPodRef, mounts: readonly StepMount[], resourceVersion: string | undefined, mark: Mark): Promise<string | undefined>;
+  /** Once the step pod exists (created at `resourceVersion`): fills its volume. */
+  fillStepPod(step: StepPodRef, mounts: readonly StepMount[], resourceVersion: string | undefined, mark: Mark): Promise<void>;
   /** After the container step: brings its results back to the runner and the job pod. */
   collectStepPod(step: StepPodRef, mounts: readonly StepMount[], mark: Mark): Promise<void>;
 }
