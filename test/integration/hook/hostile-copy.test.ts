@@ -169,8 +169,14 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     await cleanUpAndCarryOn();
   });
 
-  it("a container step's FIFO in its file commands is refused too (the step pod's copy-back)", async () => {
-    const step = await runner.simulator.runContainerStep({ image: IMAGES.hostileCopy, entryPoint: '/hostile/fifo.sh' });
+  it("a container step's FIFO in its file commands is refused too (the step pod's copy-back), and the job pod gets none of the step's workspace", async () => {
+    // The step also writes into the workspace: its copy to the job pod starts alongside the file
+    // commands' and may reach the job pod only once those were taken.
+    const script = await runner.simulator.runScript(
+      'printf "%s\\n" "echo from-the-step > /github/workspace/zrh-step-wrote-this" "exec /hostile/fifo.sh" > "$GITHUB_WORKSPACE/zrh-hostile-step.sh"\n',
+    );
+    expect(script.ok, output(script)).toBe(true);
+    const step = await runner.simulator.runContainerStep({ image: IMAGES.hostileCopy, entryPoint: 'sh', args: ['/github/workspace/zrh-hostile-step.sh'] });
     expect(step.ok, output(step)).toBe(false);
     expect(step.stdout).toContain('hostile: made FIFO /github/file_commands/fifo');
     expect(said(step)).toMatch(
@@ -179,9 +185,13 @@ describe('a hostile job in copy mode cannot write on the runner through the copy
     expect(await oddEntries(fileCommands)).toEqual([]);
     expect(await runnerSideTree(runner.root)).toEqual(before);
     // The step pod is gone; the job pod never got the FIFO (its copy comes after the refused one).
-    const next = await runner.simulator.runScript('test ! -e "$(dirname "$GITHUB_OUTPUT")/fifo" && echo "no fifo in the job pod"\n');
+    const next = await runner.simulator.runScript(
+      'test ! -e "$(dirname "$GITHUB_OUTPUT")/fifo" && echo "no fifo in the job pod"\n' +
+        'test ! -e "$GITHUB_WORKSPACE/zrh-step-wrote-this" && echo "nothing of the step in the job pod"\n',
+    );
     expect(next.ok, output(next)).toBe(true);
     expect(next.stdout).toContain('no fifo in the job pod');
+    expect(next.stdout).toContain('nothing of the step in the job pod');
   });
 
   it("the victim folder and the runner's externals are as they were after all attacks", async () => {
